@@ -1,0 +1,3 @@
+export * from './digest.js';
+export * from './stream.js';
+export * from './verified.js';

@@ -1,0 +1,82 @@
+// One error type for the whole library: a closed set of codes, each with what was expected, what was found and
+// what to do. The CLI maps the code's class to an exit code (verification failure → 1, everything else → 2).
+
+export const VERIFICATION_CODES = [
+  'DIGEST_MISMATCH',
+  'SIZE_MISMATCH',
+  'SIZE_EXCEEDED',
+  'MANIFEST_INVALID',
+  'MEDIA_TYPE_MISMATCH',
+  'DIGEST_UNVERIFIABLE',
+  'BLOB_INVALID',
+] as const;
+
+export const OPERATIONAL_CODES = [
+  'USAGE',
+  'REFERENCE_INVALID',
+  'DIGEST_INVALID',
+  'PLATFORM_NOT_FOUND',
+  'MANIFEST_UNKNOWN',
+  'BLOB_UNKNOWN',
+  'NAME_UNKNOWN',
+  'AUTH_REQUIRED',
+  'AUTH_DENIED',
+  'AUTH_TOKEN_FAILED',
+  'CREDENTIAL_HELPER_FAILED',
+  'REGISTRY_ERROR',
+  'RATE_LIMITED',
+  'NETWORK_ERROR',
+  'TIMEOUT',
+  'TLS_ERROR',
+  'INSECURE_REFUSED',
+  'REDIRECT_REFUSED',
+  'TRANSPORT_UNSUPPORTED',
+  'SOURCE_INVALID',
+  'NOT_FOUND',
+  'IO_ERROR',
+  'INTERNAL',
+] as const;
+
+export type VerificationCode = (typeof VERIFICATION_CODES)[number];
+export type OperationalCode = (typeof OPERATIONAL_CODES)[number];
+export type ErrorCode = VerificationCode | OperationalCode;
+
+export interface ErrorDetails {
+  expected?: string;
+  found?: string;
+  hint?: string;
+  cause?: unknown;
+}
+
+export class TrustpinError extends Error {
+  readonly code: ErrorCode;
+  readonly expected: string | undefined;
+  readonly found: string | undefined;
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'TrustpinError';
+    this.code = code;
+    this.expected = details.expected;
+    this.found = details.found;
+    this.hint = details.hint;
+  }
+
+  /** True when the error means "the content is not what it claims to be" rather than "could not check". */
+  get isVerificationFailure(): boolean {
+    return (VERIFICATION_CODES as readonly string[]).includes(this.code);
+  }
+
+  toJSON(): Record<string, string> {
+    const out: Record<string, string> = { code: this.code, message: this.message };
+    if (this.expected !== undefined) out.expected = this.expected;
+    if (this.found !== undefined) out.found = this.found;
+    if (this.hint !== undefined) out.hint = this.hint;
+    return out;
+  }
+}
+
+export function isTrustpinError(e: unknown, code?: ErrorCode): e is TrustpinError {
+  return e instanceof TrustpinError && (code === undefined || e.code === code);
+}

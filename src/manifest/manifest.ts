@@ -1,0 +1,217 @@
+// Typed, validated manifests. `parseManifest` accepts only VerifiedBytes: nothing is parsed before its digest
+// has been checked (or computed, for a tag fetch).
+import { z } from 'zod';
+import { type Digest, parseDigest, type Verified, type VerifiedBytes, verifyBytes } from '../digest/index.js';
+import { TrustpinError } from '../errors/index.js';
+import { IMAGE_MANIFEST_TYPES, INDEX_TYPES, isManifestType, MT, SCHEMA1_TYPES } from './media-types.js';
+import type { Platform } from './platform.js';
+
+export interface Descriptor {
+  mediaType: string;
+  digest: Digest;
+  size: number;
+  platform?: Platform | undefined;
+  annotations?: Record<string, string> | undefined;
+  urls?: string[] | undefined;
+  artifactType?: string | undefined;
+  data?: string | undefined;
+}
+
+export interface IndexManifest {
+  kind: 'index';
+  mediaType: string;
+  manifests: Descriptor[];
+  annotations?: Record<string, string> | undefined;
+  subject?: Descriptor | undefined;
+  artifactType?: string | undefined;
+}
+
+export interface ImageManifest {
+  kind: 'image';
+  mediaType: string;
+  config: Descriptor;
+  layers: Descriptor[];
+  annotations?: Record<string, string> | undefined;
+  subject?: Descriptor | undefined;
+  artifactType?: string | undefined;
+}
+
+export interface Schema1Manifest {
+  kind: 'schema1';
+  mediaType: string;
+  name: string;
+  tag: string;
+  architecture: string;
+  fsLayers: { blobSum: Digest }[];
+  history: { v1Compatibility: string }[];
+}
+
+export type Manifest = IndexManifest | ImageManifest | Schema1Manifest;
+
+const digestSchema = z.string().transform((s, ctx) => {
+  try {
+    return parseDigest(s);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    return z.NEVER;
+  }
+});
+const annotations = z.record(z.string(), z.string()).optional();
+const platformSchema = z.object({
+  os: z.string(),
+  architecture: z.string(),
+  variant: z.string().optional(),
+  'os.version': z.string().optional(),
+  'os.features': z.array(z.string()).optional(),
+});
+const descriptorSchema = z.object({
+  mediaType: z.string().min(1),
+  digest: digestSchema,
+  size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  platform: platformSchema.optional(),
+  annotations,
+  urls: z.array(z.string()).optional(),
+  artifactType: z.string().optional(),
+  data: z.string().optional(),
+});
+const indexSchema = z.object({
+  schemaVersion: z.literal(2),
+  mediaType: z.string().optional(),
+  manifests: z.array(descriptorSchema).max(10000),
+  annotations,
+  subject: descriptorSchema.optional(),
+  artifactType: z.string().optional(),
+});
+const imageSchema = z.object({
+  schemaVersion: z.literal(2),
+  mediaType: z.string().optional(),
+  config: descriptorSchema,
+  layers: z.array(descriptorSchema).max(10000),
+  annotations,
+  subject: descriptorSchema.optional(),
+  artifactType: z.string().optional(),
+});
+const schema1Schema = z.object({
+  schemaVersion: z.literal(1),
+  name: z.string(),
+  tag: z.string(),
+  architecture: z.string(),
+  fsLayers: z.array(z.object({ blobSum: digestSchema })),
+  history: z.array(z.object({ v1Compatibility: z.string() })),
+});
+
+function invalid(digest: string, why: string, found?: string): TrustpinError {
+  return new TrustpinError('MANIFEST_INVALID', `manifest ${digest} is not a valid image manifest: ${why}`, {
+    found,
+    hint: 'its digest verified, so this is what the publisher pushed; trustpin cannot use it',
+  });
+}
+
+function zodWhy(e: z.ZodError): string {
+  const i = e.issues[0];
+  return i ? `${i.path.join('.') || '(root)'}: ${i.message}` : 'schema mismatch';
+}
+
+/** Guess the media type from the document itself, as containers/image does when `mediaType` is absent. */
+function sniff(doc: Record<string, unknown>): string | undefined {
+  if (doc.schemaVersion === 1) return Array.isArray(doc.signatures) ? MT.schema1Signed : MT.schema1;
+  if (Array.isArray(doc.manifests)) return MT.ociIndex;
+  const cfg = doc.config as { mediaType?: unknown } | undefined;
+  if (cfg && typeof cfg === 'object') return cfg.mediaType === MT.dockerConfig ? MT.dockerManifest : MT.ociManifest;
+  return undefined;
+}
+
+export interface ParseHints {
+  /** media type the parent descriptor claims (trusted: it is inside verified bytes) */
+  descriptorMediaType?: string | undefined;
+  /** HTTP Content-Type (untrusted hint) */
+  contentType?: string | undefined;
+}
+
+export function parseManifest(vb: VerifiedBytes, hints: ParseHints = {}): Verified<Manifest> {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(vb.bytes.toString('utf8'));
+  } catch (e) {
+    throw invalid(vb.digest, `not JSON (${(e as Error).message})`);
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw invalid(vb.digest, 'not a JSON object');
+  const obj = doc as Record<string, unknown>;
+  const bodyType = typeof obj.mediaType === 'string' ? obj.mediaType : undefined;
+  const ct = hints.contentType?.split(';')[0]?.trim();
+  if (bodyType && hints.descriptorMediaType && bodyType !== hints.descriptorMediaType) {
+    throw new TrustpinError('MEDIA_TYPE_MISMATCH', `manifest ${vb.digest} says it is ${bodyType}`, {
+      expected: hints.descriptorMediaType,
+      found: bodyType,
+      hint: 'the parent index describes this child as another kind of document',
+    });
+  }
+  if (bodyType && ct && isManifestType(ct) && ct !== bodyType && !SCHEMA1_TYPES.includes(ct)) {
+    throw new TrustpinError('MEDIA_TYPE_MISMATCH', `registry served ${vb.digest} as ${ct} but it says ${bodyType}`, {
+      expected: bodyType,
+      found: ct,
+    });
+  }
+  const mediaType = bodyType ?? hints.descriptorMediaType ?? (ct && isManifestType(ct) ? ct : undefined) ?? sniff(obj);
+  if (!mediaType) throw invalid(vb.digest, 'cannot tell what kind of manifest this is');
+  const value = toManifest(vb.digest, mediaType, obj);
+  return { value, digest: vb.digest, bytes: vb.bytes };
+}
+
+function toManifest(digest: string, mediaType: string, obj: Record<string, unknown>): Manifest {
+  if (INDEX_TYPES.includes(mediaType)) {
+    const r = indexSchema.safeParse(obj);
+    if (!r.success) throw invalid(digest, zodWhy(r.error));
+    return { kind: 'index', ...r.data, mediaType };
+  }
+  if (IMAGE_MANIFEST_TYPES.includes(mediaType)) {
+    const r = imageSchema.safeParse(obj);
+    if (!r.success) throw invalid(digest, zodWhy(r.error));
+    return { kind: 'image', ...r.data, mediaType };
+  }
+  if (SCHEMA1_TYPES.includes(mediaType)) {
+    const r = schema1Schema.safeParse(obj);
+    if (!r.success) throw invalid(digest, zodWhy(r.error));
+    return { kind: 'schema1', ...r.data, mediaType };
+  }
+  throw invalid(digest, `unsupported media type ${mediaType}`, mediaType);
+}
+
+/** Verify an embedded `data` field the same way as fetched content. */
+export function checkEmbeddedData(d: Descriptor): VerifiedBytes | undefined {
+  if (d.data === undefined) return undefined;
+  return verifyBytes(Buffer.from(d.data, 'base64'), { digest: d.digest, size: d.size, what: 'embedded data' });
+}
+
+export type EntryKind = 'platform' | 'attestation' | 'signature' | 'unknown';
+
+const SIGNATURE_ARTIFACTS = [MT.cosignSimpleSigning, MT.notationSignature, 'application/vnd.dev.sigstore.bundle'];
+
+/** What an index entry is. Attestations and signatures are never platforms. */
+export function classifyEntry(d: Descriptor): EntryKind {
+  const refType = d.annotations?.['vnd.docker.reference.type'];
+  if (refType === 'attestation-manifest') return 'attestation';
+  const art = d.artifactType ?? '';
+  if (SIGNATURE_ARTIFACTS.some((s) => art.startsWith(s))) return 'signature';
+  if (art.includes('in-toto') || art.includes('sbom') || art.includes('spdx') || art.includes('cyclonedx')) {
+    return 'attestation';
+  }
+  if (!d.platform) return 'unknown';
+  if (d.platform.os === 'unknown' && d.platform.architecture === 'unknown') return 'attestation';
+  return 'platform';
+}
+
+/** A manifest that is a cosign `.sig`/`.att` or notation artifact rather than a runnable image. */
+export function artifactKind(m: ImageManifest): 'signature' | 'attestation' | undefined {
+  const types = [m.artifactType, m.config.mediaType, ...m.layers.map((l) => l.mediaType)];
+  if (types.some((t) => t && SIGNATURE_ARTIFACTS.some((s) => t.startsWith(s)))) return 'signature';
+  if (types.some((t) => t?.includes('in-toto') || t === 'application/vnd.dsse.envelope.v1+json')) return 'attestation';
+  return undefined;
+}
+
+/** Cosign's tag scheme: `sha256-<hex>.sig` / `.att` / `.sbom`. */
+export function cosignTagKind(tag: string | undefined): 'signature' | 'attestation' | 'sbom' | undefined {
+  const m = tag ? /^sha256-[a-f0-9]{64}\.(sig|att|sbom)$/.exec(tag) : null;
+  if (!m) return undefined;
+  return m[1] === 'sig' ? 'signature' : m[1] === 'att' ? 'attestation' : 'sbom';
+}

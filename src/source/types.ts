@@ -1,0 +1,25 @@
+// One interface for every place an image can live. Every implementation verifies what it returns: manifests
+// against their descriptor before parsing, blobs while streaming (the stream errors at its end on mismatch).
+import type { Readable } from 'node:stream';
+import type { Verified } from '../digest/index.js';
+import type { Descriptor, Manifest } from '../manifest/index.js';
+
+export type Transport = 'docker' | 'oci' | 'docker-archive' | 'oci-archive';
+
+export interface ImageSource {
+  readonly transport: Transport;
+  /** what the user asked for, normalised: `docker://127.0.0.1:5000/demo/app:1.0`, `oci:/path:tag` */
+  readonly name: string;
+  /** the descriptor of the top-level manifest; its digest is computed from the bytes, never taken from a header */
+  resolve(): Promise<Descriptor>;
+  /** manifest bytes checked against `d` (digest and size), then parsed */
+  manifest(d: Descriptor): Promise<Verified<Manifest>>;
+  /** a stream of the blob that errors on size or digest mismatch; consume it fully before trusting it */
+  blob(d: Descriptor): Promise<Readable>;
+  close(): Promise<void>;
+}
+
+/** Largest manifest read by default (containers/image uses the same 4 MiB). */
+export const DEFAULT_MANIFEST_CAP = 4 * 1024 * 1024;
+/** Largest image config read into memory. */
+export const DEFAULT_CONFIG_CAP = 16 * 1024 * 1024;
