@@ -99,7 +99,7 @@ export async function readCapped(
 }
 
 /** Hash a whole stream (for `digest --file`). */
-export async function digestStream(source: AsyncIterable<Uint8Array>, algo: 'sha256' | 'sha512' = 'sha256') {
+export async function digestStream(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, algo: 'sha256' | 'sha512' = 'sha256') {
   const h = createHash(algo);
   let size = 0;
   for await (const c of source) {

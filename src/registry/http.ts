@@ -1,0 +1,200 @@
+// The HTTP layer: one dispatcher per host (its CA, proxy from the environment), manual redirects that never
+// carry Authorization to another host, bounded retries with backoff, and timeouts on headers and stalled bodies.
+import { rootCertificates } from 'node:tls';
+import { type Dispatcher, EnvHttpProxyAgent, request } from 'undici';
+import { readCapped } from '../digest/index.js';
+import { TrustpinError } from '../errors/index.js';
+import type { HostConfig, RegistryOptions } from './options.js';
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Dispatcher.ResponseData['body'];
+  url: string;
+}
+
+export interface HttpRequest {
+  method: 'GET' | 'HEAD' | 'POST';
+  url: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+const MAX_REDIRECTS = 5;
+const RETRY_STATUS = new Set([429, 500, 502, 503, 504]);
+const RETRY_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'UND_ERR_SOCKET', 'ETIMEDOUT']);
+
+export function header(h: HttpResponse['headers'], name: string): string | undefined {
+  const v = h[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export function headerAll(h: HttpResponse['headers'], name: string): string[] {
+  const v = h[name.toLowerCase()];
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+export class Http {
+  private readonly dispatchers = new Map<string, Dispatcher>();
+  constructor(
+    private readonly opts: RegistryOptions,
+    private readonly hostConfig: (host: string) => HostConfig,
+  ) {}
+
+  private dispatcher(host: string): Dispatcher {
+    let d = this.dispatchers.get(host);
+    if (!d) {
+      const hc = this.hostConfig(host);
+      const tls = {
+        ca: hc.ca ? [...rootCertificates, ...hc.ca.map((b) => b.toString())] : undefined,
+        // docker: an insecure registry's certificate is not verified (loopback counts as insecure)
+        rejectUnauthorized: !hc.insecure,
+      };
+      const timeout = this.opts.timeoutMs ?? 30_000;
+      d = new EnvHttpProxyAgent({
+        connect: tls,
+        requestTls: tls,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+        connectTimeout: timeout,
+      });
+      this.dispatchers.set(host, d);
+    }
+    return d;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.dispatchers.values()].map((d) => d.close().catch(() => undefined)));
+    this.dispatchers.clear();
+  }
+
+  /** One request with retries and manual redirects. `auth` is sent only to the original host. */
+  async send(req: HttpRequest, auth?: string): Promise<HttpResponse> {
+    const attempts = Math.max(1, this.opts.attempts ?? 3);
+    let last: unknown;
+    for (let i = 0; i < attempts; i++) {
+      if (i > 0) await sleep(this.backoff(i, last));
+      try {
+        const res = await this.follow(req, auth);
+        if (RETRY_STATUS.has(res.status) && i < attempts - 1 && req.method !== 'POST') {
+          last = res;
+          await res.body.dump().catch(() => undefined);
+          continue;
+        }
+        return res;
+      } catch (e) {
+        last = e;
+        const code = (e as { code?: string }).code ?? '';
+        if (!RETRY_CODES.has(code) || i === attempts - 1) throw networkError(req.url, e);
+      }
+    }
+    throw networkError(req.url, last);
+  }
+
+  private backoff(i: number, last: unknown): number {
+    const cap = this.opts.maxBackoffMs ?? 10_000;
+    const ra =
+      last && typeof last === 'object' && 'headers' in last
+        ? header((last as HttpResponse).headers, 'retry-after')
+        : undefined;
+    if (ra && /^\d+$/.test(ra)) return Math.min(cap, Number(ra) * 1000);
+    return Math.min(cap, 200 * 2 ** (i - 1));
+  }
+
+  private async follow(req: HttpRequest, auth: string | undefined): Promise<HttpResponse> {
+    const origin = new URL(req.url);
+    let url = origin;
+    for (let hop = 0; ; hop++) {
+      const headers: Record<string, string> = {
+        'user-agent': this.opts.userAgent ?? 'trustpin/0.1',
+        ...req.headers,
+      };
+      // Credentials belong to the registry host: a redirect to storage (S3, a CDN) never sees them.
+      if (auth && url.host === origin.host) headers.authorization = auth;
+      const r = await request(url, {
+        method: req.method,
+        headers,
+        body: req.body,
+        dispatcher: this.dispatcher(url.host),
+      });
+      this.opts.onRequest?.(req.method, url.toString(), r.statusCode);
+      if (![301, 302, 303, 307, 308].includes(r.statusCode)) {
+        return { status: r.statusCode, headers: r.headers, body: r.body, url: url.toString() };
+      }
+      await r.body.dump().catch(() => undefined);
+      const loc = header(r.headers, 'location');
+      if (!loc || hop >= MAX_REDIRECTS) {
+        throw new TrustpinError('REDIRECT_REFUSED', `too many or empty redirects from ${req.url}`, {
+          expected: `at most ${MAX_REDIRECTS} redirects with a Location`,
+          found: loc ? `more than ${MAX_REDIRECTS}` : 'a redirect without Location',
+        });
+      }
+      const next = new URL(loc, url);
+      if (url.protocol === 'https:' && next.protocol !== 'https:') {
+        throw new TrustpinError('REDIRECT_REFUSED', `refusing a redirect from HTTPS to ${next.protocol}`, {
+          expected: 'https',
+          found: next.toString(),
+          hint: 'a registry must not downgrade a download to plain HTTP',
+        });
+      }
+      if (next.protocol !== 'https:' && next.protocol !== 'http:') {
+        throw new TrustpinError('REDIRECT_REFUSED', `refusing a redirect to ${next.protocol}`);
+      }
+      url = next;
+    }
+  }
+}
+
+function networkError(url: string, e: unknown): TrustpinError {
+  if (e instanceof TrustpinError) return e;
+  if (e && typeof e === 'object' && 'status' in e) {
+    const r = e as HttpResponse;
+    return new TrustpinError(
+      r.status === 429 ? 'RATE_LIMITED' : 'REGISTRY_ERROR',
+      `${url} answered ${r.status}`,
+      {
+        hint:
+          r.status === 429
+            ? 'the registry is rate limiting; log in or wait'
+            : 'the registry is failing; retry later',
+      },
+    );
+  }
+  const err = e as { code?: string; message?: string };
+  const code = err.code ?? '';
+  if (
+    code.startsWith('UND_ERR_HEADERS_TIMEOUT') ||
+    code.startsWith('UND_ERR_BODY_TIMEOUT') ||
+    code === 'UND_ERR_CONNECT_TIMEOUT'
+  ) {
+    return new TrustpinError('TIMEOUT', `${url}: no response in time (${code})`, {
+      hint: 'the server stalled; check the host, or raise --timeout',
+      cause: e,
+    });
+  }
+  if (/CERT|SSL|TLS|self.signed|unable to (get|verify)/i.test(`${code} ${err.message}`)) {
+    return new TrustpinError('TLS_ERROR', `${url}: TLS verification failed (${err.message ?? code})`, {
+      hint: 'put the registry CA in /etc/docker/certs.d/<host>/ca.crt (or $TRUSTPIN_CERTS_D), or use --insecure-registry HOST',
+      cause: e,
+    });
+  }
+  return new TrustpinError('NETWORK_ERROR', `${url}: ${err.message ?? String(e)}`, {
+    hint: 'check that the registry is reachable (proxy settings are read from HTTPS_PROXY/HTTP_PROXY/NO_PROXY)',
+    cause: e,
+  });
+}
+
+/** Read an error body with a cap; registries put JSON `{errors:[{code,message}]}` there. */
+export async function errorBody(res: HttpResponse): Promise<{ code?: string; message?: string }> {
+  try {
+    const b = await readCapped(res.body, 1024 * 1024, 'error body');
+    const j = JSON.parse(b.toString('utf8')) as { errors?: { code?: string; message?: string }[] };
+    return j.errors?.[0] ?? {};
+  } catch {
+    return {};
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,48 @@
+// Per-host configuration as data (regclient's idea): scheme, TLS trust, credentials, limits. Every request to a
+// host goes through the one HostConfig built here, so no flag is threaded through call sites.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isLoopbackHost } from '../reference/index.js';
+
+export interface RegistryOptions {
+  /** hosts that may use plain HTTP / unverified TLS (loopback hosts always may) */
+  insecureRegistries?: string[];
+  /** directory in the layout of /etc/docker/certs.d (`<host>/ca.crt`, `*.crt`) */
+  certsDir?: string;
+  env?: NodeJS.ProcessEnv;
+  /** time to wait for response headers, and the longest pause inside a body */
+  timeoutMs?: number;
+  /** attempts for a request that fails with 429/5xx/reset (1 = no retry) */
+  attempts?: number;
+  /** cap on the pause between attempts */
+  maxBackoffMs?: number;
+  userAgent?: string;
+  /** override credential lookup (tests, library users) */
+  credentials?: (host: string) => Promise<import('./credentials.js').Credential | undefined>;
+  /** called for every HTTP request made, for request counting and --verbose */
+  onRequest?: (method: string, url: string, status: number) => void;
+}
+
+export interface HostConfig {
+  host: string;
+  /** plain HTTP and unverified TLS allowed */
+  insecure: boolean;
+  ca: Buffer[] | undefined;
+}
+
+export function certsDirFor(opts: RegistryOptions): string {
+  const env = opts.env ?? process.env;
+  return opts.certsDir ?? env.TRUSTPIN_CERTS_D ?? '/etc/docker/certs.d';
+}
+
+export function hostConfig(host: string, opts: RegistryOptions): HostConfig {
+  const insecure = isLoopbackHost(host) || (opts.insecureRegistries ?? []).includes(host);
+  const dir = join(certsDirFor(opts), host);
+  let ca: Buffer[] | undefined;
+  if (existsSync(dir)) {
+    // docker reads every *.crt in the host's directory as a CA (client certs are *.cert + *.key)
+    const files = readdirSync(dir).filter((f) => f.endsWith('.crt'));
+    if (files.length > 0) ca = files.map((f) => readFileSync(join(dir, f)));
+  }
+  return { host, insecure, ca };
+}
