@@ -16,13 +16,19 @@ export function schema1Payload(raw: Buffer): Buffer | undefined {
   } catch {
     return undefined;
   }
+  if (!doc || typeof doc !== 'object' || !('signatures' in doc)) return undefined;
   const sigs = (doc as { signatures?: unknown }).signatures;
-  if (!Array.isArray(sigs) || sigs.length === 0) return undefined;
+  if (!Array.isArray(sigs) || sigs.length === 0) throw bad('`signatures` is not a list of signatures');
   let format: { formatLength: number; formatTail: string } | undefined;
   for (const sig of sigs) {
     const prot = (sig as { protected?: unknown }).protected;
     if (typeof prot !== 'string') throw bad('a signature has no protected header');
-    const h = JSON.parse(b64url(prot).toString('utf8')) as { formatLength?: unknown; formatTail?: unknown };
+    let h: { formatLength?: unknown; formatTail?: unknown };
+    try {
+      h = JSON.parse(b64url(prot).toString('utf8'));
+    } catch {
+      throw bad('a protected header is not base64url JSON');
+    }
     if (typeof h.formatLength !== 'number' || typeof h.formatTail !== 'string') {
       throw bad('protected header lacks formatLength/formatTail');
     }

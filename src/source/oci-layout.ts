@@ -152,9 +152,9 @@ export class OciLayout {
     return m;
   }
 
-  /** How each entry can be asked for: its ref name, else `@digest`. */
-  async names(): Promise<string[]> {
-    return (await this.index()).manifests.map((m) => m.annotations?.[REF_NAME] ?? `@${m.digest}`);
+  /** How each entry can be asked for: its name annotation (the ref name unless told), else `@digest`. */
+  async names(key = REF_NAME): Promise<string[]> {
+    return (await this.index()).manifests.map((m) => m.annotations?.[key] ?? `@${m.digest}`);
   }
 
   async select(sel: LayoutSelector): Promise<Descriptor> {
@@ -173,17 +173,17 @@ export class OciLayout {
         hint: 'select one by digest: …@sha256:<hex>',
       });
     }
-    const names = await this.names();
+    const names = await this.names(key);
     throw new TrustpinError('NOT_FOUND', `no image ${what} in ${this.fs.where} (available: ${list(names)})`, {
       found: list(names),
     });
   }
 
-  async only(): Promise<Descriptor> {
+  async only(nameKey = REF_NAME): Promise<Descriptor> {
     const idx = await this.index();
     if (idx.manifests.length === 1) return idx.manifests[0]!;
     if (idx.manifests.length === 0) throw new TrustpinError('NOT_FOUND', `${this.fs.where} holds no images`);
-    const names = await this.names();
+    const names = await this.names(nameKey);
     throw new TrustpinError('USAGE', `${this.fs.where} holds ${names.length} images; name one (${list(names)})`, {
       expected: `${this.fs.where}:TAG or ${this.fs.where}@DIGEST`,
       found: list(names),
@@ -306,7 +306,8 @@ export function parseOciRef(spec: string): OciRef {
   let last = spec.slice(slash + 1);
   let digest: Digest | undefined;
   let tag: string | undefined;
-  const at = /@([a-z0-9]+(?:[+._-][a-z0-9]+)*:[^:@]*)$/.exec(last);
+  // Only something shaped like a digest counts, so `dir@x:tag` stays a directory `dir@x` with a tag.
+  const at = /@([a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-fA-F]{32,})$/.exec(last);
   if (at) {
     digest = parseDigest(at[1]!);
     last = last.slice(0, at.index);

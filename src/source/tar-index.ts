@@ -130,10 +130,12 @@ export class TarIndex {
     return undefined;
   }
 
-  /** Exactly the entry's bytes (no more are read even if the caller's consumer would take them). */
-  stream(e: TarEntry): Readable {
-    if (e.size === 0) return Readable.from([]);
-    return this.fh.createReadStream({ start: e.offset, end: e.offset + e.size - 1, autoClose: false });
+  /** The entry's bytes, never past its end, and at most `limit + 1` of them when a limit is given. */
+  stream(e: TarEntry, limit = e.size): Readable {
+    const n = Math.min(e.size, limit + 1);
+    if (n === 0) return Readable.from([]);
+    // Positional reads on the shared handle: concurrent streams do not disturb each other.
+    return this.fh.createReadStream({ start: e.offset, end: e.offset + n - 1, autoClose: false });
   }
 
   async read(e: TarEntry, cap: number, what: string): Promise<Buffer> {
