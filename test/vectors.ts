@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 export const VECTORS = process.env.TRUSTPIN_VECTORS ?? resolve(here, '..', '..', 'shared', 'vectors');
 export const haveVectors = existsSync(join(VECTORS, 'expectations.json'));
-export const skipNoVectors = haveVectors ? false : `test vectors not found at ${VECTORS} (set TRUSTPIN_VECTORS)`;
+export const skipNoVectors = haveVectors
+  ? false
+  : `test vectors not found at ${VECTORS} (set TRUSTPIN_VECTORS)`;
 
 export function vector(path: string): Buffer {
   return readFileSync(join(VECTORS, path));

@@ -44,7 +44,10 @@ async function demo(g: GlobalOptions): Promise<number> {
     const amdBytes = set.app.images[0]!.manifest.bytes;
     reg.hook = (req, res, url) => {
       if (!url.pathname.endsWith(`/manifests/${arm.descriptor.digest}`)) return false;
-      res.writeHead(200, { 'Content-Type': set.app.images[0]!.manifest.mediaType, 'Docker-Content-Digest': arm.descriptor.digest });
+      res.writeHead(200, {
+        'Content-Type': set.app.images[0]!.manifest.mediaType,
+        'Docker-Content-Digest': arm.descriptor.digest,
+      });
       res.end(req.method === 'HEAD' ? undefined : amdBytes);
       return true;
     };
@@ -54,11 +57,18 @@ async function demo(g: GlobalOptions): Promise<number> {
       ctx.out(s.bad('✘ the lie was not detected — this is a bug'));
       return EXIT.failed;
     } catch (e) {
-      if (!(e instanceof TrustpinError) || e.code !== 'DIGEST_MISMATCH' && e.code !== 'SIZE_MISMATCH') throw e;
+      if (!(e instanceof TrustpinError) || (e.code !== 'DIGEST_MISMATCH' && e.code !== 'SIZE_MISMATCH'))
+        throw e;
       ctx.out(`${s.ok('✔ rejected')}: error[${e.code}] ${e.message}`);
-      ctx.out(s.dim(`  expected ${e.expected}\n  found    ${e.found}\n  (the registry's Docker-Content-Digest header claimed the right digest; trustpin hashes the bytes)`));
+      ctx.out(
+        s.dim(
+          `  expected ${e.expected}\n  found    ${e.found}\n  (the registry's Docker-Content-Digest header claimed the right digest; trustpin hashes the bytes)`,
+        ),
+      );
     }
-    ctx.out(`\n${s.ok('demo complete')}: every manifest and config above was fetched by digest and verified before parsing.`);
+    ctx.out(
+      `\n${s.ok('demo complete')}: every manifest and config above was fetched by digest and verified before parsing.`,
+    );
     return EXIT.ok;
   } finally {
     await ctx.client.close();

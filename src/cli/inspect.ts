@@ -17,7 +17,7 @@ export function registerInspect(program: Command, run: (fn: () => Promise<number
       run(async () => {
         const g = program.opts<GlobalOptions>();
         const ctx = makeContext(g);
-        const src = openSource(ref, ctx.client);
+        const src = await openSource(ref, ctx.client);
         try {
           const platform = o.platform ? parsePlatform(o.platform) : undefined;
           const tree = await walkImage(src, { configs: !o.raw, platform, attestations: !o.raw && !platform });

@@ -9,9 +9,15 @@ import { registerInspect } from './inspect.js';
 const program = new Command();
 program
   .name('trustpin')
-  .description('Prove a container image is the one its publisher built: by digest, by signature and by content.')
+  .description(
+    'Prove a container image is the one its publisher built: by digest, by signature and by content.',
+  )
   .version('0.1.0')
-  .option('--insecure-registry <host>', 'allow plain HTTP / unverified TLS for HOST (repeatable; loopback always allowed)', collect)
+  .option(
+    '--insecure-registry <host>',
+    'allow plain HTTP / unverified TLS for HOST (repeatable; loopback always allowed)',
+    collect,
+  )
   .option('--json', 'machine-readable output')
   .option('--no-color', 'no colours (also NO_COLOR)')
   .option('-q, --quiet', 'print only results and errors')
@@ -36,6 +42,7 @@ try {
   await program.parseAsync(process.argv);
 } catch (e) {
   const code = (e as { code?: string; exitCode?: number }).code ?? '';
-  if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') process.exitCode = EXIT.ok;
+  if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help')
+    process.exitCode = EXIT.ok;
   else process.exitCode = EXIT.error;
 }

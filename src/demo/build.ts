@@ -163,7 +163,9 @@ export function buildIndex(images: BuiltImage[], opts: IndexOptions = {}): Built
 }
 
 function stripPlatform(p: Platform): Platform {
-  return p.variant ? { architecture: p.architecture, os: p.os, variant: p.variant } : { architecture: p.architecture, os: p.os };
+  return p.variant
+    ? { architecture: p.architecture, os: p.os, variant: p.variant }
+    : { architecture: p.architecture, os: p.os };
 }
 
 /** Every blob an index or image needs, manifests included, without duplicates. */

@@ -17,9 +17,21 @@ export interface DemoSet {
 }
 
 export async function demoImages(): Promise<DemoSet> {
-  const common = { cmd: ['/app/hello.txt'], labels: { 'org.opencontainers.image.title': 'demo-app' }, history: HISTORY };
-  const amd64 = await buildImage({ ...common, platform: { os: 'linux', architecture: 'amd64' }, layers: [appLayer('amd64')] });
-  const arm64 = await buildImage({ ...common, platform: { os: 'linux', architecture: 'arm64' }, layers: [appLayer('arm64')] });
+  const common = {
+    cmd: ['/app/hello.txt'],
+    labels: { 'org.opencontainers.image.title': 'demo-app' },
+    history: HISTORY,
+  };
+  const amd64 = await buildImage({
+    ...common,
+    platform: { os: 'linux', architecture: 'amd64' },
+    layers: [appLayer('amd64')],
+  });
+  const arm64 = await buildImage({
+    ...common,
+    platform: { os: 'linux', architecture: 'arm64' },
+    layers: [appLayer('arm64')],
+  });
   const liar = await buildImage({
     ...common,
     platform: { os: 'linux', architecture: 'amd64' },

@@ -119,7 +119,12 @@ function send(req: IncomingMessage, res: ServerResponse, b: Blob, type: string):
   res.end(req.method === 'HEAD' ? undefined : b.bytes);
 }
 
-export function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function json(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const bytes = Buffer.from(JSON.stringify(body));
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': bytes.length, ...headers });
   res.end(bytes);

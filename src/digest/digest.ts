@@ -80,15 +80,27 @@ export function explainMismatch(bytes: Uint8Array, expected: Digest): string | u
     const one = b.subarray(0, b.length - 1);
     candidates.push([one, 'the input ends with a newline that the signed bytes do not have (remove it)']);
     if (one.length > 0 && one[one.length - 1] === 0x0d) {
-      candidates.push([b.subarray(0, b.length - 2), 'the input ends with CRLF that the signed bytes do not have']);
+      candidates.push([
+        b.subarray(0, b.length - 2),
+        'the input ends with CRLF that the signed bytes do not have',
+      ]);
     }
   }
-  candidates.push([Buffer.concat([b, Buffer.from('\n')]), 'the signed bytes end with a newline that the input lacks']);
+  candidates.push([
+    Buffer.concat([b, Buffer.from('\n')]),
+    'the signed bytes end with a newline that the input lacks',
+  ]);
   if (b.subarray(0, 3).equals(Buffer.from([0xef, 0xbb, 0xbf]))) {
-    candidates.push([b.subarray(3), 'the input starts with a UTF-8 byte-order mark that the signed bytes do not have']);
+    candidates.push([
+      b.subarray(3),
+      'the input starts with a UTF-8 byte-order mark that the signed bytes do not have',
+    ]);
   }
   if (b.includes(0x0d)) {
-    candidates.push([Buffer.from(b.toString('latin1').replace(/\r\n/g, '\n'), 'latin1'), 'CRLF line endings']);
+    candidates.push([
+      Buffer.from(b.toString('latin1').replace(/\r\n/g, '\n'), 'latin1'),
+      'CRLF line endings',
+    ]);
   }
   for (const [c, why] of candidates) {
     if (digestOf(c, algo) === expected) return why;

@@ -36,11 +36,15 @@ export class DigestVerifier extends Transform {
     const size = this.expected.size;
     if (size !== undefined && this.count > size) {
       cb(
-        new TrustpinError('SIZE_EXCEEDED', `${this.expected.what ?? 'blob'} ${this.expected.digest} is longer than its descriptor`, {
-          expected: `${size} bytes`,
-          found: `more than ${size} bytes`,
-          hint: 'the source is serving other content or an endless body; nothing from it was used',
-        }),
+        new TrustpinError(
+          'SIZE_EXCEEDED',
+          `${this.expected.what ?? 'blob'} ${this.expected.digest} is longer than its descriptor`,
+          {
+            expected: `${size} bytes`,
+            found: `more than ${size} bytes`,
+            hint: 'the source is serving other content or an endless body; nothing from it was used',
+          },
+        ),
       );
       return;
     }
@@ -52,22 +56,30 @@ export class DigestVerifier extends Transform {
     const size = this.expected.size;
     if (size !== undefined && this.count !== size) {
       cb(
-        new TrustpinError('SIZE_MISMATCH', `${this.expected.what ?? 'blob'} ${this.expected.digest} is shorter than its descriptor`, {
-          expected: `${size} bytes`,
-          found: `${this.count} bytes`,
-          hint: 'the body ended early; retry, and if it persists the source is serving other content',
-        }),
+        new TrustpinError(
+          'SIZE_MISMATCH',
+          `${this.expected.what ?? 'blob'} ${this.expected.digest} is shorter than its descriptor`,
+          {
+            expected: `${size} bytes`,
+            found: `${this.count} bytes`,
+            hint: 'the body ended early; retry, and if it persists the source is serving other content',
+          },
+        ),
       );
       return;
     }
     const got = `${algorithmOf(this.expected.digest)}:${this.hash.digest('hex')}`;
     if (got !== this.expected.digest) {
       cb(
-        new TrustpinError('DIGEST_MISMATCH', `${this.expected.what ?? 'blob'} bytes do not match their digest`, {
-          expected: this.expected.digest,
-          found: got,
-          hint: 'the source served different bytes than were asked for; discard them',
-        }),
+        new TrustpinError(
+          'DIGEST_MISMATCH',
+          `${this.expected.what ?? 'blob'} bytes do not match their digest`,
+          {
+            expected: this.expected.digest,
+            found: got,
+            hint: 'the source served different bytes than were asked for; discard them',
+          },
+        ),
       );
       return;
     }
@@ -99,7 +111,10 @@ export async function readCapped(
 }
 
 /** Hash a whole stream (for `digest --file`). */
-export async function digestStream(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, algo: 'sha256' | 'sha512' = 'sha256') {
+export async function digestStream(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  algo: 'sha256' | 'sha512' = 'sha256',
+) {
   const h = createHash(algo);
   let size = 0;
   for await (const c of source) {

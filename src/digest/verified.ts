@@ -70,4 +70,3 @@ export function selfDigested(
   const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return VerifiedBytes._make(KEY, b, digestOf(digestInput ?? b, algo));
 }
-

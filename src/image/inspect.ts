@@ -74,24 +74,47 @@ export function inspectJson(tree: ImageTree, reference: string, selected?: Image
       transport: tree.source.transport,
       verified: true,
       ...imageJson(selected),
-      index: { digest: root.descriptor.digest, mediaType: root.manifest.value.mediaType, size: root.descriptor.size },
+      index: {
+        digest: root.descriptor.digest,
+        mediaType: root.manifest.value.mediaType,
+        size: root.descriptor.size,
+      },
     };
   }
-  const base: InspectJson = { reference, transport: tree.source.transport, verified: true, ...imageJson(root) };
+  const base: InspectJson = {
+    reference,
+    transport: tree.source.transport,
+    verified: true,
+    ...imageJson(root),
+  };
   if (root.manifest.value.kind === 'index') {
-    base.manifests = tree.children.filter((c) => c.kind === 'platform').map((c) => ({ ...imageJson(c), kind: c.kind }));
-    const others = root.manifest.value.manifests.filter((d) => !tree.children.some((c) => c.kind === 'platform' && c.descriptor.digest === d.digest));
+    base.manifests = tree.children
+      .filter((c) => c.kind === 'platform')
+      .map((c) => ({ ...imageJson(c), kind: c.kind }));
+    const others = root.manifest.value.manifests.filter(
+      (d) => !tree.children.some((c) => c.kind === 'platform' && c.descriptor.digest === d.digest),
+    );
     base.attestations = others.map((d) => {
       const child = tree.children.find((c) => c.descriptor.digest === d.digest);
       return child
         ? { ...imageJson(child), kind: child.kind }
-        : { digest: d.digest, mediaType: d.mediaType, size: d.size, kind: kindOf(d), platform: platformJson(d.platform), annotations: d.annotations };
+        : {
+            digest: d.digest,
+            mediaType: d.mediaType,
+            size: d.size,
+            kind: kindOf(d),
+            platform: platformJson(d.platform),
+            annotations: d.annotations,
+          };
     });
   }
   return base;
 }
 
-function kindOf(d: { annotations?: Record<string, string> | undefined; platform?: Platform | undefined }): string {
+function kindOf(d: {
+  annotations?: Record<string, string> | undefined;
+  platform?: Platform | undefined;
+}): string {
   if (d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest') return 'attestation';
   return d.platform ? 'platform (not selected)' : 'unknown';
 }
@@ -125,12 +148,16 @@ export function renderInspect(j: InspectJson, s: Style): string {
   const imgLines = (img: InspectImageJson, prefix: string) => {
     if (img.config) {
       const c = img.config;
-      lines.push(`${prefix}├─ config ${c.digest} ${s.dim(humanSize(c.size))} ${c.verified ? s.ok('✔') : s.dim('(not read)')}`);
+      lines.push(
+        `${prefix}├─ config ${c.digest} ${s.dim(humanSize(c.size))} ${c.verified ? s.ok('✔') : s.dim('(not read)')}`,
+      );
     }
     const layers = img.layers ?? [];
     layers.forEach((l, i) => {
       const last = i === layers.length - 1;
-      lines.push(`${prefix}${last ? '└─' : '├─'} layer ${l.digest} ${s.dim(`${humanSize(Math.max(0, l.size))} ${shortType(l.mediaType)}`)}`);
+      lines.push(
+        `${prefix}${last ? '└─' : '├─'} layer ${l.digest} ${s.dim(`${humanSize(Math.max(0, l.size))} ${shortType(l.mediaType)}`)}`,
+      );
     });
     for (const w of img.warnings ?? []) lines.push(`${prefix}${s.warn(`⚠ ${w}`)}`);
   };
@@ -146,7 +173,9 @@ export function renderInspect(j: InspectJson, s: Style): string {
   } else {
     imgLines(j, '');
   }
-  lines.push(s.dim('manifests and configs were fetched by digest and verified; layers are listed, not downloaded'));
+  lines.push(
+    s.dim('manifests and configs were fetched by digest and verified; layers are listed, not downloaded'),
+  );
   return lines.join('\n');
 }
 

@@ -50,7 +50,11 @@ async function node(src: ImageSource, d: Descriptor, kind: EntryKind, opts: Walk
     n.config = await readConfig(src, manifest.value.config);
     if (kind === 'platform' && d.platform) {
       const c = n.config.value;
-      if (c.os !== undefined && c.architecture !== undefined && (c.os !== d.platform.os || c.architecture !== d.platform.architecture)) {
+      if (
+        c.os !== undefined &&
+        c.architecture !== undefined &&
+        (c.os !== d.platform.os || c.architecture !== d.platform.architecture)
+      ) {
         n.warnings.push(
           `index says ${formatPlatform(d.platform)} but the config says ${c.os}/${c.architecture}${c.variant ? `/${c.variant}` : ''}`,
         );
@@ -62,7 +66,10 @@ async function node(src: ImageSource, d: Descriptor, kind: EntryKind, opts: Walk
 
 export async function walkImage(src: ImageSource, opts: WalkOptions = {}): Promise<ImageTree> {
   const top = await src.resolve();
-  const root = await node(src, top, 'platform', { ...opts, configs: opts.configs && !isIndexDescriptor(top) });
+  const root = await node(src, top, 'platform', {
+    ...opts,
+    configs: opts.configs && !isIndexDescriptor(top),
+  });
   const children: ImageNode[] = [];
   const m = root.manifest.value;
   if (m.kind === 'index') {
@@ -71,7 +78,9 @@ export async function walkImage(src: ImageSource, opts: WalkOptions = {}): Promi
       if (kind === 'platform') return !opts.platform || platformMatches(opts.platform, d.platform);
       return opts.attestations === true && !opts.platform;
     });
-    children.push(...(await mapLimit(wanted, opts.concurrency ?? 6, (d) => node(src, d, classifyEntry(d), opts))));
+    children.push(
+      ...(await mapLimit(wanted, opts.concurrency ?? 6, (d) => node(src, d, classifyEntry(d), opts))),
+    );
   }
   return { source: src, root, children };
 }
@@ -87,18 +96,29 @@ export function selectPlatform(tree: ImageTree, platform: Platform | undefined):
   const plats = tree.children.filter((c) => c.kind === 'platform');
   const hit = platform ? plats.find((c) => platformMatches(platform, c.descriptor.platform)) : undefined;
   if (hit) return hit;
-  const available = m.manifests.filter((d) => classifyEntry(d) === 'platform').map((d) => formatPlatform(d.platform));
-  throw new TrustpinError('PLATFORM_NOT_FOUND', platform ? `no ${formatPlatform(platform)} image in ${tree.source.name}` : `${tree.source.name} is a multi-platform index`, {
-    expected: platform ? formatPlatform(platform) : 'a --platform',
-    found: available.join(', ') || 'no platform entries',
-    hint: `choose one with --platform (${available.join(', ')})`,
-  });
+  const available = m.manifests
+    .filter((d) => classifyEntry(d) === 'platform')
+    .map((d) => formatPlatform(d.platform));
+  throw new TrustpinError(
+    'PLATFORM_NOT_FOUND',
+    platform
+      ? `no ${formatPlatform(platform)} image in ${tree.source.name}`
+      : `${tree.source.name} is a multi-platform index`,
+    {
+      expected: platform ? formatPlatform(platform) : 'a --platform',
+      found: available.join(', ') || 'no platform entries',
+      hint: `choose one with --platform (${available.join(', ')})`,
+    },
+  );
 }
 
 export function imageManifest(n: ImageNode): ImageManifest {
   const m = n.manifest.value;
   if (m.kind !== 'image') {
-    throw new TrustpinError('MANIFEST_INVALID', `${n.descriptor.digest} is not an image manifest (${m.mediaType})`);
+    throw new TrustpinError(
+      'MANIFEST_INVALID',
+      `${n.descriptor.digest} is not an image manifest (${m.mediaType})`,
+    );
   }
   return m;
 }

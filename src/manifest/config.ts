@@ -43,7 +43,10 @@ export function parseImageConfig(vb: VerifiedBytes): Verified<ImageConfig> {
   try {
     doc = JSON.parse(vb.bytes.toString('utf8'));
   } catch (e) {
-    throw new TrustpinError('MANIFEST_INVALID', `image config ${vb.digest} is not JSON: ${(e as Error).message}`);
+    throw new TrustpinError(
+      'MANIFEST_INVALID',
+      `image config ${vb.digest} is not JSON: ${(e as Error).message}`,
+    );
   }
   const r = configSchema.safeParse(doc);
   if (!r.success) {

@@ -1,5 +1,5 @@
+export * from './config.js';
 export * from './manifest.js';
 export * from './media-types.js';
 export * from './platform.js';
 export * from './schema1.js';
-export * from './config.js';

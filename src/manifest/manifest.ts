@@ -117,7 +117,8 @@ function sniff(doc: Record<string, unknown>): string | undefined {
   if (doc.schemaVersion === 1) return Array.isArray(doc.signatures) ? MT.schema1Signed : MT.schema1;
   if (Array.isArray(doc.manifests)) return MT.ociIndex;
   const cfg = doc.config as { mediaType?: unknown } | undefined;
-  if (cfg && typeof cfg === 'object') return cfg.mediaType === MT.dockerConfig ? MT.dockerManifest : MT.ociManifest;
+  if (cfg && typeof cfg === 'object')
+    return cfg.mediaType === MT.dockerConfig ? MT.dockerManifest : MT.ociManifest;
   return undefined;
 }
 
@@ -147,12 +148,17 @@ export function parseManifest(vb: VerifiedBytes, hints: ParseHints = {}): Verifi
     });
   }
   if (bodyType && ct && isManifestType(ct) && ct !== bodyType && !SCHEMA1_TYPES.includes(ct)) {
-    throw new TrustpinError('MEDIA_TYPE_MISMATCH', `registry served ${vb.digest} as ${ct} but it says ${bodyType}`, {
-      expected: bodyType,
-      found: ct,
-    });
+    throw new TrustpinError(
+      'MEDIA_TYPE_MISMATCH',
+      `registry served ${vb.digest} as ${ct} but it says ${bodyType}`,
+      {
+        expected: bodyType,
+        found: ct,
+      },
+    );
   }
-  const mediaType = bodyType ?? hints.descriptorMediaType ?? (ct && isManifestType(ct) ? ct : undefined) ?? sniff(obj);
+  const mediaType =
+    bodyType ?? hints.descriptorMediaType ?? (ct && isManifestType(ct) ? ct : undefined) ?? sniff(obj);
   if (!mediaType) throw invalid(vb.digest, 'cannot tell what kind of manifest this is');
   const value = toManifest(vb.digest, mediaType, obj);
   return { value, digest: vb.digest, bytes: vb.bytes };
@@ -180,12 +186,20 @@ function toManifest(digest: string, mediaType: string, obj: Record<string, unkno
 /** Verify an embedded `data` field the same way as fetched content. */
 export function checkEmbeddedData(d: Descriptor): VerifiedBytes | undefined {
   if (d.data === undefined) return undefined;
-  return verifyBytes(Buffer.from(d.data, 'base64'), { digest: d.digest, size: d.size, what: 'embedded data' });
+  return verifyBytes(Buffer.from(d.data, 'base64'), {
+    digest: d.digest,
+    size: d.size,
+    what: 'embedded data',
+  });
 }
 
 export type EntryKind = 'platform' | 'attestation' | 'signature' | 'unknown';
 
-const SIGNATURE_ARTIFACTS = [MT.cosignSimpleSigning, MT.notationSignature, 'application/vnd.dev.sigstore.bundle'];
+const SIGNATURE_ARTIFACTS = [
+  MT.cosignSimpleSigning,
+  MT.notationSignature,
+  'application/vnd.dev.sigstore.bundle',
+];
 
 /** What an index entry is. Attestations and signatures are never platforms. */
 export function classifyEntry(d: Descriptor): EntryKind {
@@ -205,7 +219,8 @@ export function classifyEntry(d: Descriptor): EntryKind {
 export function artifactKind(m: ImageManifest): 'signature' | 'attestation' | undefined {
   const types = [m.artifactType, m.config.mediaType, ...m.layers.map((l) => l.mediaType)];
   if (types.some((t) => t && SIGNATURE_ARTIFACTS.some((s) => t.startsWith(s)))) return 'signature';
-  if (types.some((t) => t?.includes('in-toto') || t === 'application/vnd.dsse.envelope.v1+json')) return 'attestation';
+  if (types.some((t) => t?.includes('in-toto') || t === 'application/vnd.dsse.envelope.v1+json'))
+    return 'attestation';
   return undefined;
 }
 

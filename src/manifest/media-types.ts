@@ -30,5 +30,8 @@ export function isIndexType(mt: string | undefined): boolean {
   return mt !== undefined && INDEX_TYPES.includes(mt);
 }
 export function isManifestType(mt: string | undefined): boolean {
-  return mt !== undefined && (INDEX_TYPES.includes(mt) || IMAGE_MANIFEST_TYPES.includes(mt) || SCHEMA1_TYPES.includes(mt));
+  return (
+    mt !== undefined &&
+    (INDEX_TYPES.includes(mt) || IMAGE_MANIFEST_TYPES.includes(mt) || SCHEMA1_TYPES.includes(mt))
+  );
 }

@@ -9,7 +9,13 @@ export interface Platform {
   'os.features'?: string[] | undefined;
 }
 
-const ARCH_ALIASES: Record<string, string> = { x86_64: 'amd64', 'x86-64': 'amd64', aarch64: 'arm64', armhf: 'arm', i386: '386' };
+const ARCH_ALIASES: Record<string, string> = {
+  x86_64: 'amd64',
+  'x86-64': 'amd64',
+  aarch64: 'arm64',
+  armhf: 'arm',
+  i386: '386',
+};
 
 function normArch(arch: string, variant: string | undefined): [string, string | undefined] {
   const a = ARCH_ALIASES[arch.toLowerCase()] ?? arch.toLowerCase();

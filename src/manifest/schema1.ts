@@ -9,7 +9,8 @@ function b64url(s: string): Buffer {
 
 /** The bytes a schema1 digest covers, or undefined when the document is not a signed schema1 manifest. */
 export function schema1Payload(raw: Buffer): Buffer | undefined {
-  if (!raw.includes('"signatures"') || !/"schemaVersion"\s*:\s*1\b/.test(raw.toString('utf8'))) return undefined;
+  if (!raw.includes('"signatures"') || !/"schemaVersion"\s*:\s*1\b/.test(raw.toString('utf8')))
+    return undefined;
   let doc: unknown;
   try {
     doc = JSON.parse(raw.toString('utf8'));
@@ -37,7 +38,8 @@ export function schema1Payload(raw: Buffer): Buffer | undefined {
     }
     format = { formatLength: h.formatLength, formatTail: h.formatTail };
   }
-  if (!format || format.formatLength < 0 || format.formatLength > raw.length) throw bad('formatLength out of range');
+  if (!format || format.formatLength < 0 || format.formatLength > raw.length)
+    throw bad('formatLength out of range');
   return Buffer.concat([raw.subarray(0, format.formatLength), b64url(format.formatTail)]);
 }
 

@@ -1,7 +1,8 @@
 // Image references parsed and normalised exactly like docker (distribution/reference ParseNormalizedNamed):
 // `docker.io` + `library/` defaults, `index.docker.io` aliasing, `host:port`, `localhost`, tag and digest.
-import { TrustpinError } from '../errors/index.js';
+
 import { type Digest, parseDigest } from '../digest/index.js';
+import { TrustpinError } from '../errors/index.js';
 
 export const DEFAULT_DOMAIN = 'docker.io';
 const LEGACY_DEFAULT_DOMAIN = 'index.docker.io';
@@ -64,7 +65,11 @@ export function parseReference(input: string): Reference {
   const s = input.trim();
   if (s === '') throw invalid(s, 'empty');
   if (IDENTIFIER.test(s)) {
-    throw invalid(s, 'a bare 64-character hex string is an image ID, not a repository', 'use NAME@sha256:<hex>');
+    throw invalid(
+      s,
+      'a bare 64-character hex string is an image ID, not a repository',
+      'use NAME@sha256:<hex>',
+    );
   }
   const [domain, rest] = splitDomain(s);
   const tagSep = rest.indexOf(':');
@@ -129,13 +134,20 @@ export function apiHost(registry: string): string {
   return registry === DEFAULT_DOMAIN ? DOCKER_HUB_API_HOST : registry;
 }
 
-const HUB_ALIASES = new Set([DEFAULT_DOMAIN, LEGACY_DEFAULT_DOMAIN, DOCKER_HUB_API_HOST, 'registry.hub.docker.com']);
+const HUB_ALIASES = new Set([
+  DEFAULT_DOMAIN,
+  LEGACY_DEFAULT_DOMAIN,
+  DOCKER_HUB_API_HOST,
+  'registry.hub.docker.com',
+]);
 export function isDockerHub(host: string): boolean {
   return HUB_ALIASES.has(host);
 }
 
 /** True for hosts that may be spoken to over plain HTTP without being named insecure. */
 export function isLoopbackHost(hostPort: string): boolean {
-  const h = hostPort.startsWith('[') ? hostPort.slice(1, hostPort.indexOf(']')) : hostPort.replace(/:\d+$/, '');
+  const h = hostPort.startsWith('[')
+    ? hostPort.slice(1, hostPort.indexOf(']'))
+    : hostPort.replace(/:\d+$/, '');
   return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }

@@ -65,11 +65,20 @@ export class Authenticator {
     return undefined;
   }
 
-  private async token(host: string, scope: string, ch: Challenge, cred: Credential | undefined): Promise<string> {
+  private async token(
+    host: string,
+    scope: string,
+    ch: Challenge,
+    cred: Credential | undefined,
+  ): Promise<string> {
     const realm = ch.params.realm;
-    if (!realm) throw new TrustpinError('AUTH_TOKEN_FAILED', `${host} sent a Bearer challenge without a realm`);
+    if (!realm)
+      throw new TrustpinError('AUTH_TOKEN_FAILED', `${host} sent a Bearer challenge without a realm`);
     const realmUrl = new URL(realm);
-    if (realmUrl.protocol !== 'https:' && !(isLoopbackHost(realmUrl.host) || this.isInsecure(realmUrl.host))) {
+    if (
+      realmUrl.protocol !== 'https:' &&
+      !(isLoopbackHost(realmUrl.host) || this.isInsecure(realmUrl.host))
+    ) {
       throw new TrustpinError('INSECURE_REFUSED', `token realm ${realm} is not HTTPS`, {
         hint: `credentials are never sent in clear text; use --insecure-registry ${realmUrl.host} only if you must`,
       });
@@ -79,7 +88,12 @@ export class Authenticator {
     const started = this.now();
     let res: Awaited<ReturnType<Http['send']>>;
     if (cred?.identityToken) {
-      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: cred.identityToken, client_id: 'trustpin', scope });
+      const form = new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: cred.identityToken,
+        client_id: 'trustpin',
+        scope,
+      });
       if (service) form.set('service', service);
       res = await this.http.send({
         method: 'POST',
@@ -99,23 +113,33 @@ export class Authenticator {
     }
     if (res.status !== 200) {
       const e = await errorBody(res);
-      throw new TrustpinError(res.status === 401 ? 'AUTH_DENIED' : 'AUTH_TOKEN_FAILED', `token server for ${host} answered ${res.status}${e.message ? `: ${e.message}` : ''}`, {
-        expected: `a token for ${scope}`,
-        found: `HTTP ${res.status}`,
-        hint: cred ? `check the credentials from ${cred.source}` : `log in with \`docker login ${host}\``,
-      });
+      throw new TrustpinError(
+        res.status === 401 ? 'AUTH_DENIED' : 'AUTH_TOKEN_FAILED',
+        `token server for ${host} answered ${res.status}${e.message ? `: ${e.message}` : ''}`,
+        {
+          expected: `a token for ${scope}`,
+          found: `HTTP ${res.status}`,
+          hint: cred ? `check the credentials from ${cred.source}` : `log in with \`docker login ${host}\``,
+        },
+      );
     }
     const body = await readCapped(res.body, 1024 * 1024, 'token response');
     let j: { token?: string; access_token?: string; expires_in?: number; issued_at?: string };
     try {
       j = JSON.parse(body.toString('utf8'));
     } catch {
-      throw new TrustpinError('AUTH_TOKEN_FAILED', `token server for ${host} returned something that is not JSON`);
+      throw new TrustpinError(
+        'AUTH_TOKEN_FAILED',
+        `token server for ${host} returned something that is not JSON`,
+      );
     }
     const tok = j.token || j.access_token;
     if (!tok) throw new TrustpinError('AUTH_TOKEN_FAILED', `token server for ${host} returned no token`);
     const lifetime = Math.max(MIN_TOKEN_LIFETIME_S, typeof j.expires_in === 'number' ? j.expires_in : 0);
-    const issued = j.issued_at && !Number.isNaN(Date.parse(j.issued_at)) ? Math.min(Date.parse(j.issued_at), started) : started;
+    const issued =
+      j.issued_at && !Number.isNaN(Date.parse(j.issued_at))
+        ? Math.min(Date.parse(j.issued_at), started)
+        : started;
     const header = `Bearer ${tok}`;
     // renew a little early so a token never expires between the check and the request
     this.tokens.set(`${host} ${scope}`, { header, expiresAt: issued + lifetime * 1000 - 5000 });

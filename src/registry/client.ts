@@ -74,11 +74,16 @@ export class RegistryClient {
         const res = await this.http.send({ method: 'GET', url: `${base}/v2/` });
         await res.body.dump().catch(() => undefined);
         if (res.status === 200) return { base, challenges: [] };
-        if (res.status === 401) return { base, challenges: parseChallenges(headerAll(res.headers, 'www-authenticate')) };
-        throw new TrustpinError('REGISTRY_ERROR', `${base}/v2/ answered ${res.status}: not a registry API v2 endpoint`, {
-          expected: '200 or 401 from /v2/',
-          found: String(res.status),
-        });
+        if (res.status === 401)
+          return { base, challenges: parseChallenges(headerAll(res.headers, 'www-authenticate')) };
+        throw new TrustpinError(
+          'REGISTRY_ERROR',
+          `${base}/v2/ answered ${res.status}: not a registry API v2 endpoint`,
+          {
+            expected: '200 or 401 from /v2/',
+            found: String(res.status),
+          },
+        );
       } catch (e) {
         lastErr = e;
         if (e instanceof TrustpinError && !['NETWORK_ERROR', 'TLS_ERROR'].includes(e.code)) throw e;
@@ -88,14 +93,22 @@ export class RegistryClient {
   }
 
   /** An authenticated request to `/v2/<repo>/<path>`, retried once with a fresh token after a 401. */
-  async request(registry: string, repo: string, method: 'GET' | 'HEAD', path: string, headers: Record<string, string> = {}): Promise<HttpResponse> {
+  async request(
+    registry: string,
+    repo: string,
+    method: 'GET' | 'HEAD',
+    path: string,
+    headers: Record<string, string> = {},
+  ): Promise<HttpResponse> {
     const st = await this.state(registry);
     const host = apiHost(registry);
     const scope = `repository:${repo}:pull`;
     const url = `${st.base}/v2/${repo}/${path}`;
     let challenges = st.challenges;
     for (let attempt = 0; ; attempt++) {
-      const auth = this.auth.cached(host, scope) ?? (challenges.length ? await this.auth.authorize(host, scope, challenges) : undefined);
+      const auth =
+        this.auth.cached(host, scope) ??
+        (challenges.length ? await this.auth.authorize(host, scope, challenges) : undefined);
       const res = await this.http.send({ method, url, headers }, auth);
       if (res.status !== 401 || attempt > 0) return res;
       await res.body.dump().catch(() => undefined);
@@ -112,23 +125,39 @@ export class RegistryClient {
     const len = Number(header(res.headers, 'content-length') ?? Number.NaN);
     if (len > cap) {
       await res.body.dump().catch(() => undefined);
-      throw new TrustpinError('SIZE_EXCEEDED', `manifest ${repo}:${ref} is ${len} bytes, over the ${cap}-byte limit`, {
-        expected: `at most ${cap} bytes`,
-        found: `${len} bytes (Content-Length)`,
-        hint: 'a manifest this large is not plausible; the registry may be hostile',
-      });
+      throw new TrustpinError(
+        'SIZE_EXCEEDED',
+        `manifest ${repo}:${ref} is ${len} bytes, over the ${cap}-byte limit`,
+        {
+          expected: `at most ${cap} bytes`,
+          found: `${len} bytes (Content-Length)`,
+          hint: 'a manifest this large is not plausible; the registry may be hostile',
+        },
+      );
     }
     const bytes = await readCapped(res.body, cap, `manifest ${repo}:${ref}`);
-    return { bytes, contentType: header(res.headers, 'content-type'), headerDigest: header(res.headers, 'docker-content-digest') };
+    return {
+      bytes,
+      contentType: header(res.headers, 'content-type'),
+      headerDigest: header(res.headers, 'docker-content-digest'),
+    };
   }
 
   /** HEAD a manifest: the registry's claimed digest, without downloading (and, on Docker Hub, without a pull count). */
-  async headManifest(registry: string, repo: string, ref: string): Promise<{ digest?: string; size?: number; contentType?: string }> {
+  async headManifest(
+    registry: string,
+    repo: string,
+    ref: string,
+  ): Promise<{ digest?: string; size?: number; contentType?: string }> {
     const res = await this.request(registry, repo, 'HEAD', `manifests/${ref}`, { accept: MANIFEST_ACCEPT });
     await res.body.dump().catch(() => undefined);
     if (res.status !== 200) throw await this.failure(res, registry, repo, ref, 'manifest');
     const len = header(res.headers, 'content-length');
-    return { digest: header(res.headers, 'docker-content-digest'), size: len ? Number(len) : undefined, contentType: header(res.headers, 'content-type') };
+    return {
+      digest: header(res.headers, 'docker-content-digest'),
+      size: len ? Number(len) : undefined,
+      contentType: header(res.headers, 'content-type'),
+    };
   }
 
   /**
@@ -147,19 +176,28 @@ export class RegistryClient {
         if (have > 0 && res.status === 200) {
           // The server ignored Range: the stream cannot be restarted under the verifier, so fail clearly.
           await res.body.dump().catch(() => undefined);
-          throw new TrustpinError('NETWORK_ERROR', `blob ${d.digest} broke off at byte ${have} and the registry does not support resuming`, {
-            hint: 'retry the command',
-          });
+          throw new TrustpinError(
+            'NETWORK_ERROR',
+            `blob ${d.digest} broke off at byte ${have} and the registry does not support resuming`,
+            {
+              hint: 'retry the command',
+            },
+          );
         }
-        if (res.status !== 200 && res.status !== 206) throw await self.failure(res, registry, repo, d.digest, 'blob');
+        if (res.status !== 200 && res.status !== 206)
+          throw await self.failure(res, registry, repo, d.digest, 'blob');
         const len = Number(header(res.headers, 'content-length') ?? Number.NaN);
         if (len > d.size - have) {
           await res.body.dump().catch(() => undefined);
-          throw new TrustpinError('SIZE_EXCEEDED', `blob ${d.digest} is served with ${len} bytes, more than its descriptor says`, {
-            expected: `${d.size - have} bytes`,
-            found: `${len} bytes (Content-Length)`,
-            hint: 'the registry is serving other content; nothing was used',
-          });
+          throw new TrustpinError(
+            'SIZE_EXCEEDED',
+            `blob ${d.digest} is served with ${len} bytes, more than its descriptor says`,
+            {
+              expected: `${d.size - have} bytes`,
+              found: `${len} bytes (Content-Length)`,
+              hint: 'the registry is serving other content; nothing was used',
+            },
+          );
         }
         try {
           for await (const c of res.body) {
@@ -174,10 +212,18 @@ export class RegistryClient {
         }
       }
     }
-    return Readable.from(chunks()).on('error', (e) => verifier.destroy(e)).pipe(verifier);
+    return Readable.from(chunks())
+      .on('error', (e) => verifier.destroy(e))
+      .pipe(verifier);
   }
 
-  private async failure(res: HttpResponse, registry: string, repo: string, ref: string, kind: 'manifest' | 'blob'): Promise<TrustpinError> {
+  private async failure(
+    res: HttpResponse,
+    registry: string,
+    repo: string,
+    ref: string,
+    kind: 'manifest' | 'blob',
+  ): Promise<TrustpinError> {
     const e = await errorBody(res);
     const where = `${registry}/${repo}${ref.includes(':') ? '@' : ':'}${ref}`;
     let code: ErrorCode = 'REGISTRY_ERROR';
@@ -189,16 +235,27 @@ export class RegistryClient {
       code = 'AUTH_DENIED';
       hint = 'the credentials were accepted but do not grant pull on this repository';
     } else if (res.status === 404) {
-      code = e.code === 'NAME_UNKNOWN' ? 'NAME_UNKNOWN' : kind === 'manifest' ? 'MANIFEST_UNKNOWN' : 'BLOB_UNKNOWN';
-      hint = kind === 'manifest' ? 'check the repository name and tag (`trustpin inspect` lists what exists)' : undefined;
+      code =
+        e.code === 'NAME_UNKNOWN'
+          ? 'NAME_UNKNOWN'
+          : kind === 'manifest'
+            ? 'MANIFEST_UNKNOWN'
+            : 'BLOB_UNKNOWN';
+      hint =
+        kind === 'manifest'
+          ? 'check the repository name and tag (`trustpin inspect` lists what exists)'
+          : undefined;
     } else if (res.status === 429) {
       code = 'RATE_LIMITED';
       hint = 'the registry is rate limiting this client; log in or wait';
     }
-    return new TrustpinError(code, `${kind} ${where}: ${res.status}${e.code ? ` ${e.code}` : ''}${e.message ? ` (${e.message})` : ''}`, {
-      found: `HTTP ${res.status}`,
-      hint,
-    });
+    return new TrustpinError(
+      code,
+      `${kind} ${where}: ${res.status}${e.code ? ` ${e.code}` : ''}${e.message ? ` (${e.message})` : ''}`,
+      {
+        found: `HTTP ${res.status}`,
+        hint,
+      },
+    );
   }
 }
-

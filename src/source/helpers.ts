@@ -4,12 +4,20 @@ import { TrustpinError } from '../errors/index.js';
 import { type Descriptor, type ImageConfig, parseImageConfig } from '../manifest/index.js';
 import { DEFAULT_CONFIG_CAP, type ImageSource } from './types.js';
 
-export async function readVerifiedBlob(src: ImageSource, d: Descriptor, cap = DEFAULT_CONFIG_CAP): Promise<VerifiedBytes> {
+export async function readVerifiedBlob(
+  src: ImageSource,
+  d: Descriptor,
+  cap = DEFAULT_CONFIG_CAP,
+): Promise<VerifiedBytes> {
   if (d.size > cap) {
-    throw new TrustpinError('SIZE_EXCEEDED', `blob ${d.digest} is ${d.size} bytes, over the ${cap}-byte limit`, {
-      expected: `at most ${cap} bytes`,
-      found: `${d.size} bytes`,
-    });
+    throw new TrustpinError(
+      'SIZE_EXCEEDED',
+      `blob ${d.digest} is ${d.size} bytes, over the ${cap}-byte limit`,
+      {
+        expected: `at most ${cap} bytes`,
+        found: `${d.size} bytes`,
+      },
+    );
   }
   const stream = await src.blob(d);
   const bytes = await readCapped(stream, cap, `blob ${d.digest}`);

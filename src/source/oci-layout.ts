@@ -25,66 +25,6 @@ export const REF_NAME = 'org.opencontainers.image.ref.name';
 /** The `oci-layout` marker is a one-line JSON document. */
 const MARKER_CAP = 64 * 1024;
 
-/** Where a layout's files live: a directory, or members of a tar (see archive.ts). Paths are `/`-relative. */
-export interface LayoutFs {
-  /** for messages: `oci:/path`, `oci-archive:/x.tar` */
-  readonly where: string;
-  /** size of the regular file at `rel`; undefined when there is none */
-  size(rel: string): Promise<number | undefined>;
-  readCapped(rel: string, cap: number, what: string): Promise<Buffer>;
-  /** the file's bytes; at most `limit + 1` are read, enough to prove a file longer than `limit` */
-  stream(rel: string, limit: number): Promise<Readable>;
-  close(): Promise<void>;
-}
-
-function ioError(e: unknown, what: string): TrustpinError {
-  if (isTrustpinError(e)) return e;
-  return new TrustpinError('IO_ERROR', `cannot read ${what}`, { found: (e as Error).message, cause: e });
-}
-
-export class DirFs implements LayoutFs {
-  readonly root: string;
-  readonly where: string;
-  constructor(root: string, where = `oci:${root}`) {
-    this.root = root;
-    this.where = where;
-  }
-  private abs(rel: string): string {
-    return path.join(this.root, ...rel.split('/'));
-  }
-  async size(rel: string): Promise<number | undefined> {
-    try {
-      const st = await stat(this.abs(rel));
-      return st.isFile() ? st.size : undefined;
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-      throw ioError(e, this.abs(rel));
-    }
-  }
-  async readCapped(rel: string, cap: number, what: string): Promise<Buffer> {
-    try {
-      return await readCapped(createReadStream(this.abs(rel)), cap, what);
-    } catch (e) {
-      throw ioError(e, this.abs(rel));
-    }
-  }
-  async stream(rel: string, limit: number): Promise<Readable> {
-    // `end` is inclusive: limit + 1 bytes at most, so a huge or endless file costs nothing.
-    return createReadStream(this.abs(rel), { start: 0, end: limit });
-  }
-  async close(): Promise<void> {}
-}
-
-/** Pipe `src` through a DigestVerifier; read errors surface as IO_ERROR, and abandoning the result stops `src`. */
-export function verifiedStream(src: Readable, want: Expectation): Readable {
-  const v = new DigestVerifier(want);
-  src.on('error', (e) => v.destroy(ioError(e, `${want.what ?? 'blob'} ${want.digest}`)));
-  v.on('close', () => src.destroy());
-  src.pipe(v);
-  return v;
-}
-
 /** blobs/<alg>/<hex>, built only from a digest that parses: nothing else can reach the file system. */
 export function blobPath(digest: string): string {
   const d = parseDigest(digest);
@@ -114,7 +54,8 @@ export class OciLayout {
     const raw = await this.fs.readCapped('oci-layout', MARKER_CAP, 'oci-layout file');
     let version: unknown;
     try {
-      version = (JSON.parse(raw.toString('utf8')) as { imageLayoutVersion?: unknown } | null)?.imageLayoutVersion;
+      version = (JSON.parse(raw.toString('utf8')) as { imageLayoutVersion?: unknown } | null)
+        ?.imageLayoutVersion;
     } catch (e) {
       throw invalid(`oci-layout is not JSON (${(e as Error).message})`);
     }
@@ -159,7 +100,8 @@ export class OciLayout {
 
   async select(sel: LayoutSelector): Promise<Descriptor> {
     if (sel.digest !== undefined) return this.byDigest(sel.digest);
-    if (sel.tag !== undefined) return this.byAnnotation(REF_NAME, sel.tag, `tagged ${JSON.stringify(sel.tag)}`);
+    if (sel.tag !== undefined)
+      return this.byAnnotation(REF_NAME, sel.tag, `tagged ${JSON.stringify(sel.tag)}`);
     return this.only();
   }
 
@@ -184,10 +126,14 @@ export class OciLayout {
     if (idx.manifests.length === 1) return idx.manifests[0]!;
     if (idx.manifests.length === 0) throw new TrustpinError('NOT_FOUND', `${this.fs.where} holds no images`);
     const names = await this.names(nameKey);
-    throw new TrustpinError('USAGE', `${this.fs.where} holds ${names.length} images; name one (${list(names)})`, {
-      expected: `${this.fs.where}:TAG or ${this.fs.where}@DIGEST`,
-      found: list(names),
-    });
+    throw new TrustpinError(
+      'USAGE',
+      `${this.fs.where} holds ${names.length} images; name one (${list(names)})`,
+      {
+        expected: `${this.fs.where}:TAG or ${this.fs.where}@DIGEST`,
+        found: list(names),
+      },
+    );
   }
 
   /** An index.json entry, or any manifest blob in the layout: then its bytes are read and verified here. */
@@ -213,16 +159,24 @@ export class OciLayout {
     const rel = blobPath(d.digest);
     const size = await this.fs.size(rel);
     if (size === undefined) {
-      throw new TrustpinError(what === 'manifest' ? 'MANIFEST_UNKNOWN' : 'BLOB_UNKNOWN', `${this.fs.where} has no ${what} ${d.digest}`, {
-        found: `no ${rel}`,
-      });
+      throw new TrustpinError(
+        what === 'manifest' ? 'MANIFEST_UNKNOWN' : 'BLOB_UNKNOWN',
+        `${this.fs.where} has no ${what} ${d.digest}`,
+        {
+          found: `no ${rel}`,
+        },
+      );
     }
     if (size > d.size) {
-      throw new TrustpinError('SIZE_EXCEEDED', `${what} ${d.digest} in ${this.fs.where} is longer than its descriptor`, {
-        expected: `${d.size} bytes`,
-        found: `${size} bytes`,
-        hint: 'the file is not the content its descriptor names; nothing from it was used',
-      });
+      throw new TrustpinError(
+        'SIZE_EXCEEDED',
+        `${what} ${d.digest} in ${this.fs.where} is longer than its descriptor`,
+        {
+          expected: `${d.size} bytes`,
+          found: `${size} bytes`,
+          hint: 'the file is not the content its descriptor names; nothing from it was used',
+        },
+      );
     }
     return rel;
   }
@@ -242,7 +196,11 @@ export class OciLayout {
 
   async blob(d: Descriptor): Promise<Readable> {
     const rel = await this.sized(d, 'blob');
-    return verifiedStream(await this.fs.stream(rel, d.size), { digest: d.digest, size: d.size, what: 'blob' });
+    return verifiedStream(await this.fs.stream(rel, d.size), {
+      digest: d.digest,
+      size: d.size,
+      what: 'blob',
+    });
   }
 }
 
@@ -317,7 +275,8 @@ export function parseOciRef(spec: string): OciRef {
   if (colon >= 0) {
     tag = last.slice(colon + 1);
     last = last.slice(0, colon);
-    if (!REF_NAME_RE.test(tag)) throw bad(tag === '' ? 'empty tag' : `${JSON.stringify(tag)} is not a valid ref name`);
+    if (!REF_NAME_RE.test(tag))
+      throw bad(tag === '' ? 'empty tag' : `${JSON.stringify(tag)} is not a valid ref name`);
   }
   const dir = head + last;
   if (dir === '') throw bad('no directory');
@@ -328,19 +287,58 @@ export function layoutName(transport: Transport, file: string, sel: LayoutSelect
   return `${transport}:${file}${sel.tag === undefined ? '' : `:${sel.tag}`}${sel.digest === undefined ? '' : `@${sel.digest}`}`;
 }
 
-/** `oci:DIR[:TAG|@DIGEST]` → a source; the spec is what follows `oci:`. */
-export async function openOciLayout(spec: string): Promise<OciLayoutSource> {
+/**
+ * A source opened on first use. open.ts names sources synchronously; the file system is touched (and errors
+ * such as NOT_FOUND or SOURCE_INVALID surface) at the first resolve/manifest/blob.
+ */
+export class LazySource implements ImageSource {
+  readonly transport: Transport;
+  readonly name: string;
+  private readonly opener: () => Promise<ImageSource>;
+  private inner: Promise<ImageSource> | undefined;
+  constructor(transport: Transport, name: string, opener: () => Promise<ImageSource>) {
+    this.transport = transport;
+    this.name = name;
+    this.opener = opener;
+  }
+  /** The opened source (memoised, a failure included). */
+  open(): Promise<ImageSource> {
+    this.inner ??= this.opener();
+    return this.inner;
+  }
+  async resolve(): Promise<Descriptor> {
+    return (await this.open()).resolve();
+  }
+  async manifest(d: Descriptor): Promise<Verified<Manifest>> {
+    return (await this.open()).manifest(d);
+  }
+  async blob(d: Descriptor): Promise<Readable> {
+    return (await this.open()).blob(d);
+  }
+  async close(): Promise<void> {
+    if (!this.inner) return;
+    const inner = await this.inner.catch(() => undefined); // a failed open left nothing open
+    await inner?.close();
+  }
+}
+
+/** `oci:DIR[:TAG|@DIGEST]` → a source; the spec is what follows `oci:`. Only parsing happens here. */
+export function openOciLayout(spec: string): LazySource {
   const ref = parseOciRef(spec);
   const dir = path.resolve(ref.dir);
-  try {
-    if (!(await stat(dir)).isDirectory()) throw new TrustpinError('SOURCE_INVALID', `${dir} is not a directory`);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new TrustpinError('NOT_FOUND', `no OCI layout at ${dir}`, { found: 'no such directory' });
+  const name = layoutName('oci', dir, ref);
+  return new LazySource('oci', name, async () => {
+    try {
+      if (!(await stat(dir)).isDirectory())
+        throw new TrustpinError('SOURCE_INVALID', `${dir} is not a directory`);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new TrustpinError('NOT_FOUND', `no OCI layout at ${dir}`, { found: 'no such directory' });
+      }
+      throw ioError(e, dir);
     }
-    throw ioError(e, dir);
-  }
-  const layout = new OciLayout(new DirFs(dir));
-  await layout.check();
-  return new OciLayoutSource('oci', layoutName('oci', dir, ref), layout, ref);
+    const layout = new OciLayout(new DirFs(dir));
+    await layout.check();
+    return new OciLayoutSource('oci', name, layout, ref);
+  });
 }

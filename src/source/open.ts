@@ -10,11 +10,14 @@ import type { ImageSource } from './types.js';
 
 const TRANSPORTS = ['docker://', 'oci:', 'docker-archive:', 'oci-archive:'] as const;
 
-export function openSource(spec: string, client: RegistryClient): ImageSource {
-  if (spec.startsWith('docker://')) return new RegistrySource(parseReference(spec.slice('docker://'.length)), client);
+export async function openSource(spec: string, client: RegistryClient): Promise<ImageSource> {
+  if (spec.startsWith('docker://'))
+    return new RegistrySource(parseReference(spec.slice('docker://'.length)), client);
   if (spec.startsWith('oci:')) return openOciLayout(spec.slice('oci:'.length));
-  if (spec.startsWith('docker-archive:')) return openArchiveSource('docker-archive', spec.slice('docker-archive:'.length));
-  if (spec.startsWith('oci-archive:')) return openArchiveSource('oci-archive', spec.slice('oci-archive:'.length));
+  if (spec.startsWith('docker-archive:'))
+    return openArchiveSource('docker-archive', spec.slice('docker-archive:'.length));
+  if (spec.startsWith('oci-archive:'))
+    return openArchiveSource('oci-archive', spec.slice('oci-archive:'.length));
   const m = /^([a-z][a-z0-9+.-]*):(?!\d)/.exec(spec);
   if (m && !spec.includes('/') && !/^[^:]+:[\w][\w.-]*$/.test(spec)) {
     throw new TrustpinError('TRANSPORT_UNSUPPORTED', `unknown transport ${m[1]}:`, {

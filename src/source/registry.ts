@@ -48,16 +48,24 @@ export class RegistrySource implements ImageSource {
     let got = this.seen.get(d.digest);
     if (!got) {
       if (d.size > this.cap) {
-        throw new TrustpinError('SIZE_EXCEEDED', `manifest ${d.digest} is ${d.size} bytes, over the ${this.cap}-byte limit`, {
-          expected: `at most ${this.cap} bytes`,
-          found: `${d.size} bytes (descriptor)`,
-        });
+        throw new TrustpinError(
+          'SIZE_EXCEEDED',
+          `manifest ${d.digest} is ${d.size} bytes, over the ${this.cap}-byte limit`,
+          {
+            expected: `at most ${this.cap} bytes`,
+            found: `${d.size} bytes (descriptor)`,
+          },
+        );
       }
       const { registry, repository } = this.reference;
       got = await this.client.getManifest(registry, repository, d.digest, this.cap);
     }
     const payload = schema1Payload(got.bytes);
-    const vb = verifyBytes(got.bytes, { digest: d.digest, size: payload ? undefined : d.size, what: 'manifest' }, payload);
+    const vb = verifyBytes(
+      got.bytes,
+      { digest: d.digest, size: payload ? undefined : d.size, what: 'manifest' },
+      payload,
+    );
     this.seen.set(d.digest, got);
     return parseManifest(vb, { descriptorMediaType: d.mediaType, contentType: got.contentType });
   }

@@ -2,12 +2,23 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { digestOf, parseDigest, selfDigested, verifyBytes } from '../../src/digest/index.js';
 import { isTrustpinError } from '../../src/errors/index.js';
-import { classifyEntry, cosignTagKind, type Descriptor, MT, parseManifest, parsePlatform, platformMatches, schema1Payload } from '../../src/manifest/index.js';
+import {
+  classifyEntry,
+  cosignTagKind,
+  type Descriptor,
+  MT,
+  parseManifest,
+  parsePlatform,
+  platformMatches,
+  schema1Payload,
+} from '../../src/manifest/index.js';
 import { skipNoVectors, vector } from '../vectors.js';
 
 const CI = 'containers-image/manifest/fixtures/';
 
-test('containers/image digests: v2s2 raw bytes; signed schema1 over the JWS payload', { skip: skipNoVectors }, () => {
+test('containers/image digests: v2s2 raw bytes; signed schema1 over the JWS payload', {
+  skip: skipNoVectors,
+}, () => {
   const v2s2 = vector(`${CI}v2s2.manifest.json`);
   assert.equal(digestOf(v2s2), 'sha256:20bf21ed457b390829cdbeec8795a7bea1626991fda603e0d01b4e7f60427e55');
   const s1 = vector(`${CI}v2s1.manifest.json`);
@@ -15,7 +26,10 @@ test('containers/image digests: v2s2 raw bytes; signed schema1 over the JWS payl
   const vb = verifyBytes(s1, { digest: want }, schema1Payload(s1));
   assert.equal(parseManifest(vb).value.kind, 'schema1');
   assert.equal(digestOf(vector(`${CI}v2s1-unsigned.manifest.json`)), want);
-  assert.throws(() => schema1Payload(vector(`${CI}v2s1-invalid-signatures.manifest.json`)), (e: unknown) => isTrustpinError(e, 'MANIFEST_INVALID'));
+  assert.throws(
+    () => schema1Payload(vector(`${CI}v2s1-invalid-signatures.manifest.json`)),
+    (e: unknown) => isTrustpinError(e, 'MANIFEST_INVALID'),
+  );
 });
 
 test('moby schema1 fixtures: good verifies, altered payload does not', { skip: skipNoVectors }, () => {
@@ -23,10 +37,15 @@ test('moby schema1 fixtures: good verifies, altered payload does not', { skip: s
   const good = vector('moby/distribution/fixtures/validate_manifest/good_manifest');
   assert.equal(verifyBytes(good, { digest: want }, schema1Payload(good)).digest, want);
   const bad = vector('moby/distribution/fixtures/validate_manifest/bad_manifest');
-  assert.throws(() => verifyBytes(bad, { digest: want }, schema1Payload(bad)), (e: unknown) => isTrustpinError(e, 'DIGEST_MISMATCH'));
+  assert.throws(
+    () => verifyBytes(bad, { digest: want }, schema1Payload(bad)),
+    (e: unknown) => isTrustpinError(e, 'DIGEST_MISMATCH'),
+  );
 });
 
-test('webdis 0.1.19 manifest list parses as a Docker list with its platforms', { skip: skipNoVectors }, () => {
+test('webdis 0.1.19 manifest list parses as a Docker list with its platforms', {
+  skip: skipNoVectors,
+}, () => {
   const b = vector('webdis/_derived/nicolas-webdis-0.1.19.manifest-list.json');
   const m = parseManifest(selfDigested(b)).value;
   assert.equal(m.kind, 'index');
@@ -36,8 +55,20 @@ test('webdis 0.1.19 manifest list parses as a Docker list with its platforms', {
   assert.ok(m.manifests.every((d) => classifyEntry(d) === 'platform'));
 });
 
-test('every containers/image fixture either parses or fails with MANIFEST_INVALID (never a crash)', { skip: skipNoVectors }, () => {
-  for (const f of ['ociv1.manifest.json', 'ociv1.image.index.json', 'ociv1nomime.manifest.json', 'ociv1nomime.image.index.json', 'v2list.manifest.json', 'v2s2nomime.manifest.json', 'ociv1.artifact.json', 'non-json.manifest.json', 'unknown-version.manifest.json']) {
+test('every containers/image fixture either parses or fails with MANIFEST_INVALID (never a crash)', {
+  skip: skipNoVectors,
+}, () => {
+  for (const f of [
+    'ociv1.manifest.json',
+    'ociv1.image.index.json',
+    'ociv1nomime.manifest.json',
+    'ociv1nomime.image.index.json',
+    'v2list.manifest.json',
+    'v2s2nomime.manifest.json',
+    'ociv1.artifact.json',
+    'non-json.manifest.json',
+    'unknown-version.manifest.json',
+  ]) {
     try {
       parseManifest(selfDigested(vector(CI + f)));
     } catch (e) {
@@ -55,13 +86,29 @@ test('a manifest whose mediaType contradicts its parent descriptor is rejected',
   );
 });
 
-const D = (extra: Partial<Descriptor>): Descriptor => ({ mediaType: MT.ociManifest, digest: parseDigest(`sha256:${'1'.repeat(64)}`), size: 1, ...extra });
+const D = (extra: Partial<Descriptor>): Descriptor => ({
+  mediaType: MT.ociManifest,
+  digest: parseDigest(`sha256:${'1'.repeat(64)}`),
+  size: 1,
+  ...extra,
+});
 
 test('attestations and signatures are never platforms', () => {
   assert.equal(classifyEntry(D({ platform: { os: 'linux', architecture: 'amd64' } })), 'platform');
-  assert.equal(classifyEntry(D({ platform: { os: 'unknown', architecture: 'unknown' }, annotations: { 'vnd.docker.reference.type': 'attestation-manifest' } })), 'attestation');
+  assert.equal(
+    classifyEntry(
+      D({
+        platform: { os: 'unknown', architecture: 'unknown' },
+        annotations: { 'vnd.docker.reference.type': 'attestation-manifest' },
+      }),
+    ),
+    'attestation',
+  );
   assert.equal(classifyEntry(D({ platform: { os: 'unknown', architecture: 'unknown' } })), 'attestation');
-  assert.equal(classifyEntry(D({ artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json' })), 'signature');
+  assert.equal(
+    classifyEntry(D({ artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json' })),
+    'signature',
+  );
   assert.equal(classifyEntry(D({})), 'unknown');
   assert.equal(cosignTagKind(`sha256-${'a'.repeat(64)}.sig`), 'signature');
   assert.equal(cosignTagKind(`sha256-${'a'.repeat(64)}.att`), 'attestation');
@@ -69,11 +116,18 @@ test('attestations and signatures are never platforms', () => {
 });
 
 test('platform matching normalises like containerd', () => {
-  assert.ok(platformMatches(parsePlatform('linux/arm64'), { os: 'linux', architecture: 'arm64', variant: 'v8' }));
+  assert.ok(
+    platformMatches(parsePlatform('linux/arm64'), { os: 'linux', architecture: 'arm64', variant: 'v8' }),
+  );
   assert.ok(platformMatches(parsePlatform('linux/arm64/v8'), { os: 'linux', architecture: 'arm64' }));
   assert.ok(platformMatches(parsePlatform('linux/x86_64'), { os: 'linux', architecture: 'amd64' }));
   assert.ok(platformMatches(parsePlatform('linux/arm/v7'), { os: 'linux', architecture: 'arm' }));
-  assert.ok(!platformMatches(parsePlatform('linux/arm/v6'), { os: 'linux', architecture: 'arm', variant: 'v7' }));
+  assert.ok(
+    !platformMatches(parsePlatform('linux/arm/v6'), { os: 'linux', architecture: 'arm', variant: 'v7' }),
+  );
   assert.ok(!platformMatches(parsePlatform('linux/amd64'), { os: 'windows', architecture: 'amd64' }));
-  assert.throws(() => parsePlatform('linux'), (e: unknown) => isTrustpinError(e, 'USAGE'));
+  assert.throws(
+    () => parsePlatform('linux'),
+    (e: unknown) => isTrustpinError(e, 'USAGE'),
+  );
 });

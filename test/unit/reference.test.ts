@@ -1,13 +1,22 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isTrustpinError } from '../../src/errors/index.js';
-import { familiarString, formatReference, isLoopbackHost, parseReference, withDefaultTag } from '../../src/reference/index.js';
+import {
+  familiarString,
+  formatReference,
+  isLoopbackHost,
+  parseReference,
+  withDefaultTag,
+} from '../../src/reference/index.js';
 
 const HEX = 'a'.repeat(64);
 
 test('docker defaults: docker.io, library/, no implicit tag until asked', () => {
   const r = parseReference('alpine');
-  assert.deepEqual({ ...r }, { registry: 'docker.io', repository: 'library/alpine', tag: undefined, digest: undefined });
+  assert.deepEqual(
+    { ...r },
+    { registry: 'docker.io', repository: 'library/alpine', tag: undefined, digest: undefined },
+  );
   assert.equal(formatReference(withDefaultTag(r)), 'docker.io/library/alpine:latest');
   assert.equal(familiarString(withDefaultTag(r)), 'alpine:latest');
   assert.equal(parseReference('nicolas/webdis:0.1.19').repository, 'nicolas/webdis');
@@ -36,13 +45,30 @@ test('tag and digest together are both kept; digest decides what is fetched', ()
 });
 
 test('rejects what docker rejects, with REFERENCE_INVALID and a hint', () => {
-  for (const bad of ['', HEX, 'Uppercase/Repo', 'docker.io/Library/x', 'a//b', 'app:', 'app:-tag', `app:${'t'.repeat(129)}`, 'app@sha256:short', `x/${'a'.repeat(256)}`]) {
-    assert.throws(() => parseReference(bad), (e: unknown) => isTrustpinError(e) && ['REFERENCE_INVALID', 'DIGEST_INVALID'].includes(e.code), bad);
+  for (const bad of [
+    '',
+    HEX,
+    'Uppercase/Repo',
+    'docker.io/Library/x',
+    'a//b',
+    'app:',
+    'app:-tag',
+    `app:${'t'.repeat(129)}`,
+    'app@sha256:short',
+    `x/${'a'.repeat(256)}`,
+  ]) {
+    assert.throws(
+      () => parseReference(bad),
+      (e: unknown) => isTrustpinError(e) && ['REFERENCE_INVALID', 'DIGEST_INVALID'].includes(e.code),
+      bad,
+    );
   }
   assert.ok(parseReference(`app:${'t'.repeat(128)}`).tag);
 });
 
 test('loopback detection decides when plain HTTP is allowed', () => {
-  for (const h of ['127.0.0.1:5000', 'localhost', 'localhost:80', '[::1]:5000', '127.1.2.3']) assert.ok(isLoopbackHost(h), h);
-  for (const h of ['registry.example.com', '10.0.0.1:5000', '127.0.0.1.nip.io', 'localhost.evil.com']) assert.ok(!isLoopbackHost(h), h);
+  for (const h of ['127.0.0.1:5000', 'localhost', 'localhost:80', '[::1]:5000', '127.1.2.3'])
+    assert.ok(isLoopbackHost(h), h);
+  for (const h of ['registry.example.com', '10.0.0.1:5000', '127.0.0.1.nip.io', 'localhost.evil.com'])
+    assert.ok(!isLoopbackHost(h), h);
 });

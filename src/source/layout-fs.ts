@@ -1,17 +1,80 @@
-// Random access into a tar file without extracting it: one pass over the headers records where each regular
-// file's bytes start and how long they are; entries are then served as byte ranges of the same open file.
-import { type FileHandle, open } from 'node:fs/promises';
-import { posix } from 'node:path';
-import { Readable } from 'node:stream';
-import { readCapped } from '../digest/index.js';
-import { TrustpinError } from '../errors/index.js';
+// Read-only file access for layouts and archives: a directory, or a tar indexed once (headers only, never
+// extracted) whose members are served as byte ranges of the same open file.
+import { createReadStream } from 'node:fs';
+import { type FileHandle, open, stat } from 'node:fs/promises';
+import path, { posix } from 'node:path';
+import { type Readable, Readable as ReadableStream } from 'node:stream';
+import { DigestVerifier, type Expectation, readCapped } from '../digest/index.js';
+import { isTrustpinError, TrustpinError } from '../errors/index.js';
+
+/** Where a layout's files live: a directory, or members of a tar (see archive.ts). Paths are `/`-relative. */
+export interface LayoutFs {
+  /** for messages: `oci:/path`, `oci-archive:/x.tar` */
+  readonly where: string;
+  /** size of the regular file at `rel`; undefined when there is none */
+  size(rel: string): Promise<number | undefined>;
+  readCapped(rel: string, cap: number, what: string): Promise<Buffer>;
+  /** the file's bytes; at most `limit + 1` are read, enough to prove a file longer than `limit` */
+  stream(rel: string, limit: number): Promise<Readable>;
+  close(): Promise<void>;
+}
+
+export function ioError(e: unknown, what: string): TrustpinError {
+  if (isTrustpinError(e)) return e;
+  return new TrustpinError('IO_ERROR', `cannot read ${what}`, { found: (e as Error).message, cause: e });
+}
+
+export class DirFs implements LayoutFs {
+  readonly root: string;
+  readonly where: string;
+  constructor(root: string, where = `oci:${root}`) {
+    this.root = root;
+    this.where = where;
+  }
+  private abs(rel: string): string {
+    return path.join(this.root, ...rel.split('/'));
+  }
+  async size(rel: string): Promise<number | undefined> {
+    try {
+      const st = await stat(this.abs(rel));
+      return st.isFile() ? st.size : undefined;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      throw ioError(e, this.abs(rel));
+    }
+  }
+  async readCapped(rel: string, cap: number, what: string): Promise<Buffer> {
+    try {
+      return await readCapped(createReadStream(this.abs(rel)), cap, what);
+    } catch (e) {
+      throw ioError(e, this.abs(rel));
+    }
+  }
+  async stream(rel: string, limit: number): Promise<Readable> {
+    // `end` is inclusive: limit + 1 bytes at most, so a huge or endless file costs nothing.
+    return createReadStream(this.abs(rel), { start: 0, end: limit });
+  }
+  async close(): Promise<void> {}
+}
+
+/** Pipe `src` through a DigestVerifier; read errors surface as IO_ERROR, and abandoning the result stops `src`. */
+export function verifiedStream(src: Readable, want: Expectation): Readable {
+  const v = new DigestVerifier(want);
+  src.on('error', (e) => v.destroy(ioError(e, `${want.what ?? 'blob'} ${want.digest}`)));
+  v.on('close', () => src.destroy());
+  src.pipe(v);
+  return v;
+}
 
 const BLOCK = 512;
 /** PAX and GNU long-name records are metadata; anything larger is a hostile or broken archive. */
 const META_CAP = 1024 * 1024;
 const MAX_LINK_HOPS = 16;
 
-type Entry = { kind: 'file'; offset: number; size: number } | { kind: 'symlink' | 'hardlink'; target: string };
+type Entry =
+  | { kind: 'file'; offset: number; size: number }
+  | { kind: 'symlink' | 'hardlink'; target: string };
 
 export interface TarEntry {
   /** the name after links were followed */
@@ -43,7 +106,10 @@ function numeric(b: Buffer, start: number, len: number, what: string): number {
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw corrupt(`${what} too large`);
     return Number(v);
   }
-  const text = field.toString('latin1').replace(/[\0 ]+$/, '').trim();
+  const text = field
+    .toString('latin1')
+    .replace(/[\0 ]+$/, '')
+    .trim();
   if (text === '') return 0;
   if (!/^[0-7]+$/.test(text)) throw corrupt(`${what} is not octal (${JSON.stringify(text)})`);
   return Number.parseInt(text, 8);
@@ -70,7 +136,8 @@ function parsePax(b: Buffer): Map<string, string> {
     const sp = b.indexOf(0x20, i);
     if (sp < 0) break;
     const len = Number.parseInt(b.subarray(i, sp).toString('latin1'), 10);
-    if (!Number.isSafeInteger(len) || len <= sp - i || i + len > b.length) throw corrupt('malformed PAX header');
+    if (!Number.isSafeInteger(len) || len <= sp - i || i + len > b.length)
+      throw corrupt('malformed PAX header');
     const rec = b.subarray(sp + 1, i + len - 1).toString('utf8');
     const eq = rec.indexOf('=');
     if (eq > 0) out.set(rec.slice(0, eq), rec.slice(eq + 1));
@@ -133,7 +200,7 @@ export class TarIndex {
   /** The entry's bytes, never past its end, and at most `limit + 1` of them when a limit is given. */
   stream(e: TarEntry, limit = e.size): Readable {
     const n = Math.min(e.size, limit + 1);
-    if (n === 0) return Readable.from([]);
+    if (n === 0) return ReadableStream.from([]);
     // Positional reads on the shared handle: concurrent streams do not disturb each other.
     return this.fh.createReadStream({ start: e.offset, end: e.offset + n - 1, autoClose: false });
   }
@@ -186,7 +253,8 @@ async function scan(fh: FileHandle, fileSize: number): Promise<Map<string, Entry
       continue;
     }
     if (type === 'g') continue; // global PAX defaults: nothing trustpin needs
-    const rawName = pax.get('path') ?? longName ?? (prefix ? `${prefix}/${cstring(h, 0, 100)}` : cstring(h, 0, 100));
+    const rawName =
+      pax.get('path') ?? longName ?? (prefix ? `${prefix}/${cstring(h, 0, 100)}` : cstring(h, 0, 100));
     const link = pax.get('linkpath') ?? longLink ?? cstring(h, 157, 100);
     pax = new Map();
     longName = undefined;
@@ -203,4 +271,31 @@ async function scan(fh: FileHandle, fileSize: number): Promise<Map<string, Entry
     }
   }
   return entries;
+}
+
+/** An OCI layout whose files are members of a tar. */
+export class TarFs implements LayoutFs {
+  readonly tar: TarIndex;
+  readonly where: string;
+  constructor(tar: TarIndex, where: string) {
+    this.tar = tar;
+    this.where = where;
+  }
+  private entry(rel: string): TarEntry {
+    const e = this.tar.lookup(rel);
+    if (!e) throw new TrustpinError('NOT_FOUND', `${this.where} has no ${rel}`);
+    return e;
+  }
+  async size(rel: string): Promise<number | undefined> {
+    return this.tar.lookup(rel)?.size;
+  }
+  readCapped(rel: string, cap: number, what: string): Promise<Buffer> {
+    return this.tar.read(this.entry(rel), cap, what);
+  }
+  async stream(rel: string, limit: number): Promise<Readable> {
+    return this.tar.stream(this.entry(rel), limit);
+  }
+  close(): Promise<void> {
+    return this.tar.close();
+  }
 }
