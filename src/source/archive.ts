@@ -1,26 +1,30 @@
 // Image archives read in place: `oci-archive:FILE[:TAG|@DIGEST]` (a tar of an OCI layout) and
 // `docker-archive:FILE[:REF]` (`docker save`: an OCI layout since Docker 25, else the legacy manifest.json).
-import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
-import { type Digest, parseDigest, selfDigested, type Verified, verifyBytes } from '../digest/index.js';
+import {
+  algorithmOf,
+  type Digest,
+  parseDigest,
+  selfDigested,
+  type Verified,
+  verifyBytes,
+} from '../digest/index.js';
 import { TrustpinError } from '../errors/index.js';
 import { type Descriptor, type Manifest, MT, parseManifest } from '../manifest/index.js';
 import { formatReference, parseReference, withDefaultTag } from '../reference/index.js';
+import { type TarEntry, TarFs, TarIndex, verifiedStream } from './layout-fs.js';
 import {
   blobPath,
-  type LayoutFs,
   LazySource,
   layoutName,
   OciLayout,
   OciLayoutSource,
   parseOciRef,
   REF_NAME,
-  verifiedStream,
 } from './oci-layout.js';
-import { type TarEntry, TarFs, TarIndex } from './tar-index.js';
 import { DEFAULT_MANIFEST_CAP, type ImageSource } from './types.js';
 
 /** containerd's (and Docker 25's `docker save`) full image name annotation: `docker.io/library/alpine:3.20`. */
@@ -49,9 +53,7 @@ function canonicalRef(s: string): string | undefined {
  * `FILE[:REF]`. A REF holds `:` itself (`app:1.0`), so the file is the shortest `:`-prefix that exists (as
  * skopeo splits at the first `:`), or the whole spec when that is a file.
  */
-export async function splitDockerArchiveSpec(
-  spec: string,
-): Promise<{ file: string; ref?: string | undefined }> {
+export function splitDockerArchiveSpec(spec: string): { file: string; ref?: string | undefined } {
   if (isFile(spec)) return { file: spec };
   const first = spec.indexOf(':');
   for (let i = first; i >= 0; i = spec.indexOf(':', i + 1)) {
@@ -60,7 +62,7 @@ export async function splitDockerArchiveSpec(
   return first < 0 ? { file: spec } : { file: spec.slice(0, first), ref: spec.slice(first + 1) || undefined };
 }
 
-async function withTar(abs: string, where: string, use: (tar: TarIndex) => Promise<ImageSource>) {
+async function withTar(abs: string, use: (tar: TarIndex) => Promise<ImageSource>) {
   const tar = await TarIndex.open(abs);
   try {
     return await use(tar);
@@ -77,7 +79,7 @@ function openOciArchive(spec: string): ImageSource {
   const where = `oci-archive:${abs}`;
   const name = layoutName('oci-archive', abs, ref);
   return new LazySource('oci-archive', name, () =>
-    withTar(abs, where, async (tar) => {
+    withTar(abs, async (tar) => {
       const layout = new OciLayout(new TarFs(tar, where));
       await layout.check();
       return new OciLayoutSource('oci-archive', name, layout, ref);
@@ -196,37 +198,28 @@ async function hashMember(tar: TarIndex, name: string, where: string): Promise<H
       `manifest.json in ${where} names ${name}, which the archive lacks`,
     );
   }
+  // A name that claims a digest (`<hex>.json`, `blobs/sha256/<hex>`, or a symlink to one) must keep its word.
   const claims = [claimedDigest(path.posix.normalize(name)), claimedDigest(entry.name)].filter((c) => c);
-  const algo = claims[0]?.startsWith('sha512:') ? 'sha512' : 'sha256';
-  const h = createHash(algo);
-  const heads: Buffer[] = [];
-  let got = 0;
-  for await (const c of tar.stream(entry)) {
-    h.update(c as Buffer);
-    if (got < 4) heads.push(c as Buffer);
-    got += (c as Buffer).length;
+  const { digest, head } = await tar.hash(entry, claims[0] ? algorithmOf(claims[0]) : 'sha256');
+  const wrong = claims.find((c) => c !== digest);
+  if (wrong) {
+    throw new TrustpinError(
+      'DIGEST_MISMATCH',
+      `${name} in ${where} does not match the digest its name claims`,
+      {
+        expected: wrong,
+        found: digest,
+      },
+    );
   }
-  const digest = `${algo}:${h.digest('hex')}` as Digest;
-  for (const c of claims) {
-    if (c !== digest) {
-      throw new TrustpinError(
-        'DIGEST_MISMATCH',
-        `${name} in ${where} does not match the digest its name claims`,
-        {
-          expected: c,
-          found: digest,
-        },
-      );
-    }
-  }
-  return { entry, digest, head: Buffer.concat(heads).subarray(0, 4) };
+  return { entry, digest, head };
 }
 
 /** Legacy layers carry no media type; the bytes say how they are compressed. */
 function layerType(head: Buffer): string {
   if (head.subarray(0, 3).equals(Buffer.from([0x1f, 0x8b, 0x08]))) return MT.dockerLayerGzip;
   // Docker's schema 2 has no zstd type; moby and containerd use the OCI one inside Docker manifests too.
-  if (head.equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))) return MT.ociLayerZstd;
+  if (head.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))) return MT.ociLayerZstd;
   return MT.dockerLayer;
 }
 
@@ -352,7 +345,7 @@ function openDockerArchive(spec: string): ImageSource {
   const where = `docker-archive:${abs}`;
   const name = `${where}${ref === undefined ? '' : `:${ref}`}`;
   return new LazySource('docker-archive', name, () =>
-    withTar(abs, where, async (tar) => {
+    withTar(abs, async (tar) => {
       const legacy = await readLegacyManifest(tar, where);
       if (tar.lookup('oci-layout') && tar.lookup('index.json')) {
         const layout = new OciLayout(new TarFs(tar, where));

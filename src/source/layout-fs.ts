@@ -1,10 +1,17 @@
 // Read-only file access for layouts and archives: a directory, or a tar indexed once (headers only, never
 // extracted) whose members are served as byte ranges of the same open file.
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import path, { posix } from 'node:path';
-import { type Readable, Readable as ReadableStream } from 'node:stream';
-import { DigestVerifier, type Expectation, readCapped } from '../digest/index.js';
+import { Readable } from 'node:stream';
+import {
+  type Algorithm,
+  type Digest,
+  DigestVerifier,
+  type Expectation,
+  readCapped,
+} from '../digest/index.js';
 import { isTrustpinError, TrustpinError } from '../errors/index.js';
 
 /** Where a layout's files live: a directory, or members of a tar (see archive.ts). Paths are `/`-relative. */
@@ -83,10 +90,14 @@ export interface TarEntry {
   size: number;
 }
 
-/** Canonical form of a member name: `./a//b/` → `a/b`. Names escaping the root map to undefined. */
+/**
+ * Canonical form of a member name: `./a//b/` → `a/b`. Any `..` segment makes the name undefined: lookups are
+ * map hits inside the archive so nothing can escape it, but such a member is not part of a layout either.
+ */
 export function normalizeTarName(name: string): string | undefined {
+  if (name.split('/').includes('..')) return undefined;
   const n = posix.normalize(`/${name}`).slice(1).replace(/\/+$/, '');
-  return n === '' || n === '..' || n.startsWith('../') ? undefined : n;
+  return n === '' ? undefined : n;
 }
 
 function cstring(b: Buffer, start: number, len: number): string {
@@ -200,13 +211,26 @@ export class TarIndex {
   /** The entry's bytes, never past its end, and at most `limit + 1` of them when a limit is given. */
   stream(e: TarEntry, limit = e.size): Readable {
     const n = Math.min(e.size, limit + 1);
-    if (n === 0) return ReadableStream.from([]);
+    if (n === 0) return Readable.from([]);
     // Positional reads on the shared handle: concurrent streams do not disturb each other.
     return this.fh.createReadStream({ start: e.offset, end: e.offset + n - 1, autoClose: false });
   }
 
   async read(e: TarEntry, cap: number, what: string): Promise<Buffer> {
     return readCapped(this.stream(e), cap, what);
+  }
+
+  /** Digest of the whole entry, plus its first bytes (enough to sniff a compression magic number). */
+  async hash(e: TarEntry, algo: Algorithm): Promise<{ digest: Digest; head: Buffer }> {
+    const h = createHash(algo);
+    const heads: Buffer[] = [];
+    let n = 0;
+    for await (const c of this.stream(e) as AsyncIterable<Buffer>) {
+      h.update(c);
+      if (n < 8) heads.push(c);
+      n += c.length;
+    }
+    return { digest: `${algo}:${h.digest('hex')}` as Digest, head: Buffer.concat(heads).subarray(0, 8) };
   }
 
   async close(): Promise<void> {

@@ -1,24 +1,21 @@
 // OCI image layouts (`oci:DIR[:TAG|@DIGEST]`): index.json is the untrusted root, read like a tag fetch; every
 // manifest and blob below it comes from blobs/<alg>/<hex> and is checked against the descriptor that named it.
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import {
   algorithmOf,
   type Digest,
-  DigestVerifier,
-  type Expectation,
   hexOf,
   parseDigest,
-  readCapped,
   selfDigested,
   shortDigest,
   type Verified,
   verifyBytes,
 } from '../digest/index.js';
-import { isTrustpinError, TrustpinError } from '../errors/index.js';
+import { TrustpinError } from '../errors/index.js';
 import { type Descriptor, type IndexManifest, type Manifest, parseManifest } from '../manifest/index.js';
+import { DirFs, ioError, type LayoutFs, verifiedStream } from './layout-fs.js';
 import { DEFAULT_MANIFEST_CAP, type ImageSource, type Transport } from './types.js';
 
 export const REF_NAME = 'org.opencontainers.image.ref.name';
