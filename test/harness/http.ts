@@ -25,9 +25,14 @@ export interface GetOptions {
 }
 
 /** GET `${reg.url}${path}`, answering a Basic or Bearer challenge with the registry's first user. */
-export async function registryGet(reg: RunningRegistry, path: string, opts: GetOptions = {}): Promise<RawResponse> {
+export async function registryGet(
+  reg: RunningRegistry,
+  path: string,
+  opts: GetOptions = {},
+): Promise<RawResponse> {
   const headers: Record<string, string> = { accept: opts.accept ?? MANIFEST_ACCEPT };
-  const basic = !opts.anonymous && reg.creds ? `Basic ${Buffer.from(reg.creds).toString('base64')}` : undefined;
+  const basic =
+    !opts.anonymous && reg.creds ? `Basic ${Buffer.from(reg.creds).toString('base64')}` : undefined;
   if (reg.mode === 'htpasswd' && basic) headers.authorization = basic;
   let res = await get(`${reg.url}${path}`, headers);
   if (res.status === 401 && reg.mode === 'token' && !opts.noToken) {

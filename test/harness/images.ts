@@ -41,7 +41,9 @@ export interface ExpectedPlatformManifest {
   layers: Digest[];
 }
 
-export interface ExpectedImage extends ExpectedManifest, Omit<ExpectedPlatformManifest, keyof ExpectedManifest> {}
+export interface ExpectedImage
+  extends ExpectedManifest,
+    Omit<ExpectedPlatformManifest, keyof ExpectedManifest> {}
 
 export interface ExpectedIndex extends ExpectedManifest {
   /** keyed by architecture (`amd64`, `arm64`) */
@@ -102,7 +104,16 @@ export async function seedRegistry(reg: RunningRegistry): Promise<SeededImages> 
     push(oci(LAYOUT_TAGS.arm64), 'demo/app:1.0-arm64'),
     push(oci(LAYOUT_TAGS.liar), 'demo/liar:1.0'),
     push(oci(LAYOUT_TAGS.appPretty), 'mirror2/app:1.0', true),
-    sk.run(['copy', '--all', '--format', 'v2s2', ...sk.src, ...sk.dest, docker('demo/app:1.0'), docker('mirror/app:1.0')]),
+    sk.run([
+      'copy',
+      '--all',
+      '--format',
+      'v2s2',
+      ...sk.src,
+      ...sk.dest,
+      docker('demo/app:1.0'),
+      docker('mirror/app:1.0'),
+    ]),
   ]);
 
   const [amd64, arm64] = imagesByArch(layout.built.app);
@@ -156,8 +167,14 @@ function skopeoFor(reg: RunningRegistry): Skopeo {
 }
 
 /** What the registry holds for a ref skopeo converted: digests of the bytes `skopeo inspect --raw` returns. */
-async function readBackIndex(sk: Skopeo, host: string, repository: string, tag: string): Promise<ExpectedIndex> {
-  const raw = (at: string) => sk.run(['inspect', '--raw', ...sk.inspect, `docker://${host}/${repository}${at}`]);
+async function readBackIndex(
+  sk: Skopeo,
+  host: string,
+  repository: string,
+  tag: string,
+): Promise<ExpectedIndex> {
+  const raw = (at: string) =>
+    sk.run(['inspect', '--raw', ...sk.inspect, `docker://${host}/${repository}${at}`]);
   const indexBytes = await raw(`:${tag}`);
   const index = JSON.parse(indexBytes.toString('utf8')) as {
     mediaType: string;
@@ -168,7 +185,8 @@ async function readBackIndex(sk: Skopeo, host: string, repository: string, tag: 
     index.manifests.map(async (d) => {
       const bytes = await raw(`@${d.digest}`);
       const digest = digestOf(bytes);
-      if (digest !== d.digest) throw new Error(`${repository}@${d.digest}: skopeo returned bytes hashing to ${digest}`);
+      if (digest !== d.digest)
+        throw new Error(`${repository}@${d.digest}: skopeo returned bytes hashing to ${digest}`);
       const m = JSON.parse(bytes.toString('utf8')) as {
         mediaType: string;
         config: { digest: Digest };
@@ -187,7 +205,13 @@ async function readBackIndex(sk: Skopeo, host: string, repository: string, tag: 
   return { ...manifestOf(host, repository, tag, indexBytes, index.mediaType), platforms };
 }
 
-function manifestOf(host: string, repository: string, tag: string, bytes: Buffer, mediaType: string): ExpectedManifest {
+function manifestOf(
+  host: string,
+  repository: string,
+  tag: string,
+  bytes: Buffer,
+  mediaType: string,
+): ExpectedManifest {
   return {
     repository,
     tag,

@@ -27,7 +27,8 @@ export async function writeOciLayout(dir: string, blobs: Blob[], refs: LayoutRef
     have.add(b.digest);
   }
   const manifests = refs.map((r) => {
-    if (!have.has(r.target.digest)) throw new Error(`oci layout writer: ref ${r.name} points at an unwritten blob`);
+    if (!have.has(r.target.digest))
+      throw new Error(`oci layout writer: ref ${r.name} points at an unwritten blob`);
     return {
       mediaType: r.target.mediaType,
       digest: r.target.digest,

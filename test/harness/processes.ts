@@ -1,21 +1,12 @@
 // Child processes for the harness: start a real server binary with its log in a file, wait until it answers,
 // and stop it by its own PID. Every PID is remembered so a crashing test run does not leave servers behind.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, closeSync, constants, existsSync, openSync, readFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-
-/** A fresh directory under the OS temp dir; the caller removes it with `removeDir`. */
-export function makeTempDir(prefix: string): Promise<string> {
-  return mkdtemp(join(tmpdir(), `trustpin-${prefix}-`));
-}
-
-export async function removeDir(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true, maxRetries: 3 });
-}
 
 /** Absolute path of `name`, or an error that tells CI exactly what to install. */
 export function requireBinary(name: string, aptPackage: string): string {
@@ -36,6 +27,8 @@ export function requireBinary(name: string, aptPackage: string): string {
 
 // Children still running, by PID. On exit or a fatal signal they are killed by PID, never by name.
 const live = new Map<number, ChildProcess>();
+// Temp dirs not yet removed; a crashed run deletes them on exit so CI machines do not fill up.
+const liveDirs = new Set<string>();
 let cleanupInstalled = false;
 
 function killLeftovers(): void {
@@ -47,6 +40,9 @@ function killLeftovers(): void {
     }
   }
   live.clear();
+  // Only after the kills: a running registry could otherwise write into a dir being deleted.
+  for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
+  liveDirs.clear();
 }
 
 function installCleanup(): void {
@@ -62,6 +58,19 @@ function installCleanup(): void {
     };
     process.on(sig, onSignal);
   }
+}
+
+/** A fresh directory under the OS temp dir; the caller removes it with `removeDir`. */
+export async function makeTempDir(prefix: string): Promise<string> {
+  installCleanup();
+  const dir = await mkdtemp(join(tmpdir(), `trustpin-${prefix}-`));
+  liveDirs.add(dir);
+  return dir;
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+  liveDirs.delete(dir);
 }
 
 export interface ProcessOptions {
@@ -193,7 +202,9 @@ async function poll(what: string, opts: WaitOptions, attempt: () => Promise<void
       await attempt();
       return;
     } catch (err) {
-      last = err instanceof Error ? err.message : String(err);
+      // fetch hides the useful part (ECONNREFUSED, …) in `cause`
+      const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
+      last = err instanceof Error ? `${err.message}${cause}` : String(err);
     }
     if (Date.now() > deadline) {
       const log = opts.proc ? `\n--- ${opts.proc.logFile} ---\n${opts.proc.logTail()}` : '';
@@ -238,7 +249,9 @@ export function run(
       if (code === 0) resolve({ stdout: Buffer.concat(out), stderr });
       else {
         const line = [command, ...args].join(' ');
-        reject(new Error(`${line}\nexited with code ${code}${sig ? ` (signal ${sig})` : ''}\n${stderr.trimEnd()}`));
+        reject(
+          new Error(`${line}\nexited with code ${code}${sig ? ` (signal ${sig})` : ''}\n${stderr.trimEnd()}`),
+        );
       }
     });
   });

@@ -4,7 +4,14 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hashSync } from 'bcryptjs';
 import { freePort } from './ports.js';
-import { type ManagedProcess, makeTempDir, removeDir, requireBinary, startProcess, waitForUrl } from './processes.js';
+import {
+  type ManagedProcess,
+  makeTempDir,
+  removeDir,
+  requireBinary,
+  startProcess,
+  waitForUrl,
+} from './processes.js';
 import { startTokenServer, type TokenServer, type TokenServerOptions } from './token-server.js';
 
 export type RegistryMode = 'plain' | 'htpasswd' | 'token';

@@ -102,7 +102,7 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const u = new URL(req.url ?? '/', 'http://token.invalid');
     const query: Record<string, string[]> = {};
-    for (const [k, v] of u.searchParams) (query[k] ??= []).push(v);
+    for (const k of new Set(u.searchParams.keys())) query[k] = u.searchParams.getAll(k);
     const rec: TokenRequestRecord = {
       method: req.method ?? 'GET',
       path: u.pathname,
@@ -116,14 +116,19 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(JSON.stringify(body));
     };
-    if (u.pathname !== '/token' || rec.method !== 'GET') return reply(404, { errors: [{ code: 'NOT_FOUND' }] });
+    if (u.pathname !== '/token' || rec.method !== 'GET')
+      return reply(404, { errors: [{ code: 'NOT_FOUND' }] });
     let user: string | undefined;
     if (req.headers.authorization !== undefined) {
       user = checkBasic(req.headers.authorization, users);
       if (user === undefined) {
-        return reply(401, { errors: [{ code: 'UNAUTHORIZED', message: 'bad credentials' }] }, {
-          'www-authenticate': 'Basic realm="trustpin-test-token"',
-        });
+        return reply(
+          401,
+          { errors: [{ code: 'UNAUTHORIZED', message: 'bad credentials' }] },
+          {
+            'www-authenticate': 'Basic realm="trustpin-test-token"',
+          },
+        );
       }
       rec.user = user;
     }
@@ -178,11 +183,24 @@ async function makeSigningCert(dir: string): Promise<{ key: KeyObject; certDer: 
   await writeFile(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   // -config /dev/null keeps the host's openssl.cnf out of it; the extensions are the ones Go's verifier needs.
   await run(openssl, [
-    'req', '-x509', '-new', '-config', '/dev/null', '-key', keyFile, '-sha256', '-days', '30',
-    '-subj', '/CN=trustpin-test-token-signer',
-    '-addext', 'basicConstraints=critical,CA:TRUE',
-    '-addext', 'keyUsage=critical,digitalSignature,keyCertSign',
-    '-out', certFile,
+    'req',
+    '-x509',
+    '-new',
+    '-config',
+    '/dev/null',
+    '-key',
+    keyFile,
+    '-sha256',
+    '-days',
+    '30',
+    '-subj',
+    '/CN=trustpin-test-token-signer',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,digitalSignature,keyCertSign',
+    '-out',
+    certFile,
   ]);
   const pem = await readFile(certFile, 'utf8');
   const certDer = new X509Certificate(pem).raw;
