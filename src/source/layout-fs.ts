@@ -78,6 +78,7 @@ const BLOCK = 512;
 /** PAX and GNU long-name records are metadata; anything larger is a hostile or broken archive. */
 const META_CAP = 1024 * 1024;
 const MAX_LINK_HOPS = 16;
+const CHUNK = 64 * 1024;
 
 type Entry =
   | { kind: 'file'; offset: number; size: number }
@@ -210,10 +211,25 @@ export class TarIndex {
 
   /** The entry's bytes, never past its end, and at most `limit + 1` of them when a limit is given. */
   stream(e: TarEntry, limit = e.size): Readable {
-    const n = Math.min(e.size, limit + 1);
-    if (n === 0) return Readable.from([]);
-    // Positional reads on the shared handle: concurrent streams do not disturb each other.
-    return this.fh.createReadStream({ start: e.offset, end: e.offset + n - 1, autoClose: false });
+    const fh = this.fh;
+    let pos = e.offset;
+    const end = e.offset + Math.min(e.size, limit + 1);
+    // Positional reads on the shared handle, so concurrent streams do not disturb each other; not
+    // fh.createReadStream, whose destroy() would close the handle every other member is read through.
+    return new Readable({
+      async read() {
+        const n = Math.min(CHUNK, end - pos);
+        if (n <= 0) return void this.push(null);
+        try {
+          const { bytesRead, buffer } = await fh.read(Buffer.allocUnsafe(n), 0, n, pos);
+          if (bytesRead === 0) return void this.destroy(corrupt('the archive shrank after it was indexed'));
+          pos += bytesRead;
+          this.push(buffer.subarray(0, bytesRead));
+        } catch (err) {
+          this.destroy(err as Error);
+        }
+      },
+    });
   }
 
   async read(e: TarEntry, cap: number, what: string): Promise<Buffer> {

@@ -63,7 +63,9 @@ describe('htpasswd registry with docker config.json credentials', () => {
     const [user, pass] = fx.registry.creds!.split(':');
     writeFileSync(
       join(dir, 'config.json'),
-      JSON.stringify({ auths: { [fx.registry.host]: { auth: Buffer.from(`${user}:${pass}`).toString('base64') } } }),
+      JSON.stringify({
+        auths: { [fx.registry.host]: { auth: Buffer.from(`${user}:${pass}`).toString('base64') } },
+      }),
     );
     const ok = await trustpin(['digest', fx.images.demoApp.ref], { env: { DOCKER_CONFIG: dir } });
     assert.equal(ok.code, 0, ok.stderr);
@@ -82,7 +84,9 @@ describe('token registry with a credential helper', () => {
 
   test('anonymous pull tokens work; a credential helper on PATH supplies Basic credentials to the token server', async () => {
     const anon = await makeTempDir('anon');
-    const a = await trustpin(['inspect', '--json', fx.images.demoApp.ref], { env: { DOCKER_CONFIG: anon, HOME: anon } });
+    const a = await trustpin(['inspect', '--json', fx.images.demoApp.ref], {
+      env: { DOCKER_CONFIG: anon, HOME: anon },
+    });
     assert.equal(a.code, 0, a.stderr);
     assert.equal(JSON.parse(a.stdout).digest, fx.images.demoApp.digest);
 

@@ -13,7 +13,11 @@ function bad(why: string): TrustpinError {
 const cmpUtf8 = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 
 function encodeString(s: string, out: string[]): void {
-  out.push('"', s.replace(/[\\"]/g, (c) => `\\${c}`), '"');
+  out.push(
+    '"',
+    s.replace(/[\\"]/g, (c) => `\\${c}`),
+    '"',
+  );
 }
 
 function encode(v: Json, out: string[]): void {
@@ -124,7 +128,8 @@ export function parseStrictJson(bytes: Uint8Array): Json {
     if (m[0] === 'false') return false;
     if (m[0] === 'null') return null;
     const n = Number(m[0]);
-    if (!Number.isFinite(n) || (Number.isInteger(n) && !Number.isSafeInteger(n))) throw bad(`number ${m[0]} out of range`);
+    if (!Number.isFinite(n) || (Number.isInteger(n) && !Number.isSafeInteger(n)))
+      throw bad(`number ${m[0]} out of range`);
     return n;
   };
   const str = (): string => {

@@ -1,6 +1,13 @@
 // Notary keys: key IDs (the TUF ID and, for x509 keys, the canonical ID of the bare public key), public key
 // objects, signature checks for every method notary writes, and reading docker/notary PEM key files.
-import { createHash, createPublicKey, constants as C, type KeyObject, verify, X509Certificate } from 'node:crypto';
+import {
+  constants as C,
+  createHash,
+  createPublicKey,
+  type KeyObject,
+  verify,
+  X509Certificate,
+} from 'node:crypto';
 import { TrustpinError } from '../../errors/index.js';
 import { canonicalJson } from './canonical.js';
 
@@ -37,11 +44,17 @@ export function certChain(k: TufKey): X509Certificate[] {
 export function canonicalKeyId(k: TufKey): string {
   if (!isX509(k)) return keyId(k);
   const spki = certChain(k)[0]!.publicKey.export({ type: 'spki', format: 'der' });
-  return keyId({ keytype: k.keytype === 'ecdsa-x509' ? 'ecdsa' : 'rsa', keyval: { public: spki.toString('base64'), private: null } });
+  return keyId({
+    keytype: k.keytype === 'ecdsa-x509' ? 'ecdsa' : 'rsa',
+    keyval: { public: spki.toString('base64'), private: null },
+  });
 }
 
 function invalidKey(k: TufKey, why: string): TrustpinError {
-  return new TrustpinError('TUF_METADATA_INVALID', `invalid ${k.keytype} key ${keyId(k).slice(0, 12)}: ${why}`);
+  return new TrustpinError(
+    'TUF_METADATA_INVALID',
+    `invalid ${k.keytype} key ${keyId(k).slice(0, 12)}: ${why}`,
+  );
 }
 
 export function publicKey(k: TufKey): KeyObject {
@@ -56,7 +69,10 @@ export function publicKey(k: TufKey): KeyObject {
       case 'ed25519': {
         const raw = Buffer.from(k.keyval.public, 'base64');
         if (raw.length !== 32) throw new Error('an ed25519 public key is 32 bytes');
-        return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
+        return createPublicKey({
+          key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') },
+          format: 'jwk',
+        });
       }
       default:
         throw new Error(`unsupported key type ${k.keytype}`);
@@ -122,16 +138,25 @@ export function readKeyFile(text: string): TufKey {
   if (label === 'CERTIFICATE') {
     const cert = new X509Certificate(der);
     const type = cert.publicKey.asymmetricKeyType === 'rsa' ? 'rsa-x509' : 'ecdsa-x509';
-    return { keytype: type, keyval: { public: Buffer.from(cert.toString()).toString('base64'), private: null } };
+    return {
+      keytype: type,
+      keyval: { public: Buffer.from(cert.toString()).toString('base64'), private: null },
+    };
   }
   if (label === 'PUBLIC KEY') {
     const key = createPublicKey({ key: der, format: 'der', type: 'spki' });
     const t = key.asymmetricKeyType;
     if (t === 'ed25519') {
       const jwk = key.export({ format: 'jwk' });
-      return { keytype: 'ed25519', keyval: { public: Buffer.from(jwk.x!, 'base64url').toString('base64'), private: null } };
+      return {
+        keytype: 'ed25519',
+        keyval: { public: Buffer.from(jwk.x!, 'base64url').toString('base64'), private: null },
+      };
     }
-    return { keytype: t === 'rsa' ? 'rsa' : 'ecdsa', keyval: { public: der.toString('base64'), private: null } };
+    return {
+      keytype: t === 'rsa' ? 'rsa' : 'ecdsa',
+      keyval: { public: der.toString('base64'), private: null },
+    };
   }
   throw new TrustpinError('USAGE', `PEM block ${label} is not a public key`, {
     expected: 'PUBLIC KEY or CERTIFICATE',

@@ -1,0 +1,11 @@
+// `npm run bench -- <name>`: each benchmark runs trustpin and the anchor tool in the same run and prints ratios.
+const name = process.argv[2];
+const benches: Record<string, () => Promise<void>> = {
+  digest: async () => (await import('./digest.js')).main(),
+};
+const fn = name ? benches[name] : undefined;
+if (!fn) {
+  console.error(`usage: npm run bench -- <${Object.keys(benches).join('|')}>`);
+  process.exit(2);
+}
+await fn();

@@ -1,0 +1,44 @@
+// Shared bits for benchmarks: timing, running commands, the built CLI.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const CLI = resolve(ROOT, 'dist/cli/main.js');
+
+export async function ensureBuilt(): Promise<void> {
+  await exec('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT });
+  if (!existsSync(CLI)) throw new Error(`build did not produce ${CLI}`);
+}
+
+export function exec(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((res, rej) => {
+    const p = spawn(cmd, args, {
+      cwd: opts.cwd ?? ROOT,
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (c) => (stdout += c));
+    p.stderr.on('data', (c) => (stderr += c));
+    p.on('error', rej);
+    p.on('close', (code) => res({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+export async function time<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const t = performance.now();
+  const value = await fn();
+  return { ms: performance.now() - t, value };
+}
+
+export function row(label: string, ms: number, base?: number, extra = ''): string {
+  const ratio = base ? `  ×${(ms / base).toFixed(2)} of trustpin` : '';
+  return `${label.padEnd(48)} ${ms.toFixed(0).padStart(7)} ms${ratio}${extra ? `  ${extra}` : ''}`;
+}
