@@ -6,6 +6,7 @@ import { type RegistryMode, type RegistryOptions, type RunningRegistry, startReg
 
 export * from './http.js';
 export * from './images.js';
+export * from './notary-seed.js';
 export * from './oci-layout-writer.js';
 export * from './ports.js';
 export * from './processes.js';

@@ -61,8 +61,12 @@ export function publicKey(k: TufKey): KeyObject {
   try {
     switch (k.keytype) {
       case 'ecdsa':
-      case 'rsa':
-        return createPublicKey({ key: Buffer.from(k.keyval.public, 'base64'), format: 'der', type: 'spki' });
+      case 'rsa': {
+        const b = Buffer.from(k.keyval.public, 'base64');
+        // notary's pycrypto compatibility keys carry PEM text instead of DER
+        if (b.subarray(0, 10).toString() === '-----BEGIN') return createPublicKey(b.toString());
+        return createPublicKey({ key: b, format: 'der', type: 'spki' });
+      }
       case 'ecdsa-x509':
       case 'rsa-x509':
         return certChain(k)[0]!.publicKey;

@@ -1,0 +1,174 @@
+// Where Notary metadata comes from: a notary server over HTTPS (token auth through the registry client), or a
+// set of files (a trustpin archive, docker's trust cache, notary fixtures) with no network at all.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { readCapped } from '../../digest/index.js';
+import { TrustpinError } from '../../errors/index.js';
+import type { RegistryClient } from '../../registry/client.js';
+import { header } from '../../registry/http.js';
+
+export interface TrustSource {
+  readonly describe: string;
+  readonly network: boolean;
+  /** `name` as on the server: `timestamp.json`, `3.root.json`, `snapshot.<hex>.json`, `targets/releases.json` */
+  fetch(gun: string, name: string, maxLength: number): Promise<Buffer | undefined>;
+}
+
+export class NotaryServer implements TrustSource {
+  readonly network = true;
+  readonly host: string;
+  constructor(
+    readonly url: string,
+    private readonly client: RegistryClient,
+  ) {
+    const u = new URL(url);
+    if (u.protocol !== 'https:') {
+      throw new TrustpinError('INSECURE_REFUSED', `trust server ${url} is not HTTPS`, {
+        hint: 'notary servers are always HTTPS (DOCKER_CONTENT_TRUST_SERVER must be https://)',
+      });
+    }
+    this.host = u.host;
+  }
+  get describe(): string {
+    return this.url;
+  }
+
+  async fetch(gun: string, name: string, maxLength: number): Promise<Buffer | undefined> {
+    const res = await this.client.request(this.host, gun, 'GET', `_trust/tuf/${name}`);
+    if (res.status === 404) {
+      await res.body.dump().catch(() => undefined);
+      return undefined;
+    }
+    if (res.status !== 200) {
+      await res.body.dump().catch(() => undefined);
+      throw new TrustpinError(
+        res.status === 401 ? 'AUTH_REQUIRED' : 'REGISTRY_ERROR',
+        `trust server ${this.url} answered ${res.status} for ${gun} ${name}`,
+        {
+          hint:
+            res.status === 401
+              ? `log in to the registry of ${gun}`
+              : 'the notary server is failing; retry, or use --trust-archive',
+        },
+      );
+    }
+    const len = Number(header(res.headers, 'content-length') ?? Number.NaN);
+    if (len > maxLength) {
+      await res.body.dump().catch(() => undefined);
+      throw tooLong(name, maxLength, `${len} bytes (Content-Length)`);
+    }
+    try {
+      return await readCapped(res.body, maxLength, `${gun} ${name}`);
+    } catch (e) {
+      if (e instanceof TrustpinError && e.code === 'SIZE_EXCEEDED')
+        throw tooLong(name, maxLength, `more than ${maxLength} bytes`);
+      throw e;
+    }
+  }
+}
+
+function tooLong(name: string, max: number, found: string): TrustpinError {
+  return new TrustpinError('SIZE_EXCEEDED', `trust metadata ${name} is longer than its signed length`, {
+    expected: `at most ${max} bytes`,
+    found,
+    hint: 'endless-data attack or a broken server: nothing was used',
+  });
+}
+
+/** Metadata held as files: name → bytes, per GUN. Checksum names fall back to the plain role file. */
+export class FileSet implements TrustSource {
+  readonly network = false;
+  constructor(
+    readonly describe: string,
+    private readonly files: Map<string, Map<string, Buffer>>,
+    readonly fetchedAt?: string,
+  ) {}
+
+  gun(gun: string): Map<string, Buffer> | undefined {
+    return (
+      this.files.get(gun) ?? (this.files.size === 1 && this.files.has('*') ? this.files.get('*') : undefined)
+    );
+  }
+
+  guns(): string[] {
+    return [...this.files.keys()];
+  }
+
+  async fetch(gun: string, name: string, maxLength: number): Promise<Buffer | undefined> {
+    const set = this.gun(gun);
+    if (!set) return undefined;
+    const plain = name.replace(/\.[0-9a-f]{64,128}\.json$/, '.json');
+    const b = set.get(name) ?? set.get(plain);
+    if (b && b.length > maxLength) throw tooLong(name, maxLength, `${b.length} bytes`);
+    return b;
+  }
+}
+
+function readTree(dir: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile() && e.name.endsWith('.json') && statSync(p).size <= 16 * 1024 * 1024) {
+        out.set(relative(dir, p).split('\\').join('/'), readFileSync(p));
+      }
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/**
+ * Open `--trust-archive PATH`: a trustpin archive file, or a directory of TUF metadata — a single repo's
+ * metadata dir (with root.json), docker's `~/.docker/trust` (tuf/<GUN>/metadata), or a dir containing one.
+ */
+export function openTrustArchive(path: string, gun: string): FileSet {
+  if (!existsSync(path)) throw new TrustpinError('NOT_FOUND', `trust archive ${path} does not exist`);
+  if (statSync(path).isFile()) return readArchiveFile(path);
+  const candidates = [
+    path,
+    join(path, 'metadata'),
+    join(path, 'tuf', gun, 'metadata'),
+    join(path, gun, 'metadata'),
+    join(path, gun),
+  ];
+  for (const c of candidates) {
+    if (existsSync(join(c, 'root.json')) || existsSync(join(c, '1.root.json'))) {
+      return new FileSet(`metadata directory ${c}`, new Map([[gun, readTree(c)]]));
+    }
+  }
+  throw new TrustpinError('TRUST_DATA_NOT_FOUND', `no TUF metadata for ${gun} under ${path}`, {
+    expected: `root.json in ${path}, ${path}/metadata, or ${path}/tuf/${gun}/metadata`,
+    hint: 'pass a trustpin archive (trustpin trust archive) or a directory of notary metadata',
+  });
+}
+
+export const ARCHIVE_FORMAT = 'trustpin-trust-archive/v1';
+
+export interface ArchiveFile {
+  format: typeof ARCHIVE_FORMAT;
+  createdAt: string;
+  server: string;
+  repositories: { gun: string; fetchedAt: string; files: Record<string, string> }[];
+}
+
+function readArchiveFile(path: string): FileSet {
+  let doc: ArchiveFile;
+  try {
+    doc = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new TrustpinError('USAGE', `${path} is not a trustpin trust archive: ${(e as Error).message}`);
+  }
+  if (doc.format !== ARCHIVE_FORMAT || !Array.isArray(doc.repositories)) {
+    throw new TrustpinError('USAGE', `${path} is not a trustpin trust archive`, {
+      expected: ARCHIVE_FORMAT,
+      found: String(doc.format),
+    });
+  }
+  const files = new Map<string, Map<string, Buffer>>();
+  for (const r of doc.repositories) {
+    files.set(r.gun, new Map(Object.entries(r.files).map(([k, v]) => [k, Buffer.from(v, 'base64')])));
+  }
+  return new FileSet(`archive ${path} (from ${doc.server}, ${doc.createdAt})`, files, doc.createdAt);
+}

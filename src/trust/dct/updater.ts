@@ -1,0 +1,354 @@
+// The Notary client update, as notary does it: trusted root (cache, pins or TOFU) → timestamp → snapshot →
+// targets → delegations, each capped by the length its parent signed, with root rotation, rollback and expiry
+// checks. It owns the I/O and the state; the checks of single documents live in metadata.ts and root.ts.
+import { TrustpinError } from '../../errors/index.js';
+import { canonicalKeyId, type TufKey } from './keys.js';
+import {
+  checkExpiry,
+  checkFileMeta,
+  type DelegationRole,
+  type Envelope,
+  type FileMeta,
+  parseEnvelope,
+  type RootSigned,
+  type SnapshotSigned,
+  type TargetsSigned,
+  type TimestampSigned,
+  verifyThreshold,
+} from './metadata.js';
+import { type RootCheck, verifyRootRotation, verifyRootSelf } from './root.js';
+import type { TrustSource } from './source.js';
+
+const ROOT_MAX = 1024 * 1024;
+const TIMESTAMP_MAX = 1024 * 1024;
+
+export interface UpdateOptions {
+  gun: string;
+  source: TrustSource;
+  /** verified metadata from an earlier run (file name → bytes); its root is the trust pin */
+  cached?: Map<string, Buffer>;
+  /** root key IDs the root must be signed with (either the root.json ID or the canonical ID) */
+  pinnedRootKeys?: string[];
+  /** the time expiry and certificate validity are judged at */
+  now: number;
+  allowExpiredRoot?: boolean;
+}
+
+export interface LoadedDelegation {
+  role: DelegationRole;
+  /** the paths this role may sign, after restriction by its parents */
+  paths: string[];
+  doc: Envelope<TargetsSigned>;
+  keys: Record<string, TufKey>;
+}
+
+export interface TrustedRepo {
+  gun: string;
+  source: string;
+  root: Envelope<RootSigned>;
+  /** the root came from this run with no earlier pin and no pinned keys */
+  firstUse: boolean;
+  pinnedBy: 'cache' | 'keys' | 'tofu';
+  rootRotatedFrom?: number;
+  timestamp: Envelope<TimestampSigned>;
+  snapshot: Envelope<SnapshotSigned>;
+  targets: Envelope<TargetsSigned>;
+  /** delegations that verified, in notary's pre-order */
+  delegations: LoadedDelegation[];
+  /** delegations skipped as notary skips them (expired, below threshold), and other non-fatal notes */
+  warnings: string[];
+  /** the verified documents, to cache */
+  files: Map<string, Buffer>;
+}
+
+class Run {
+  private readonly files = new Map<string, Buffer>();
+  constructor(private readonly o: UpdateOptions) {}
+
+  private get rc(): RootCheck {
+    return { gun: this.o.gun, now: this.o.now, allowExpiredRoot: this.o.allowExpiredRoot };
+  }
+
+  private async get(name: string, max: number, what: string): Promise<Buffer> {
+    const b = await this.o.source.fetch(this.o.gun, name, max);
+    if (!b) {
+      throw new TrustpinError(
+        'TRUST_DATA_NOT_FOUND',
+        `${this.o.source.describe} has no ${what} for ${this.o.gun}`,
+        {
+          hint: this.o.source.network
+            ? 'the repository is not signed (no trust data), or the GUN is wrong'
+            : 'the archive lacks this file',
+        },
+      );
+    }
+    return b;
+  }
+
+  private cachedDoc<T>(role: string): Envelope<T> | undefined {
+    const b = this.o.cached?.get(`${role}.json`);
+    if (!b) return undefined;
+    try {
+      return parseEnvelope<T>(role, b);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private checkPins(root: Envelope<RootSigned>): void {
+    const pins = this.o.pinnedRootKeys;
+    if (!pins?.length) return;
+    const keys: Record<string, TufKey> = {};
+    const seen: string[] = [];
+    for (const id of root.signed.roles.root.keyids) {
+      const k = root.signed.keys[id]!;
+      const canon = canonicalKeyId(k);
+      seen.push(`${id} (canonical ${canon})`);
+      if (pins.some((p) => p.length >= 12 && (id.startsWith(p) || canon.startsWith(p)))) keys[id] = k;
+    }
+    if (Object.keys(keys).length === 0) {
+      throw new TrustpinError(
+        'ROOT_KEY_MISMATCH',
+        `the root of ${this.o.gun} is not signed with the pinned root key`,
+        {
+          expected: pins.join(', '),
+          found: seen.join(', '),
+          hint: 'the repository root key is not the one you pinned: do not trust this image (or update your pin if the publisher announced a new key)',
+        },
+      );
+    }
+    try {
+      verifyThreshold(root, keys, root.signed.roles.root);
+    } catch (e) {
+      throw new TrustpinError(
+        'ROOT_KEY_MISMATCH',
+        `the root of ${this.o.gun} lacks a valid signature by the pinned root key`,
+        {
+          expected: pins.join(', '),
+          found: e instanceof TrustpinError ? (e.found ?? e.message) : String(e),
+        },
+      );
+    }
+  }
+
+  /** The root to start from: the cached pin, else the first root the source has (TOFU or pinned keys). */
+  private async bootstrap(): Promise<{ root: Envelope<RootSigned>; pinnedBy: TrustedRepo['pinnedBy'] }> {
+    const cached = this.cachedDoc<RootSigned>('root');
+    if (cached) {
+      this.checkPins(cached);
+      return { root: cached, pinnedBy: this.o.pinnedRootKeys?.length ? 'keys' : 'cache' };
+    }
+    // Offline sources may hold every root version: on first use start at the oldest so rotations are checked
+    // too. Pinned keys replace that history: the newest root must simply be signed by them.
+    const pinned = Boolean(this.o.pinnedRootKeys?.length);
+    const first =
+      this.o.source.network || pinned
+        ? undefined
+        : await this.o.source.fetch(this.o.gun, '1.root.json', ROOT_MAX);
+    const root = parseEnvelope<RootSigned>(
+      'root',
+      first ?? (await this.get('root.json', ROOT_MAX, 'root.json')),
+    );
+    verifyRootSelf(root, this.rc);
+    this.checkPins(root);
+    return { root, pinnedBy: this.o.pinnedRootKeys?.length ? 'keys' : 'tofu' };
+  }
+
+  /** Move to the newest root the source has, each version signed by its predecessor (notary's updateRoot). */
+  private async updateRoot(trusted: Envelope<RootSigned>): Promise<Envelope<RootSigned>> {
+    const latest = parseEnvelope<RootSigned>('root', await this.get('root.json', ROOT_MAX, 'root.json'));
+    const v = trusted.signed.version;
+    if (latest.signed.version < v) {
+      throw new TrustpinError(
+        'TUF_ROLLBACK',
+        `the server's root is version ${latest.signed.version}, older than the trusted version ${v}`,
+        {
+          expected: `root version ≥ ${v}`,
+          found: String(latest.signed.version),
+          hint: 'rollback attack or a restored server: do not trust this repository',
+        },
+      );
+    }
+    if (latest.signed.version === v) {
+      if (latest.raw.equals(trusted.raw)) return trusted;
+      throw this.rootChanged(trusted, latest);
+    }
+    let prev = trusted;
+    for (let n = v + 1; n < latest.signed.version; n++) {
+      const b = await this.o.source.fetch(this.o.gun, `${n}.root.json`, ROOT_MAX);
+      if (!b) continue;
+      const mid = parseEnvelope<RootSigned>('root', b);
+      if (mid.signed.version !== n) continue;
+      this.rotate(prev, mid, false);
+      prev = mid;
+    }
+    this.rotate(prev, latest, true);
+    return latest;
+  }
+
+  private rotate(prev: Envelope<RootSigned>, next: Envelope<RootSigned>, newest: boolean): void {
+    try {
+      verifyRootRotation(prev, next, this.rc);
+    } catch (e) {
+      throw e instanceof TrustpinError && e.code === 'TUF_ROOT_ROTATION_FAILED' && prev.signed.version >= 1
+        ? this.rootChanged(prev, next)
+        : e;
+    }
+    // intermediate roots may have expired certificates (notary's LoadRootForUpdate); the newest may not
+    verifyRootSelf(next, newest ? this.rc : { ...this.rc, allowExpiredRoot: true });
+    this.checkPins(next);
+  }
+
+  private rootChanged(trusted: Envelope<RootSigned>, got: Envelope<RootSigned>): TrustpinError {
+    const ids = (r: Envelope<RootSigned>) => r.signed.roles.root.keyids.map((k) => k.slice(0, 12)).join(', ');
+    return new TrustpinError(
+      'TUF_ROOT_CHANGED',
+      `the root of ${this.o.gun} changed and is not signed by the trusted root`,
+      {
+        expected: `root signed by ${ids(trusted)} (trusted root v${trusted.signed.version})`,
+        found: `root v${got.signed.version} with keys ${ids(got)}`,
+        hint: 'potential malicious behaviour — trust data mismatch. If the publisher really re-created the repository, verify the new root key out of band and pin it with --root-key-id',
+      },
+    );
+  }
+
+  private async fetchMeta(role: string, meta: FileMeta, parent: string): Promise<Buffer> {
+    const cached = this.o.cached?.get(`${role}.json`);
+    if (cached) {
+      try {
+        checkFileMeta(role, cached, meta, parent);
+        return cached;
+      } catch {
+        // stale cache: fetch the version the parent names
+      }
+    }
+    const name = `${role}.${Buffer.from(meta.hashes.sha256 ?? '', 'base64').toString('hex')}.json`;
+    const b = await this.get(meta.hashes.sha256 ? name : `${role}.json`, meta.length, `${role} metadata`);
+    checkFileMeta(role, b, meta, parent);
+    return b;
+  }
+
+  private noRollback(doc: Envelope<{ version: number }>): void {
+    const old = this.cachedDoc<{ version: number }>(doc.role);
+    if (old && doc.signed.version < old.signed.version) {
+      throw new TrustpinError(
+        'TUF_ROLLBACK',
+        `${doc.role} metadata went back from version ${old.signed.version} to ${doc.signed.version}`,
+        {
+          expected: `version ≥ ${old.signed.version}`,
+          found: String(doc.signed.version),
+          hint: 'rollback attack (or a restored server): do not trust this repository',
+        },
+      );
+    }
+  }
+
+  private async chain(root: Envelope<RootSigned>) {
+    const keys = root.signed.keys;
+    const roles = root.signed.roles;
+    const warnings: string[] = [];
+    const ts = parseEnvelope<TimestampSigned>(
+      'timestamp',
+      await this.get('timestamp.json', TIMESTAMP_MAX, 'timestamp.json'),
+    );
+    verifyThreshold(ts, keys, roles.timestamp);
+    this.noRollback(ts);
+    checkExpiry(ts, this.o.now);
+
+    const snapBytes = await this.fetchMeta('snapshot', ts.signed.meta.snapshot, 'timestamp');
+    const snap = parseEnvelope<SnapshotSigned>('snapshot', snapBytes);
+    verifyThreshold(snap, keys, roles.snapshot);
+    this.noRollback(snap);
+    checkExpiry(snap, this.o.now);
+    // the snapshot commits to the root: a root it does not name is stale (rotated) or substituted
+    checkFileMeta('root', root.raw, snap.signed.meta.root!, 'snapshot');
+
+    const tgtBytes = await this.fetchMeta('targets', snap.signed.meta.targets!, 'snapshot');
+    const targets = parseEnvelope<TargetsSigned>('targets', tgtBytes);
+    verifyThreshold(targets, keys, roles.targets);
+    this.noRollback(targets);
+    checkExpiry(targets, this.o.now);
+
+    const delegations: LoadedDelegation[] = [];
+    const visit = async (parent: Envelope<TargetsSigned>, parentPaths: string[]) => {
+      const d = parent.signed.delegations;
+      if (!d) return;
+      for (const role of d.roles) {
+        const meta = snap.signed.meta[role.name];
+        if (!meta) continue;
+        const paths = role.paths.filter((p) => parentPaths.some((pp) => p.startsWith(pp)));
+        const doc = parseEnvelope<TargetsSigned>(
+          role.name,
+          await this.fetchMeta(role.name, meta, 'snapshot'),
+        );
+        try {
+          verifyThreshold(doc, d.keys, role);
+          checkExpiry(doc, this.o.now);
+        } catch (e) {
+          // notary: an expired or under-signed delegation is skipped with a warning, never used
+          warnings.push(
+            `skipped ${role.name}: ${e instanceof TrustpinError ? `${e.message} (${e.found ?? ''})` : String(e)}`,
+          );
+          continue;
+        }
+        this.noRollback(doc);
+        delegations.push({ role, paths, doc, keys: d.keys });
+        this.files.set(`${role.name}.json`, doc.raw);
+        await visit(doc, paths);
+      }
+    };
+    await visit(targets, ['']);
+    this.files.set('timestamp.json', ts.raw);
+    this.files.set('snapshot.json', snap.raw);
+    this.files.set('targets.json', targets.raw);
+    return { timestamp: ts, snapshot: snap, targets, delegations, warnings };
+  }
+
+  async run(): Promise<TrustedRepo> {
+    const start = await this.bootstrap();
+    let root = start.root;
+    let rotatedFrom: number | undefined;
+    if (!this.o.source.network) {
+      // offline sources carry every root version, and a first use should end at the newest root
+      const before = root.signed.version;
+      root = await this.updateRootIfPresent(root);
+      if (root.signed.version !== before) rotatedFrom = before;
+    }
+    let result: Awaited<ReturnType<Run['chain']>>;
+    try {
+      result = await this.chain(root);
+    } catch (e) {
+      if (!(e instanceof TrustpinError) || !e.code.startsWith('TUF_') || e.code === 'TUF_ROLLBACK') throw e;
+      // notary: on a failed chain, update the root and try once more; the second failure is final
+      const before = root.signed.version;
+      const newer = await this.updateRoot(root);
+      if (newer === root) throw e;
+      root = newer;
+      rotatedFrom = before;
+      result = await this.chain(root);
+    }
+    verifyRootSelf(root, this.rc);
+    this.files.set('root.json', root.raw);
+    return {
+      gun: this.o.gun,
+      source: this.o.source.describe,
+      root,
+      firstUse: start.pinnedBy === 'tofu',
+      pinnedBy: start.pinnedBy,
+      ...(rotatedFrom !== undefined ? { rootRotatedFrom: rotatedFrom } : {}),
+      ...result,
+      files: this.files,
+    };
+  }
+
+  private async updateRootIfPresent(root: Envelope<RootSigned>): Promise<Envelope<RootSigned>> {
+    const b = await this.o.source.fetch(this.o.gun, 'root.json', ROOT_MAX);
+    if (!b || b.equals(root.raw)) return root;
+    return this.updateRoot(root);
+  }
+}
+
+/** Verify a repository's trust data; returns the verified documents. Throws a named error on any failure. */
+export function updateTrust(o: UpdateOptions): Promise<TrustedRepo> {
+  return new Run(o).run();
+}
