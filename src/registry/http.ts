@@ -47,8 +47,9 @@ export class Http {
       const hc = this.hostConfig(host);
       const tls = {
         ca: hc.ca ? [...rootCertificates, ...hc.ca.map((b) => b.toString())] : undefined,
-        // docker: an insecure registry's certificate is not verified (loopback counts as insecure)
-        rejectUnauthorized: !hc.insecure,
+        // docker: an insecure registry's certificate is not verified (loopback counts as insecure) — but a CA
+        // given for the host is always enforced
+        rejectUnauthorized: !hc.insecure || hc.ca !== undefined,
       };
       const timeout = this.opts.timeoutMs ?? 30_000;
       d = new EnvHttpProxyAgent({

@@ -1,6 +1,7 @@
 // Per-host configuration as data (regclient's idea): scheme, TLS trust, credentials, limits. Every request to a
 // host goes through the one HostConfig built here, so no flag is threaded through call sites.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { isLoopbackHost } from '../reference/index.js';
 
@@ -19,13 +20,15 @@ export interface RegistryOptions {
   userAgent?: string;
   /** override credential lookup (tests, library users) */
   credentials?: (host: string) => Promise<import('./credentials.js').Credential | undefined>;
+  /** extra CA certificates per host (e.g. --trust-ca for the notary server) */
+  extraCa?: Record<string, Buffer[]>;
   /** called for every HTTP request made, for request counting and --verbose */
   onRequest?: (method: string, url: string, status: number) => void;
 }
 
 export interface HostConfig {
   host: string;
-  /** plain HTTP and unverified TLS allowed */
+  /** plain HTTP allowed, and TLS unverified unless a CA was given for the host */
   insecure: boolean;
   ca: Buffer[] | undefined;
 }
@@ -36,13 +39,16 @@ export function certsDirFor(opts: RegistryOptions): string {
 }
 
 export function hostConfig(host: string, opts: RegistryOptions): HostConfig {
+  const env = opts.env ?? process.env;
   const insecure = isLoopbackHost(host) || (opts.insecureRegistries ?? []).includes(host);
+  const ca: Buffer[] = [...(opts.extraCa?.[host] ?? [])];
   const dir = join(certsDirFor(opts), host);
-  let ca: Buffer[] | undefined;
   if (existsSync(dir)) {
     // docker reads every *.crt in the host's directory as a CA (client certs are *.cert + *.key)
-    const files = readdirSync(dir).filter((f) => f.endsWith('.crt'));
-    if (files.length > 0) ca = files.map((f) => readFileSync(join(dir, f)));
+    for (const f of readdirSync(dir).filter((f) => f.endsWith('.crt'))) ca.push(readFileSync(join(dir, f)));
   }
-  return { host, insecure, ca };
+  // docker's notary client reads $DOCKER_CONFIG/tls/<host:port>/ca.crt
+  const tls = join(env.DOCKER_CONFIG ?? join(homedir(), '.docker'), 'tls', host, 'ca.crt');
+  if (existsSync(tls)) ca.push(readFileSync(tls));
+  return { host, insecure, ca: ca.length ? ca : undefined };
 }
