@@ -24,7 +24,7 @@ export interface Context {
   requests: number;
 }
 
-export function makeContext(opts: GlobalOptions): Context {
+export function makeContext(opts: GlobalOptions, extraCa: Record<string, Buffer[]> = {}): Context {
   const ctx: Context = {
     opts,
     style: makeStyle(useColor(opts.color)),
@@ -38,6 +38,7 @@ export function makeContext(opts: GlobalOptions): Context {
   const timeoutMs = opts.timeout ? Number(opts.timeout) * 1000 : undefined;
   ctx.client = new RegistryClient({
     insecureRegistries: opts.insecureRegistry ?? [],
+    extraCa,
     timeoutMs,
     onRequest: (method, url, status) => {
       ctx.requests++;

@@ -5,6 +5,8 @@ import { collect, EXIT, printError } from './common.js';
 import { registerDemo } from './demo.js';
 import { registerDigest } from './digest.js';
 import { registerInspect } from './inspect.js';
+import { registerTrust } from './trust.js';
+import { registerVerify } from './verify.js';
 
 const program = new Command();
 program
@@ -36,6 +38,8 @@ async function run(fn: () => Promise<number>): Promise<void> {
 
 registerInspect(program, run);
 registerDigest(program, run);
+registerVerify(program, run);
+registerTrust(program, run);
 registerDemo(program, run);
 
 try {

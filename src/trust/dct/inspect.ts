@@ -11,7 +11,8 @@ export interface TrustInfo {
   AdministrativeKeys: { Name: string; Keys: { ID: string }[] }[];
 }
 
-const signerName = (role: string) => (role === 'targets' || role === RELEASES ? 'Repo Admin' : role.slice('targets/'.length));
+const signerName = (role: string) =>
+  role === 'targets' || role === RELEASES ? 'Repo Admin' : role.slice('targets/'.length);
 const isReleased = (role: string) => role === 'targets' || role === RELEASES;
 
 /** Go's sortorder.NaturalLess: digit runs compare as numbers. */
@@ -64,7 +65,9 @@ function signedRows(repo: TrustedRepo, tag: string | undefined): Row[] {
     const row = rows.get(`${t.name}\u0000${sha256Hex(t.meta) ?? ''}`);
     if (row && !isReleased(t.role)) row.signers.push(signerName(t.role));
   }
-  return [...rows.values()].map((r) => ({ ...r, signers: r.signers.sort() })).sort((a, b) => byNatural(a.tag, b.tag));
+  return [...rows.values()]
+    .map((r) => ({ ...r, signers: r.signers.sort() }))
+    .sort((a, b) => byNatural(a.tag, b.tag));
 }
 
 /** Delegations other than targets/releases, with canonical key IDs, as `GetDelegationRoles` lists them. */
@@ -74,7 +77,10 @@ function signerRoles(repo: TrustedRepo): { name: string; keys: string[] }[] {
   for (const p of parents) {
     for (const r of p.signed.delegations?.roles ?? []) {
       if (r.name === RELEASES) continue;
-      out.push({ name: signerName(r.name), keys: r.keyids.map((id) => canonicalKeyId(p.signed.delegations!.keys[id]!)) });
+      out.push({
+        name: signerName(r.name),
+        keys: r.keyids.map((id) => canonicalKeyId(p.signed.delegations!.keys[id]!)),
+      });
     }
   }
   return out;
@@ -84,7 +90,11 @@ export function trustInfo(repo: TrustedRepo, remote: string, tag: string | undef
   const rows = signedRows(repo, tag);
   return {
     Name: remote,
-    SignedTags: rows.map((r) => ({ SignedTag: r.tag, Digest: r.digest, Signers: r.signers.length ? r.signers : ['Repo Admin'] })),
+    SignedTags: rows.map((r) => ({
+      SignedTag: r.tag,
+      Digest: r.digest,
+      Signers: r.signers.length ? r.signers : ['Repo Admin'],
+    })),
     Signers: signerRoles(repo)
       .sort((a, b) => (a.name > b.name ? -1 : a.name < b.name ? 1 : 0))
       .map((s) => ({ Name: s.name, Keys: s.keys.map((ID) => ({ ID })) })),
@@ -99,8 +109,14 @@ export function trustInfo(repo: TrustedRepo, remote: string, tag: string | undef
 export function table(rows: string[][]): string {
   const width = (s: string) => [...s].length;
   const cols = Math.max(...rows.map((r) => r.length));
-  const widths = Array.from({ length: cols - 1 }, (_, c) => Math.max(10, Math.max(...rows.map((r) => width(r[c] ?? ''))) + 3));
-  return rows.map((r) => r.map((cell, c) => (c < cols - 1 ? cell + ' '.repeat(widths[c]! - width(cell)) : cell)).join('')).join('\n');
+  const widths = Array.from({ length: cols - 1 }, (_, c) =>
+    Math.max(10, Math.max(...rows.map((r) => width(r[c] ?? ''))) + 3),
+  );
+  return rows
+    .map((r) =>
+      r.map((cell, c) => (c < cols - 1 ? cell + ' '.repeat(widths[c]! - width(cell)) : cell)).join(''),
+    )
+    .join('\n');
 }
 
 const truncateId = (id: string) => {
@@ -125,11 +141,25 @@ export function prettyTrustInfo(info: TrustInfo): string {
   if (info.Signers.length) {
     out += `\nList of signers and their keys for ${remote}\n\n`;
     const signers = [...info.Signers].sort((a, b) => byNatural(a.Name, b.Name));
-    const rows = [['SIGNER', 'KEYS'], ...signers.map((s) => [s.Name, s.Keys.map((k) => k.ID).sort().map(truncateId).join(', ')])];
+    const rows = [
+      ['SIGNER', 'KEYS'],
+      ...signers.map((s) => [
+        s.Name,
+        s.Keys.map((k) => k.ID)
+          .sort()
+          .map(truncateId)
+          .join(', '),
+      ]),
+    ];
     out += `${table(rows)}\n`;
   }
   out += `\nAdministrative keys for ${remote}\n\n`;
-  const admin = info.AdministrativeKeys.map((a) => ({ label: a.Name === 'Root' ? 'Root Key' : 'Repository Key', role: a.Name === 'Root' ? 'root' : 'targets', ids: a.Keys.map((k) => k.ID).sort() }));
-  for (const a of admin.sort((x, y) => (x.role > y.role ? -1 : 1))) out += `  ${a.label}:\t${a.ids.join(', ')}\n`;
+  const admin = info.AdministrativeKeys.map((a) => ({
+    label: a.Name === 'Root' ? 'Root Key' : 'Repository Key',
+    role: a.Name === 'Root' ? 'root' : 'targets',
+    ids: a.Keys.map((k) => k.ID).sort(),
+  }));
+  for (const a of admin.sort((x, y) => (x.role > y.role ? -1 : 1)))
+    out += `  ${a.label}:\t${a.ids.join(', ')}\n`;
   return out;
 }

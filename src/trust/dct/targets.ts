@@ -1,7 +1,8 @@
 // Reading signed targets the way docker does: all (role, target) pairs in notary's walk order, the tag → digest
 // resolution of a trusted pull (targets/releases, then targets), and the `--signer` requirement.
-import { TrustpinError } from '../../errors/index.js';
+
 import { type Digest, parseDigest } from '../../digest/index.js';
+import { TrustpinError } from '../../errors/index.js';
 import { canonicalKeyId, type TufKey } from './keys.js';
 import { type FileMeta, pathAllowed } from './metadata.js';
 import type { TrustedRepo } from './updater.js';
@@ -25,12 +26,14 @@ export function sha256Hex(meta: FileMeta): string | undefined {
 export function allTargets(repo: TrustedRepo, name?: string): SignedTarget[] {
   const out: SignedTarget[] = [];
   for (const [t, meta] of Object.entries(repo.targets.signed.targets)) {
-    if (name === undefined || t === name) out.push({ role: 'targets', name: t, meta, keyIds: repo.root.signed.roles.targets.keyids });
+    if (name === undefined || t === name)
+      out.push({ role: 'targets', name: t, meta, keyIds: repo.root.signed.roles.targets.keyids });
   }
   for (const d of repo.delegations) {
     const keyIds = d.role.keyids.map((id) => canonicalKeyId(d.keys[id]!));
     for (const [t, meta] of Object.entries(d.doc.signed.targets)) {
-      if ((name === undefined || t === name) && pathAllowed(d.paths, t)) out.push({ role: d.role.name, name: t, meta, keyIds });
+      if ((name === undefined || t === name) && pathAllowed(d.paths, t))
+        out.push({ role: d.role.name, name: t, meta, keyIds });
     }
   }
   return out;
@@ -38,7 +41,9 @@ export function allTargets(repo: TrustedRepo, name?: string): SignedTarget[] {
 
 /** Targets a delegation signed outside the paths its parent gave it (notary ignores them; we say so). */
 export function outOfPathTargets(repo: TrustedRepo, name: string): string[] {
-  return repo.delegations.filter((d) => d.doc.signed.targets[name] && !pathAllowed(d.paths, name)).map((d) => d.role.name);
+  return repo.delegations
+    .filter((d) => d.doc.signed.targets[name] && !pathAllowed(d.paths, name))
+    .map((d) => d.role.name);
 }
 
 export interface Resolution {
@@ -58,15 +63,21 @@ export function resolveTag(repo: TrustedRepo, tag: string): Resolution {
     const elsewhere = all.map((t) => t.role);
     const outside = outOfPathTargets(repo, tag);
     if (outside.length) {
-      throw new TrustpinError('TUF_DELEGATION_PATH', `${outside.join(', ')} signed ${tag} outside the paths it was delegated`, {
-        expected: `a signature for ${tag} in ${RELEASES} or targets`,
-        found: `only out-of-path signatures by ${outside.join(', ')}`,
-        hint: 'a delegation may only sign the names its parent allows; this signature does not count',
-      });
+      throw new TrustpinError(
+        'TUF_DELEGATION_PATH',
+        `${outside.join(', ')} signed ${tag} outside the paths it was delegated`,
+        {
+          expected: `a signature for ${tag} in ${RELEASES} or targets`,
+          found: `only out-of-path signatures by ${outside.join(', ')}`,
+          hint: 'a delegation may only sign the names its parent allows; this signature does not count',
+        },
+      );
     }
     throw new TrustpinError('TUF_TARGET_NOT_FOUND', `no trust data for ${repo.gun}:${tag}`, {
       expected: `${tag} signed in ${RELEASES} or targets`,
-      found: elsewhere.length ? `only in ${elsewhere.join(', ')} (docker does not accept those for a pull)` : 'no signed tag of that name',
+      found: elsewhere.length
+        ? `only in ${elsewhere.join(', ')} (docker does not accept those for a pull)`
+        : 'no signed tag of that name',
       hint: 'the tag is not signed; `trustpin trust inspect` lists the signed tags',
     });
   }
@@ -87,7 +98,9 @@ export interface SignerRequirement {
 export function parseSigner(s: string): SignerRequirement {
   const [name, keyId] = s.split(':');
   if (!name || !/^[-a-z0-9_]+$/.test(name)) {
-    throw new TrustpinError('USAGE', `invalid --signer ${JSON.stringify(s)}`, { expected: 'NAME or NAME:KEYID (e.g. alice:2640e8054e04)' });
+    throw new TrustpinError('USAGE', `invalid --signer ${JSON.stringify(s)}`, {
+      expected: 'NAME or NAME:KEYID (e.g. alice:2640e8054e04)',
+    });
   }
   return keyId ? { name, keyId } : { name };
 }
@@ -100,7 +113,9 @@ export function requireSigner(repo: TrustedRepo, r: Resolution, req: SignerRequi
     throw new TrustpinError('SIGNER_MISMATCH', `signer ${req.name} has no valid delegation in ${repo.gun}`, {
       expected: `a verified ${role} role`,
       found: repo.delegations.map((x) => x.role.name).join(', ') || 'no delegations',
-      hint: repo.warnings.length ? repo.warnings.join('; ') : 'check the signer name with `trustpin trust inspect`',
+      hint: repo.warnings.length
+        ? repo.warnings.join('; ')
+        : 'check the signer name with `trustpin trust inspect`',
     });
   }
   const meta = d.doc.signed.targets[r.tag];
@@ -112,13 +127,19 @@ export function requireSigner(repo: TrustedRepo, r: Resolution, req: SignerRequi
   }
   if (req.keyId) {
     const valid = new Set(d.doc.signatures.map((s) => s.keyid));
-    const keys = d.role.keyids.filter((id) => valid.has(id)).map((id) => ({ id, canon: canonicalKeyId(d.keys[id] as TufKey) }));
+    const keys = d.role.keyids
+      .filter((id) => valid.has(id))
+      .map((id) => ({ id, canon: canonicalKeyId(d.keys[id] as TufKey) }));
     if (!keys.some((k) => k.id.startsWith(req.keyId!) || k.canon.startsWith(req.keyId!))) {
-      throw new TrustpinError('SIGNER_MISMATCH', `${req.name}'s delegation is not signed with key ${req.keyId}`, {
-        expected: req.keyId,
-        found: keys.map((k) => k.canon).join(', ') || 'no signing key',
-        hint: 'the signer uses another key than the one you pinned',
-      });
+      throw new TrustpinError(
+        'SIGNER_MISMATCH',
+        `${req.name}'s delegation is not signed with key ${req.keyId}`,
+        {
+          expected: req.keyId,
+          found: keys.map((k) => k.canon).join(', ') || 'no signing key',
+          hint: 'the signer uses another key than the one you pinned',
+        },
+      );
     }
   }
 }
