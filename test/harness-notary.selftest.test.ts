@@ -3,15 +3,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
+  makeTempDir,
   notaryGet,
   type RunningNotary,
   type RunningRegistry,
+  removeDir,
   type SeededImages,
   type SeededTrust,
   seedRegistry,
   seedTrust,
   startNotary,
   startRegistry,
+  startTokenServer,
+  type TokenServer,
 } from './harness/index.js';
 
 const hex = (digest: string) => digest.replace(/^sha256:/, '');
@@ -37,8 +41,8 @@ describe('harness: notary-server + signer seeded by the real CLIs', () => {
     const t3 = performance.now();
     const ms = (a: number, b: number) => Math.round(b - a);
     console.log(
-      `# start ${ms(t0, t1)} ms, seed registry ${ms(t1, t2)} ms, seed trust ${ms(t2, t3)} ms\n` +
-        trust.timings.map((t) => `#   ${t.step}: ${t.ms} ms`).join('\n'),
+      `start ${ms(t0, t1)} ms, seed registry ${ms(t1, t2)} ms, seed trust ${ms(t2, t3)} ms\n` +
+        trust.timings.map((t) => `  ${t.step}: ${t.ms} ms`).join('\n'),
     );
   });
 
@@ -117,5 +121,73 @@ describe('harness: notary-server + signer seeded by the real CLIs', () => {
       'targets/bob': [trust.keys.liar.bob],
       'targets/releases': [trust.keys.liar.bob],
     });
+  });
+
+  // Last: it wipes the server. The first seed's caches (from the tests above) now pin the old roots.
+  it('restart() wipes the data; a re-seed with new roots trips the old TOFU caches', async () => {
+    const t0 = performance.now();
+    await notary!.restart();
+    const gone = await notaryGet(notary!, `/v2/${trust.guns.app}/_trust/tuf/root.json`);
+    assert.equal(gone.status, 404);
+    const reseeded = await seedTrust(notary!, registry!.host, images);
+    console.log(`restart + re-seed ${Math.round(performance.now() - t0)} ms`);
+    assert.notEqual(reseeded.keys.app.root.keyId, trust.keys.app.root.keyId);
+
+    const fresh = await reseeded.dockerTrustInspect(`${trust.guns.app}:1.0`, false);
+    assert.equal(fresh.code, 0, fresh.stderr);
+    const stale = await trust.dockerTrustInspect(`${trust.guns.app}:1.0`, false);
+    assert.equal(stale.code, 1);
+    assert.match(stale.stderr, /no signatures or cannot access/);
+    const { result } = await trust.notaryList(trust.guns.app);
+    assert.notEqual(result.code, 0);
+    assert.match(result.stdout + result.stderr, /could not rotate trust to a new trusted root/);
+  });
+});
+
+describe('harness: notary-server behind bearer tokens', () => {
+  let tokenDir: string | undefined;
+  let tokens: TokenServer | undefined;
+  let notary: RunningNotary | undefined;
+
+  after(async () => {
+    await notary?.stop();
+    await tokens?.stop();
+    if (tokenDir) await removeDir(tokenDir);
+  });
+
+  it('challenges anonymous callers; the CLIs publish with NOTARY_AUTH / config.json credentials', async () => {
+    tokenDir = await makeTempDir('notary-tokens');
+    // `*` is what notary-server wants for `key rotate snapshot -r`; push alone gets a 401 there.
+    const users = { testuser: 'testpass' };
+    tokens = await startTokenServer({
+      dir: tokenDir,
+      service: 'notary-server',
+      users,
+      userActions: ['pull', 'push', '*'],
+    });
+    const { realm, service, issuer, certFile } = tokens;
+    notary = await startNotary({ tokenAuth: { realm, service, issuer, rootCertBundle: certFile } });
+    const gun = '127.0.0.1:5000/demo/app';
+    const challenged = await notaryGet(notary, `/v2/${gun}/_trust/tuf/root.json`, { noToken: true });
+    assert.equal(challenged.status, 401);
+    assert.match(
+      String(challenged.headers['www-authenticate']),
+      new RegExp(`scope="repository:${gun}:pull"`),
+    );
+
+    // No registry needed: the targets only have to look like digests.
+    const target = (c: string, size: number) => ({ digest: `sha256:${c.repeat(64)}`, size });
+    const images = { demoApp: target('a', 491), demoAppAmd64: target('b', 345), demoLiar: target('c', 345) };
+    const trust = await seedTrust(notary, '127.0.0.1:5000', images, {
+      auth: { username: 'testuser', password: 'testpass' },
+    });
+    const inspect = await trust.dockerTrustInspect(`${gun}:1.0`, false);
+    assert.equal(inspect.code, 0, inspect.stderr);
+    assert.equal(JSON.parse(inspect.stdout)[0].SignedTags[0].Digest, 'a'.repeat(64));
+    // anonymous pull token, as docker gets it
+    assert.equal((await notaryGet(notary, `/v2/${gun}/_trust/tuf/4.root.json`)).status, 200);
+    assert.ok(
+      tokens.requests.some((r) => r.user === 'testuser' && r.query.scope?.some((s) => s.endsWith(':*'))),
+    );
   });
 });

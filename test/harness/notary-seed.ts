@@ -1,10 +1,9 @@
 // Publishes Docker Content Trust data for the demo images with the REAL notary and docker CLIs (testbed §6/§7):
 // demo/app gets root v1→v4, delegations and two signed tags; demo/liar is signed by bob the way `docker trust` does it.
 import { spawn } from 'node:child_process';
-import { createHash, X509Certificate } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { notaryGet, type RunningNotary } from './notary.js';
+import { canonicalKeyId, fetchRootKey, type RootKeyInfo, type RunningNotary } from './notary.js';
 import { requireBinary } from './processes.js';
 
 // The notary harness's single entry point for index.ts: server, PKI and seeding together.
@@ -41,13 +40,6 @@ export interface NotaryListRow {
   role: string;
 }
 
-export interface RootKeyInfo {
-  /** the ID as written in root.json (`ecdsa-x509` key): docker's "Root Key" */
-  keyId: string;
-  /** sha256 of the canonical `ecdsa` form of the same public key: the private key's file name */
-  canonicalId: string;
-}
-
 export interface SeededTrust {
   dir: string;
   /** notary CLI trust dir used for demo/app */
@@ -76,17 +68,6 @@ export interface SeededTrust {
 export interface SeedOptions {
   /** NOTARY_AUTH credentials for a notary-server with token auth */
   auth?: { username: string; password: string };
-}
-
-/** sha256 of notary's canonical key JSON for a PEM public key (armour and `role:` headers stripped). */
-export function canonicalKeyId(pem: string): string {
-  const b64 = pem
-    .split('\n')
-    .filter((l) => l && !l.startsWith('-----') && !l.includes(':'))
-    .join('');
-  return createHash('sha256')
-    .update(JSON.stringify({ keytype: 'ecdsa', keyval: { private: null, public: b64 } }))
-    .digest('hex');
 }
 
 export async function seedTrust(
@@ -124,64 +105,39 @@ export async function seedTrust(
       throw new Error(`${name}: ${cmd} ${args.join(' ')} exited ${res.code}\n${res.stderr}${res.stdout}`);
     return res;
   };
-  const notaryArgs = (td: string, args: string[]) => [
-    '-d',
-    td,
-    '-s',
-    notary.url,
-    '--tlscacert',
-    notary.caFile,
-    ...args,
-  ];
+  const notaryArgs = (td: string, args: string[]) =>
+    argv`-d ${td} -s ${notary.url} --tlscacert ${notary.caFile}`.concat(args);
   const n = (name: string, args: string[], input?: string, td = trustDir) =>
     step(name, notaryBin, notaryArgs(td, args), input);
   const hex = (t: TrustTarget) => t.digest.replace(/^sha256:/, '');
-  const both = ['-r', 'targets/releases', '-r', 'targets/alice'];
+  const { demoApp, demoAppAmd64, demoLiar } = images;
 
   // --- demo/app with the notary CLI (testbed §6) ---
   const app = `${registryHost}/demo/app`;
+  const toBoth = argv`-r targets/releases -r targets/alice`;
   // `init -p` publishes root v1 at once; rotating the snapshot key before any publish would lose 1.root.json.
-  await n('app: init -p', ['init', '-p', app]);
-  await n('app: key rotate snapshot -r', ['key', 'rotate', app, 'snapshot', '-r']);
-  await n('app: key generate alice', [
-    'key',
-    'generate',
-    'ecdsa',
-    '--role',
-    'alice',
-    '-o',
-    join(keysDir, 'alice'),
-  ]);
+  await n('app: init -p', argv`init -p ${app}`);
+  await n('app: key rotate snapshot -r', argv`key rotate ${app} snapshot -r`);
+  await n('app: key generate alice', argv`key generate ecdsa --role alice -o ${join(keysDir, 'alice')}`);
   const alicePub = join(keysDir, 'alice.pem');
   const alice = canonicalKeyId(await readFile(alicePub, 'utf8'));
   // `key import` refuses an encrypted PEM without a `path:` header; the key store just wants <keyid>.key.
   await copyFile(join(keysDir, 'alice-key.pem'), join(trustDir, 'private', `${alice}.key`));
-  await n('app: delegation add releases', [
-    'delegation',
-    'add',
-    app,
-    'targets/releases',
-    alicePub,
-    '--all-paths',
-  ]);
-  await n('app: delegation add alice', ['delegation', 'add', app, 'targets/alice', alicePub, '--all-paths']);
-  const { demoApp, demoAppAmd64, demoLiar } = images;
-  await n('app: addhash 1.0', [
-    'addhash',
-    app,
-    '1.0',
-    String(demoApp.size),
-    '--sha256',
-    hex(demoApp),
-    ...both,
-  ]);
-  await n('app: addhash 1.0-amd64', [
-    ...['addhash', app, '1.0-amd64', String(demoAppAmd64.size), '--sha256', hex(demoAppAmd64), ...both],
-  ]);
-  await n('app: publish', ['publish', app]);
-  await n('app: key rotate targets', ['key', 'rotate', app, 'targets']);
+  await n(
+    'app: delegation add releases',
+    argv`delegation add ${app} targets/releases ${alicePub} --all-paths`,
+  );
+  await n('app: delegation add alice', argv`delegation add ${app} targets/alice ${alicePub} --all-paths`);
+  for (const [tag, t] of [
+    ['1.0', demoApp],
+    ['1.0-amd64', demoAppAmd64],
+  ] as const) {
+    await n(`app: addhash ${tag}`, argv`addhash ${app} ${tag} ${t.size} --sha256 ${hex(t)}`.concat(toBoth));
+  }
+  await n('app: publish', argv`publish ${app}`);
+  await n('app: key rotate targets', argv`key rotate ${app} targets`);
   // Answers the (yes/no) prompt; without "yes" notary prints "Aborting action." and still exits 0.
-  const rot = await n('app: key rotate root', ['key', 'rotate', app, 'root'], 'yes\n');
+  const rot = await n('app: key rotate root', argv`key rotate ${app} root`, 'yes\n');
   if (!/Successfully rotated root key/.test(rot.stdout + rot.stderr)) {
     throw new Error(`root rotation of ${app} did not happen:\n${rot.stdout}${rot.stderr}`);
   }
@@ -190,44 +146,37 @@ export async function seedTrust(
   const docker = (name: string, args: string[]) => step(name, dockerBin, args);
   const liar = `${registryHost}/demo/liar`;
   const dockerTrust = join(dockerConfig, 'trust');
-  await docker('liar: docker trust key generate bob', ['trust', 'key', 'generate', 'bob', '--dir', keysDir]);
-  const bob = canonicalKeyId(await readFile(join(keysDir, 'bob.pub'), 'utf8'));
-  await docker('liar: docker trust signer add bob', [
-    'trust',
-    'signer',
-    'add',
-    '--key',
-    join(keysDir, 'bob.pub'),
-    'bob',
-    liar,
-  ]);
+  const bobPub = join(keysDir, 'bob.pub');
+  await docker('liar: docker trust key generate bob', argv`trust key generate bob --dir ${keysDir}`);
+  const bob = canonicalKeyId(await readFile(bobPub, 'utf8'));
+  // Initialises the GUN (root v1, server snapshot) and creates targets/bob AND targets/releases.
+  await docker('liar: docker trust signer add bob', argv`trust signer add --key ${bobPub} bob ${liar}`);
   // `docker trust sign` needs an engine; notary on docker's own trust dir signs the same roles instead.
+  const signLiar = argv`addhash ${liar} 1.0 ${demoLiar.size} --sha256 ${hex(demoLiar)}`;
   await n(
     'liar: addhash 1.0 -p',
-    ['addhash', liar, '1.0', String(demoLiar.size), '--sha256', hex(demoLiar)].concat([
-      '-r',
-      'targets/releases',
-      '-r',
-      'targets/bob',
-      '-p',
-    ]),
+    signLiar.concat(argv`-r targets/releases -r targets/bob -p`),
     undefined,
     dockerTrust,
   );
 
   // --- what the CLIs can tell us about keys ---
-  const appKeys = parseKeyList((await n('app: key list', ['key', 'list'])).stdout);
-  const liarKeys = parseKeyList((await n('liar: key list', ['key', 'list'], undefined, dockerTrust)).stdout);
+  const appKeys = parseKeyList((await n('app: key list', argv`key list`)).stdout);
+  const liarKeys = parseKeyList((await n('liar: key list', argv`key list`, undefined, dockerTrust)).stdout);
+  const appDelegations = await n('app: delegation list', argv`delegation list ${app}`);
+  const liarDelegations = await n(
+    'liar: delegation list',
+    argv`delegation list ${liar}`,
+    undefined,
+    dockerTrust,
+  );
   const delegations = {
-    [app]: parseDelegations((await n('app: delegation list', ['delegation', 'list', app])).stdout),
-    [liar]: parseDelegations(
-      (await n('liar: delegation list', ['delegation', 'list', liar], undefined, dockerTrust)).stdout,
-    ),
+    [app]: parseDelegations(appDelegations.stdout),
+    [liar]: parseDelegations(liarDelegations.stdout),
   };
   const only = (keys: KeyRow[], role: string, gun: string) => {
     const found = keys.filter((k) => k.role === role && (k.gun === gun || k.gun === ''));
-    if (found.length !== 1)
-      throw new Error(`expected one ${role} key for ${gun}, got ${JSON.stringify(found)}`);
+    if (found.length !== 1) throw new Error(`expected one ${role} key for ${gun}: ${JSON.stringify(found)}`);
     return found[0]!.id;
   };
 
@@ -238,12 +187,12 @@ export async function seedTrust(
     guns: { app, liar },
     keys: {
       app: {
-        root: await currentRoot(notary, app),
+        root: await fetchRootKey(notary, app),
         privateRootKeys: appKeys.filter((k) => k.role === 'root').map((k) => k.id),
         targets: only(appKeys, 'targets', app),
         alice,
       },
-      liar: { root: await currentRoot(notary, liar), targets: only(liarKeys, 'targets', liar), bob },
+      liar: { root: await fetchRootKey(notary, liar), targets: only(liarKeys, 'targets', liar), bob },
     },
     delegations,
     timings,
@@ -262,6 +211,16 @@ export async function seedTrust(
     },
   };
   return trust;
+}
+
+/** Command line from a template: literal parts split on whitespace, each interpolated value stays ONE argument. */
+function argv(parts: TemplateStringsArray, ...values: (string | number)[]): string[] {
+  const out: string[] = [];
+  parts.forEach((part, i) => {
+    out.push(...part.split(/\s+/).filter(Boolean));
+    if (i < values.length) out.push(String(values[i]));
+  });
+  return out;
 }
 
 /** Host env minus anything that would point the CLIs elsewhere, plus our passphrases and an isolated HOME. */
@@ -317,21 +276,6 @@ function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: strin
       });
     });
   });
-}
-
-// The root.json on the server names the root by its x509 key ID; the canonical ID is that of the bare SPKI.
-async function currentRoot(notary: RunningNotary, gun: string): Promise<RootKeyInfo> {
-  const res = await notaryGet(notary, `/v2/${gun}/_trust/tuf/root.json`);
-  if (res.status !== 200) throw new Error(`root.json of ${gun}: HTTP ${res.status}`);
-  const root = JSON.parse(res.body.toString('utf8')) as {
-    signed: { keys: Record<string, { keyval: { public: string } }>; roles: { root: { keyids: string[] } } };
-  };
-  const keyId = root.signed.roles.root.keyids[0]!;
-  const certPem = Buffer.from(root.signed.keys[keyId]!.keyval.public, 'base64').toString('utf8');
-  const spki = new X509Certificate(certPem).publicKey
-    .export({ type: 'spki', format: 'der' })
-    .toString('base64');
-  return { keyId, canonicalId: canonicalKeyId(spki) };
 }
 
 interface KeyRow {

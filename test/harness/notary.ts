@@ -1,9 +1,12 @@
 // Real notary-signer + notary-server 0.7 (Docker Content Trust, Notary v1) on random loopback ports, with mutual
 // TLS between them from a fresh test CA and memory storage, so every start is an empty server.
-import { request } from 'node:https';
+
+import { createHash, X509Certificate } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fetchToken, parseChallenge } from './http.js';
 import { freePort } from './ports.js';
 import {
   type ManagedProcess,
@@ -15,6 +18,10 @@ import {
 } from './processes.js';
 import { makeTestPki, type TestPki } from './tls.js';
 
+/**
+ * Registry-style bearer tokens on notary-server. The token server must grant the `*` action to the publishing
+ * user: notary-server requires it for `key rotate … -r` (server-managed snapshot), push alone gets a 401.
+ */
 export interface NotaryTokenAuth {
   realm: string;
   service: string;
@@ -49,12 +56,42 @@ export interface RunningNotary {
   restart(): Promise<void>;
 }
 
-/** HTTPS GET trusting only `caPem`; resolves with status and body. */
-export function notaryGet(
+export interface NotaryGetOptions {
+  headers?: Record<string, string>;
+  /** on a 401 Bearer challenge fetch a token with these credentials (default: an anonymous token) */
+  auth?: { username: string; password: string };
+  /** return the 401 challenge instead of answering it */
+  noToken?: boolean;
+}
+
+export interface NotaryResponse {
+  status: number;
+  body: Buffer;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** HTTPS GET trusting only `caPem`; a token-auth server's challenge is answered like the notary client does. */
+export async function notaryGet(
   notary: Pick<RunningNotary, 'url' | 'caPem'>,
   path: string,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; body: Buffer; headers: Record<string, string | string[] | undefined> }> {
+  opts: NotaryGetOptions = {},
+): Promise<NotaryResponse> {
+  const res = await httpsGet(notary, path, opts.headers ?? {});
+  const challenge = res.headers['www-authenticate'];
+  if (res.status !== 401 || opts.noToken || typeof challenge !== 'string') return res;
+  const basic = opts.auth
+    ? `Basic ${Buffer.from(`${opts.auth.username}:${opts.auth.password}`).toString('base64')}`
+    : undefined;
+  const token = await fetchToken(parseChallenge(challenge), basic);
+  return httpsGet(notary, path, { ...opts.headers, authorization: `Bearer ${token}` });
+}
+
+// fetch cannot be given a private CA (short of a dispatcher per call); node:https can.
+function httpsGet(
+  notary: Pick<RunningNotary, 'url' | 'caPem'>,
+  path: string,
+  headers: Record<string, string>,
+): Promise<NotaryResponse> {
   return new Promise((resolve, reject) => {
     const req = request(new URL(path, notary.url), { ca: notary.caPem, headers, timeout: 5000 }, (res) => {
       const chunks: Buffer[] = [];
@@ -68,6 +105,46 @@ export function notaryGet(
     req.on('error', reject);
     req.end();
   });
+}
+
+export interface RootKeyInfo {
+  /** the ID as written in root.json (`ecdsa-x509` key): docker's "Root Key" */
+  keyId: string;
+  /** sha256 of the canonical `ecdsa` form of the same public key: the private key's file name */
+  canonicalId: string;
+}
+
+/** sha256 of notary's canonical key JSON for a PEM public key (armour and `role:` headers stripped). */
+export function canonicalKeyId(pem: string): string {
+  const b64 = pem
+    .split('\n')
+    .filter((l) => l && !l.startsWith('-----') && !l.includes(':'))
+    .join('');
+  return createHash('sha256')
+    .update(JSON.stringify({ keytype: 'ecdsa', keyval: { private: null, public: b64 } }))
+    .digest('hex');
+}
+
+/** The (first) root key of a GUN's root.json on the server: x509 key ID as written, and its canonical ID. */
+export async function fetchRootKey(
+  notary: Pick<RunningNotary, 'url' | 'caPem'>,
+  gun: string,
+  version?: number,
+): Promise<RootKeyInfo> {
+  const res = await notaryGet(
+    notary,
+    `/v2/${gun}/_trust/tuf/${version === undefined ? '' : `${version}.`}root.json`,
+  );
+  if (res.status !== 200) throw new Error(`root.json of ${gun}: HTTP ${res.status}`);
+  const root = JSON.parse(res.body.toString('utf8')) as {
+    signed: { keys: Record<string, { keyval: { public: string } }>; roles: { root: { keyids: string[] } } };
+  };
+  const keyId = root.signed.roles.root.keyids[0]!;
+  const certPem = Buffer.from(root.signed.keys[keyId]!.keyval.public, 'base64').toString('utf8');
+  const spki = new X509Certificate(certPem).publicKey
+    .export({ type: 'spki', format: 'der' })
+    .toString('base64');
+  return { keyId, canonicalId: canonicalKeyId(spki) };
 }
 
 export async function startNotary(opts: NotaryOptions = {}): Promise<RunningNotary> {
@@ -235,7 +312,7 @@ async function waitHealthy(
     }
     try {
       // The health endpoint is never behind token auth, so this works in both modes.
-      const res = await notaryGet({ url, caPem }, '/_notary_server/health');
+      const res = await httpsGet({ url, caPem }, '/_notary_server/health', {});
       if (res.status === 200) return;
       last = `status ${res.status}: ${res.body.toString('utf8').slice(0, 200)}`;
     } catch (err) {
