@@ -11,10 +11,10 @@ export function renderChain(nodes: ChainNode[], s: Style): string {
     lines.push(head);
     const childPrefix = depth === 0 ? prefix : prefix + (last ? '   ' : '│  ');
     if (n.detail) lines.push(`${childPrefix}${depth === 0 ? '  ' : '   '}${s.dim(n.detail)}`);
-    (n.children ?? []).forEach((c, i, a) =>
-      walk(c, depth === 0 ? `${childPrefix}  ` : childPrefix, i === a.length - 1, depth + 1),
-    );
+    const kids = n.children ?? [];
+    for (const [i, c] of kids.entries())
+      walk(c, depth === 0 ? `${childPrefix}  ` : childPrefix, i === kids.length - 1, depth + 1);
   };
-  nodes.forEach((n, i) => walk(n, '', i === nodes.length - 1, 0));
+  for (const [i, n] of nodes.entries()) walk(n, '', i === nodes.length - 1, 0);
   return lines.join('\n');
 }
