@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { canonicalKeyId, fetchRootKey, type RootKeyInfo, type RunningNotary } from './notary.js';
+import { canonicalKeyIdOfPem, fetchRootKey, type RootKeyInfo, type RunningNotary } from './notary.js';
 import { requireBinary } from './processes.js';
 
 // The notary harness's single entry point for index.ts: server, PKI and seeding together.
@@ -120,7 +120,7 @@ export async function seedTrust(
   await n('app: key rotate snapshot -r', argv`key rotate ${app} snapshot -r`);
   await n('app: key generate alice', argv`key generate ecdsa --role alice -o ${join(keysDir, 'alice')}`);
   const alicePub = join(keysDir, 'alice.pem');
-  const alice = canonicalKeyId(await readFile(alicePub, 'utf8'));
+  const alice = canonicalKeyIdOfPem(await readFile(alicePub, 'utf8'));
   // `key import` refuses an encrypted PEM without a `path:` header; the key store just wants <keyid>.key.
   await copyFile(join(keysDir, 'alice-key.pem'), join(trustDir, 'private', `${alice}.key`));
   await n(
@@ -148,7 +148,7 @@ export async function seedTrust(
   const dockerTrust = join(dockerConfig, 'trust');
   const bobPub = join(keysDir, 'bob.pub');
   await docker('liar: docker trust key generate bob', argv`trust key generate bob --dir ${keysDir}`);
-  const bob = canonicalKeyId(await readFile(bobPub, 'utf8'));
+  const bob = canonicalKeyIdOfPem(await readFile(bobPub, 'utf8'));
   // Initialises the GUN (root v1, server snapshot) and creates targets/bob AND targets/releases.
   await docker('liar: docker trust signer add bob', argv`trust signer add --key ${bobPub} bob ${liar}`);
   // `docker trust sign` needs an engine; notary on docker's own trust dir signs the same roles instead.

@@ -115,7 +115,7 @@ export interface RootKeyInfo {
 }
 
 /** sha256 of notary's canonical key JSON for a PEM public key (armour and `role:` headers stripped). */
-export function canonicalKeyId(pem: string): string {
+export function canonicalKeyIdOfPem(pem: string): string {
   const b64 = pem
     .split('\n')
     .filter((l) => l && !l.startsWith('-----') && !l.includes(':'))
@@ -144,7 +144,7 @@ export async function fetchRootKey(
   const spki = new X509Certificate(certPem).publicKey
     .export({ type: 'spki', format: 'der' })
     .toString('base64');
-  return { keyId, canonicalId: canonicalKeyId(spki) };
+  return { keyId, canonicalId: canonicalKeyIdOfPem(spki) };
 }
 
 export async function startNotary(opts: NotaryOptions = {}): Promise<RunningNotary> {
