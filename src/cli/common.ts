@@ -42,7 +42,8 @@ export function makeContext(opts: GlobalOptions, extraCa: Record<string, Buffer[
     timeoutMs,
     onRequest: (method, url, status) => {
       ctx.requests++;
-      if (opts.verbose) process.stderr.write(`${method} ${redact(url)} → ${status}\n`);
+      if (opts.verbose)
+        process.stderr.write(`+${Math.round(performance.now())}ms ${method} ${redact(url)} → ${status}\n`);
     },
   });
   return ctx;

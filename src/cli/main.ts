@@ -50,3 +50,6 @@ try {
     process.exitCode = EXIT.ok;
   else process.exitCode = EXIT.error;
 }
+// Everything is written (stdout/stderr are synchronous for files and pipes on Linux) and every resource was closed
+// by its command; do not wait for idle keep-alive sockets and timers to wind down.
+process.exit(process.exitCode ?? 0);

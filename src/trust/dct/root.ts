@@ -1,8 +1,6 @@
 // Root trust as notary decides it: root keys are certificates whose CN is the GUN, valid at the time of the
 // check, without SHA-1; a root is signed by a threshold of its own keys, and a new root also by the old one's.
 import type { X509Certificate } from 'node:crypto';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { Certificate } from '@peculiar/asn1-x509';
 import { TrustpinError } from '../../errors/index.js';
 import { canonicalKeyId, certChain, isX509, type TufKey } from './keys.js';
 import { type Envelope, type RootSigned, verifyThreshold } from './metadata.js';
@@ -15,6 +13,48 @@ export interface RootCheck {
   now: number;
   /** accept root certificates that have expired (reported as a warning) — for forensics on archived data */
   allowExpiredRoot?: boolean;
+}
+
+/**
+ * The outer signatureAlgorithm OID of a DER certificate (Node 20's X509Certificate does not expose it):
+ * Certificate ::= SEQUENCE { tbsCertificate SEQUENCE, signatureAlgorithm SEQUENCE { OID, … }, … }.
+ */
+export function signatureAlgorithmOid(der: Buffer): string {
+  let p = 0;
+  const header = (): { len: number; start: number } => {
+    const tag = der[p++];
+    if (tag === undefined) throw new Error('truncated');
+    let len = der[p++]!;
+    if (len & 0x80) {
+      const n = len & 0x7f;
+      if (n < 1 || n > 4) throw new Error('bad length');
+      len = 0;
+      for (let i = 0; i < n; i++) len = len * 256 + der[p++]!;
+    }
+    if (p + len > der.length) throw new Error('truncated');
+    return { len, start: p };
+  };
+  try {
+    header(); // Certificate
+    const tbs = header();
+    p = tbs.start + tbs.len;
+    header(); // AlgorithmIdentifier
+    if (der[p] !== 0x06) return '';
+    const oid = header();
+    const bytes = der.subarray(oid.start, oid.start + oid.len);
+    const parts = [Math.floor(bytes[0]! / 40), bytes[0]! % 40];
+    let v = 0;
+    for (const b of bytes.subarray(1)) {
+      v = v * 128 + (b & 0x7f);
+      if (!(b & 0x80)) {
+        parts.push(v);
+        v = 0;
+      }
+    }
+    return parts.join('.');
+  } catch {
+    return '';
+  }
 }
 
 function cnOf(cert: X509Certificate): string | undefined {
@@ -41,13 +81,12 @@ function certProblem(k: TufKey, opts: RootCheck, checkExpiry: boolean): string |
   const cn = cnOf(leaf);
   if (!cnMatches(cn, opts.gun))
     return `certificate CN is ${JSON.stringify(cn)}, expected the repository ${JSON.stringify(opts.gun)}`;
-  const parsed = AsnConvert.parse(leaf.raw, Certificate);
-  if (SHA1_OIDS.has(parsed.signatureAlgorithm.algorithm)) return 'certificate is signed with SHA-1';
+  if (SHA1_OIDS.has(signatureAlgorithmOid(leaf.raw))) return 'certificate is signed with SHA-1';
   const pub = leaf.publicKey;
   if (pub.asymmetricKeyType === 'rsa' && (pub.asymmetricKeyDetails?.modulusLength ?? 0) < 2048)
     return 'RSA key shorter than 2048 bits';
-  const from = parsed.tbsCertificate.validity.notBefore.getTime().getTime();
-  const to = parsed.tbsCertificate.validity.notAfter.getTime().getTime();
+  const from = Date.parse(leaf.validFrom);
+  const to = Date.parse(leaf.validTo);
   if (from > to) return 'certificate NotBefore is after NotAfter';
   if (checkExpiry && !opts.allowExpiredRoot) {
     if (opts.now < from - DAY)
@@ -60,8 +99,7 @@ function certProblem(k: TufKey, opts: RootCheck, checkExpiry: boolean): string |
 
 export function certNotAfter(k: TufKey): number | undefined {
   if (!isX509(k)) return undefined;
-  const parsed = AsnConvert.parse(certChain(k)[0]!.raw, Certificate);
-  return parsed.tbsCertificate.validity.notAfter.getTime().getTime();
+  return Date.parse(certChain(k)[0]!.validTo);
 }
 
 /** The root role's keys whose certificates pass notary's checks. */

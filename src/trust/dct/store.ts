@@ -50,7 +50,12 @@ export class TrustStore {
     const names = [...files.keys()]
       .filter((n) => SAFE_NAME.test(n))
       .sort((a, b) => (a === 'root.json' ? 1 : b === 'root.json' ? -1 : 0));
-    for (const n of names) await writeAtomic(join(dir, n), files.get(n)!);
+    const have = this.load(server, gun);
+    for (const n of names) {
+      const b = files.get(n)!;
+      // unchanged documents are not rewritten: a warm run costs no fsync
+      if (!have.get(n)?.equals(b)) await writeAtomic(join(dir, n), b);
+    }
   }
 
   withLock<T>(server: string, gun: string, fn: () => Promise<T>): Promise<T> {

@@ -17,12 +17,27 @@ const info = (name: string, tags: TrustInfo['SignedTags'], signers: TrustInfo['S
 });
 
 test('pretty output is byte-identical to docker/cli goldens', { skip: skipNoVectors }, () => {
-  const full = JSON.parse(vector(`${GOLDEN}trust-inspect-full-repo-with-signers.golden`).toString())[0] as TrustInfo;
-  assert.equal(prettyTrustInfo(full), vector(`${GOLDEN}trust-inspect-pretty-full-repo-with-signers.golden`).toString());
+  const full = JSON.parse(
+    vector(`${GOLDEN}trust-inspect-full-repo-with-signers.golden`).toString(),
+  )[0] as TrustInfo;
+  assert.equal(
+    prettyTrustInfo(full),
+    vector(`${GOLDEN}trust-inspect-pretty-full-repo-with-signers.golden`).toString(),
+  );
   const unsigned = info('signed-repo:unsigned', [], full.Signers);
-  assert.equal(prettyTrustInfo(unsigned), vector(`${GOLDEN}trust-inspect-pretty-unsigned-tag-with-signers.golden`).toString());
-  const one = info('signed-repo:green', [{ SignedTag: 'green', Digest: '677265656e2d646967657374', Signers: ['Repo Admin'] }], []);
-  assert.equal(prettyTrustInfo(one), vector(`${GOLDEN}trust-inspect-pretty-one-tag-no-signers.golden`).toString());
+  assert.equal(
+    prettyTrustInfo(unsigned),
+    vector(`${GOLDEN}trust-inspect-pretty-unsigned-tag-with-signers.golden`).toString(),
+  );
+  const one = info(
+    'signed-repo:green',
+    [{ SignedTag: 'green', Digest: '677265656e2d646967657374', Signers: ['Repo Admin'] }],
+    [],
+  );
+  assert.equal(
+    prettyTrustInfo(one),
+    vector(`${GOLDEN}trust-inspect-pretty-one-tag-no-signers.golden`).toString(),
+  );
 });
 
 test('tags sort naturally, as docker sorts them', () => {
