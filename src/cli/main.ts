@@ -2,6 +2,7 @@
 // The trustpin command line: a thin layer over the library. Each command lives in its own file.
 import { Command } from 'commander';
 import { collect, EXIT, printError } from './common.js';
+import { registerCompare } from './compare.js';
 import { registerDemo } from './demo.js';
 import { registerDigest } from './digest.js';
 import { registerInspect } from './inspect.js';
@@ -38,6 +39,7 @@ async function run(fn: () => Promise<number>): Promise<void> {
 
 registerInspect(program, run);
 registerDigest(program, run);
+registerCompare(program, run);
 registerVerify(program, run);
 registerTrust(program, run);
 registerDemo(program, run);
