@@ -3,6 +3,7 @@ const name = process.argv[2];
 const benches: Record<string, () => Promise<void>> = {
   digest: async () => (await import('./digest.js')).main(),
   dct: async () => (await import('./dct.js')).main(),
+  compare: async () => (await import('./compare.js')).main(),
 };
 const fn = name ? benches[name] : undefined;
 if (!fn) {

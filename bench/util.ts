@@ -5,10 +5,10 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const CLI = resolve(ROOT, 'dist/cli/main.js');
+export const CLI = resolve(ROOT, 'dist/trustpin.mjs');
 
 export async function ensureBuilt(): Promise<void> {
-  await exec('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT });
+  await exec('npm', ['run', 'build'], { cwd: ROOT });
   if (!existsSync(CLI)) throw new Error(`build did not produce ${CLI}`);
 }
 

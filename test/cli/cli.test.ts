@@ -141,3 +141,19 @@ test('demo runs end to end', async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /rejected: error\[DIGEST_MISMATCH\]/);
 });
+
+test('the bundled CLI that `npm ci` builds (dist/trustpin.mjs) runs the demo', async (t) => {
+  const { existsSync } = await import('node:fs');
+  const { spawnSync } = await import('node:child_process');
+  const bin = new URL('../../dist/trustpin.mjs', import.meta.url).pathname;
+  if (!existsSync(bin)) {
+    t.skip('dist/trustpin.mjs not built (run npm run build)');
+    return;
+  }
+  const r = spawnSync(process.execPath, [bin, '--no-color', 'demo'], {
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /demo complete/);
+});

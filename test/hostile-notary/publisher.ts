@@ -216,7 +216,7 @@ export class Publisher {
       this.roots.push(root.bytes);
       this.oldRootKeys = [];
     }
-    this.roots.forEach((b, i) => files.set(`${i + 1}.root.json`, b));
+    for (const [i, b] of this.roots.entries()) files.set(`${i + 1}.root.json`, b);
     put('root', root.bytes);
     const meta: { [k: string]: J } = { root: { ...fileMeta(root.bytes) } };
     for (const [name, r] of this.roles) {
