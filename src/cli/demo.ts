@@ -1,12 +1,14 @@
-// `trustpin demo`: start the embedded registry on 127.0.0.1 with a generated two-platform image, then run
-// inspect and digest against it and show a tampered registry being caught. No network, no Docker needed.
+// `trustpin demo`: start the embedded registry on 127.0.0.1 with a generated two-platform image and a Docker-format
+// mirror of it, then run inspect, digest and compare against them and show a tampered registry being caught. No network, no Docker needed.
 import type { Command } from 'commander';
 import { demoImages } from '../demo/images.js';
 import { MemoryRegistry } from '../demo/registry-server.js';
 import { TrustpinError } from '../errors/index.js';
 import { inspectJson, renderInspect } from '../image/inspect.js';
 import { selectPlatform, walkImage } from '../image/walk.js';
+import { compareImages } from '../mirror/compare.js';
 import { parseReference } from '../reference/index.js';
+import { renderComparison } from '../report/mirror.js';
 import { RegistrySource } from '../source/registry.js';
 import { EXIT, type GlobalOptions, makeContext } from './common.js';
 
@@ -24,6 +26,7 @@ async function demo(g: GlobalOptions): Promise<number> {
   const reg = new MemoryRegistry();
   const host = await reg.listen();
   reg.push('demo/app', set.app, '1.0');
+  reg.push('mirror/app', set.mirror, '1.0');
   const ref = `${host}/demo/app:1.0`;
   const section = (t: string) => ctx.out(`\n${s.bold(`== ${t}`)}`);
   try {
@@ -39,6 +42,14 @@ async function demo(g: GlobalOptions): Promise<number> {
     section(`trustpin digest ${ref} --platform linux/arm64`);
     const arm = selectPlatform(tree, { os: 'linux', architecture: 'arm64' });
     ctx.out(`${host}/demo/app@${arm.descriptor.digest}`);
+
+    section(`trustpin compare ${ref} ${host}/mirror/app:1.0`);
+    const cmp = await compareImages(
+      new RegistrySource(parseReference(ref), ctx.client),
+      new RegistrySource(parseReference(`${host}/mirror/app:1.0`), ctx.client),
+    );
+    ctx.out(renderComparison(cmp, s));
+    if (!cmp.equivalent) return EXIT.failed;
 
     section('a registry that lies: the arm64 manifest is swapped for the amd64 bytes');
     const amdBytes = set.app.images[0]!.manifest.bytes;

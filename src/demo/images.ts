@@ -14,6 +14,8 @@ function appLayer(arch: string, text?: string): FileSpec[] {
 export interface DemoSet {
   app: BuiltIndex;
   liar: BuiltImage;
+  /** the same images with Docker media types, as `skopeo copy --format v2s2` makes them: other digests, same configs */
+  mirror: BuiltIndex;
 }
 
 export async function demoImages(): Promise<DemoSet> {
@@ -37,5 +39,21 @@ export async function demoImages(): Promise<DemoSet> {
     platform: { os: 'linux', architecture: 'amd64' },
     layers: [appLayer('amd64', 'hello from trustpin demo (amd64) -- and something else\n')],
   });
-  return { app: buildIndex([amd64, arm64]), liar };
+  const dockerAmd = await buildImage({
+    ...common,
+    format: 'docker',
+    platform: { os: 'linux', architecture: 'amd64' },
+    layers: [appLayer('amd64')],
+  });
+  const dockerArm = await buildImage({
+    ...common,
+    format: 'docker',
+    platform: { os: 'linux', architecture: 'arm64' },
+    layers: [appLayer('arm64')],
+  });
+  return {
+    app: buildIndex([amd64, arm64]),
+    liar,
+    mirror: buildIndex([dockerAmd, dockerArm], { format: 'docker' }),
+  };
 }
