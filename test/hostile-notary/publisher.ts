@@ -166,10 +166,13 @@ export class Publisher {
 
   addTarget(role: string, name: string, t: { digest: string; length: number }): this {
     const r = this.role(role);
-    r.targets[name] = {
-      hashes: { sha256: Buffer.from(t.digest, 'hex').toString('base64') },
-      length: t.length,
-    };
+    // defineProperty: a tag named "__proto__" must become a member, not the object's prototype
+    Object.defineProperty(r.targets, name, {
+      value: { hashes: { sha256: Buffer.from(t.digest, 'hex').toString('base64') }, length: t.length },
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
     return this;
   }
 

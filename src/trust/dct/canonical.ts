@@ -76,7 +76,8 @@ export function parseStrictJson(bytes: Uint8Array): Json {
     const c = text[i];
     if (c === '{') {
       i++;
-      const obj: { [k: string]: Json } = {};
+      // null prototype: a member named __proto__ or constructor is data, never the object's prototype
+      const obj: { [k: string]: Json } = Object.create(null);
       const seen = new Set<string>();
       ws();
       if (text[i] === '}') {

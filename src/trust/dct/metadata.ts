@@ -65,13 +65,15 @@ export function invalid(role: string, why: string): TrustpinError {
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+/** Maps keyed by names from the document: no prototype, so `constructor` or `__proto__` are plain keys. */
+const dict = <T>(): Record<string, T> => Object.create(null);
 const ROLE_NAME = /^targets(\/[-a-z0-9_]+)+$/;
 
 function fileMeta(role: string, what: string, v: unknown, requireSha256: boolean): FileMeta {
   if (!isObj(v) || !Number.isSafeInteger(v.length) || (v.length as number) < 0 || !isObj(v.hashes)) {
     throw invalid(role, `${what}: expected {length, hashes}`);
   }
-  const hashes: Record<string, string> = {};
+  const hashes = dict<string>();
   for (const [alg, h] of Object.entries(v.hashes)) {
     if (typeof h !== 'string') throw invalid(role, `${what}: hash ${alg} is not a string`);
     hashes[alg] = h;
@@ -86,8 +88,11 @@ function fileMeta(role: string, what: string, v: unknown, requireSha256: boolean
 
 function keysOf(role: string, v: unknown): Record<string, TufKey> {
   if (!isObj(v)) throw invalid(role, 'keys is not an object');
-  const out: Record<string, TufKey> = {};
+  const out = dict<TufKey>();
   for (const [id, k] of Object.entries(v)) {
+    // notary key IDs are sha256 hex; anything else (e.g. "__proto__") is not a key ID
+    if (!/^[0-9a-f]{64}$/.test(id))
+      throw invalid(role, `key ID ${JSON.stringify(id.slice(0, 80))} is not 64 hex characters`);
     if (
       !isObj(k) ||
       typeof k.keytype !== 'string' ||
@@ -148,7 +153,7 @@ export function parseEnvelope<T>(role: string, raw: Buffer): Envelope<T> {
     Object.assign(s, { keys, roles });
   } else if (role === 'snapshot') {
     if (!isObj(s.meta)) throw invalid(role, 'meta missing');
-    const meta: Record<string, FileMeta> = {};
+    const meta = dict<FileMeta>();
     for (const [k, v] of Object.entries(s.meta))
       meta[k] = fileMeta(role, `meta ${k}`, v, k === 'root' || k === 'targets');
     if (!meta.root || !meta.targets) throw invalid(role, 'meta must list root and targets');
@@ -158,7 +163,7 @@ export function parseEnvelope<T>(role: string, raw: Buffer): Envelope<T> {
     Object.assign(s, { meta: { snapshot: fileMeta(role, 'meta snapshot', s.meta.snapshot, true) } });
   } else {
     if (!isObj(s.targets)) throw invalid(role, 'targets missing');
-    const targets: Record<string, FileMeta> = {};
+    const targets = dict<FileMeta>();
     for (const [k, v] of Object.entries(s.targets)) targets[k] = fileMeta(role, `target ${k}`, v, false);
     let delegations: TargetsSigned['delegations'];
     if (s.delegations !== undefined && s.delegations !== null) {
@@ -216,7 +221,7 @@ export function verifyThreshold(
   const valid = new Set<string>();
   const problems: string[] = [];
   for (const s of doc.signatures) {
-    const k = keys[s.keyid];
+    const k = Object.hasOwn(keys, s.keyid) ? keys[s.keyid] : undefined;
     if (!role.keyids.includes(s.keyid) || !k) {
       problems.push(`signature by key ${s.keyid.slice(0, 12)} which is not a ${doc.role} key`);
       continue;

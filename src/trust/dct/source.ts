@@ -68,11 +68,15 @@ export class NotaryServer implements TrustSource {
 }
 
 function tooLong(name: string, max: number, found: string): TrustpinError {
-  return new TrustpinError('SIZE_EXCEEDED', `trust metadata ${name} is longer than its signed length`, {
-    expected: `at most ${max} bytes`,
-    found,
-    hint: 'endless-data attack or a broken server: nothing was used',
-  });
+  return new TrustpinError(
+    'SIZE_EXCEEDED',
+    `trust metadata ${name} is longer than allowed (the length its parent signed, or the cap for root and timestamp)`,
+    {
+      expected: `at most ${max} bytes`,
+      found,
+      hint: 'endless-data attack or a broken server: nothing was used',
+    },
+  );
 }
 
 /** Metadata held as files: name → bytes, per GUN. Checksum names fall back to the plain role file. */

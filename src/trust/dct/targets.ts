@@ -118,7 +118,7 @@ export function requireSigner(repo: TrustedRepo, r: Resolution, req: SignerRequi
         : 'check the signer name with `trustpin trust inspect`',
     });
   }
-  const meta = d.doc.signed.targets[r.tag];
+  const meta = Object.hasOwn(d.doc.signed.targets, r.tag) ? d.doc.signed.targets[r.tag] : undefined;
   if (!meta || sha256Hex(meta) !== r.digest.slice(7) || !pathAllowed(d.paths, r.tag)) {
     throw new TrustpinError('SIGNER_MISMATCH', `${req.name} did not sign ${r.tag} as ${r.digest}`, {
       expected: `${role} signs ${r.tag} → ${r.digest}`,
