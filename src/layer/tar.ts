@@ -44,7 +44,7 @@ const TYPES: Record<string, EntryType> = {
   fifo: 'fifo',
 };
 
-function escape(layer: string, name: string, why: string): TrustpinError {
+function escapeError(layer: string, name: string, why: string): TrustpinError {
   return new TrustpinError('PATH_ESCAPE', `layer ${layer}: entry ${JSON.stringify(name)} ${why}`, {
     hint: 'the layer tries to write outside its root; the image is hostile or broken and was not used',
   });
@@ -52,14 +52,14 @@ function escape(layer: string, name: string, why: string): TrustpinError {
 
 /** Clean a tar name like go-archive: strip leading `/`, resolve `.`, refuse anything that climbs out. */
 export function normalizeName(name: string, layer = '?'): string | undefined {
-  if (name.includes('\0')) throw escape(layer, name, 'contains a NUL byte');
+  if (name.includes('\0')) throw escapeError(layer, name, 'contains a NUL byte');
   const clean = posix.normalize(`/${name}`).slice(1).replace(/\/+$/, '');
   if (clean === '' || clean === '.') return undefined;
   // normalize('/' + x) can never yield '..' components; a name that had them climbs out of the root
   if (name.split('/').includes('..')) {
     const strict = posix.normalize(name.replace(/^\/+/, ''));
     if (strict === '..' || strict.startsWith('../'))
-      throw escape(layer, name, 'climbs out of the root with ..');
+      throw escapeError(layer, name, 'climbs out of the root with ..');
   }
   return clean;
 }
@@ -72,7 +72,7 @@ function whiteoutOf(path: string, layer: string): Whiteout | undefined | 'skip' 
   if (base.startsWith('.wh..wh.')) return 'skip'; // AUFS metadata, not a whiteout
   const target = base.slice(4);
   if (target === '' || target === '.' || target === '..')
-    throw escape(layer, path, 'is a whiteout of the directory itself or its parent');
+    throw escapeError(layer, path, 'is a whiteout of the directory itself or its parent');
   return { kind: 'file', target: dir ? `${dir}/${target}` : target };
 }
 
@@ -121,7 +121,7 @@ export async function* walkTar(
     let linkname: string | undefined = h.linkname ?? undefined;
     if (type === 'hardlink') {
       const target = normalizeName(linkname ?? '', layer);
-      if (target === undefined) throw escape(layer, h.name, 'is a hard link to the root');
+      if (target === undefined) throw escapeError(layer, h.name, 'is a hard link to the root');
       linkname = target;
     }
     const entry: LayerEntry = {
