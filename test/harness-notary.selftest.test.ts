@@ -2,6 +2,7 @@
 // docker CLIs; the real `docker trust inspect` and raw TUF over HTTPS must show what the seed published.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { trustpin } from './cli/run.js';
 import {
   makeTempDir,
   notaryGet,
@@ -184,6 +185,22 @@ describe('harness: notary-server behind bearer tokens', () => {
     const inspect = await trust.dockerTrustInspect(`${gun}:1.0`, false);
     assert.equal(inspect.code, 0, inspect.stderr);
     assert.equal(JSON.parse(inspect.stdout)[0].SignedTags[0].Digest, 'a'.repeat(64));
+    // trustpin through the same token auth: anonymous pull token with scope repository:<GUN>:pull
+    const before = tokens.requests.length;
+    const home = await makeTempDir('tphome-token');
+    const ours = await trustpin(
+      ['trust', 'inspect', '--trust-server', notary.url, '--trust-ca', notary.caFile, `${gun}:1.0`],
+      {
+        env: { TRUSTPIN_HOME: home },
+      },
+    );
+    assert.equal(ours.code, 0, ours.stderr);
+    assert.equal(ours.stdout, inspect.stdout);
+    assert.ok(
+      tokens.requests
+        .slice(before)
+        .some((r) => r.query.scope?.includes(`repository:${gun}:pull`) && r.status === 200),
+    );
     // anonymous pull token, as docker gets it
     assert.equal((await notaryGet(notary, `/v2/${gun}/_trust/tuf/4.root.json`)).status, 200);
     assert.ok(

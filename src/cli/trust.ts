@@ -91,6 +91,7 @@ export function registerTrust(program: Command, run: (fn: () => Promise<number>)
             const gun = fullName(ref);
             const server = trustServerFor(ref.registry, f.trustServer);
             doc.server = server;
+            ctx.client.useCredentialsOf(new URL(server).host, ref.registry);
             const files = await archiveRepo(new NotaryServer(server, ctx.client), gun, f.rootKeyId ?? []);
             doc.repositories.push({
               gun,

@@ -25,10 +25,13 @@ export class Authenticator {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** hosts whose credentials are another host's: a notary server authenticates with its registry's login */
+  readonly credentialAliases = new Map<string, string>();
+
   credential(host: string): Promise<Credential | undefined> {
     let c = this.creds.get(host);
     if (!c) {
-      c = this.lookup(host);
+      c = this.lookup(this.credentialAliases.get(host) ?? host);
       this.creds.set(host, c);
     }
     return c;

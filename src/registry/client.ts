@@ -48,6 +48,11 @@ export class RegistryClient {
     return c;
   }
 
+  /** Authenticate to `host` with the credentials stored for `as` (docker logs in to notary with the registry's). */
+  useCredentialsOf(host: string, as: string): void {
+    this.auth.credentialAliases.set(host, as);
+  }
+
   close(): Promise<void> {
     return this.http.close();
   }

@@ -65,6 +65,7 @@ export async function loadTrust(gun: string, registry: string, o: DctOptions): P
     cached = new Map([['root.json', cached.get('root.json')!]]);
   } else {
     source = new NotaryServer(server, o.client);
+    o.client.useCredentialsOf(serverKey, registry);
     cached = o.store.load(serverKey, gun);
   }
   const run = () =>
