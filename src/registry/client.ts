@@ -1,6 +1,6 @@
 // A small registry client for pulls: ping (scheme and challenge discovery), authenticated requests with a
 // retry on 401, manifests capped and hashed, blobs streamed through the digest verifier with Range resume.
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { type Digest, DigestVerifier, readCapped } from '../digest/index.js';
 import { type ErrorCode, TrustpinError } from '../errors/index.js';
 import { MANIFEST_ACCEPT } from '../manifest/index.js';
@@ -8,7 +8,7 @@ import { apiHost } from '../reference/index.js';
 import { Authenticator } from './auth.js';
 import { type Challenge, parseChallenges } from './challenge.js';
 import { lookupCredential } from './credentials.js';
-import { errorBody, Http, type HttpResponse, header, headerAll } from './http.js';
+import { errorBody, Http, type HttpResponse, header, headerAll, networkError } from './http.js';
 import { type HostConfig, hostConfig, type RegistryOptions } from './options.js';
 
 interface HostState {
@@ -140,7 +140,13 @@ export class RegistryClient {
         },
       );
     }
-    const bytes = await readCapped(res.body, cap, `manifest ${repo}:${ref}`);
+    let bytes: Buffer;
+    try {
+      bytes = await readCapped(res.body, cap, `manifest ${repo}:${ref}`);
+    } catch (e) {
+      // a body that stalls or breaks is an operational failure with a name, not a raw transport error
+      throw e instanceof TrustpinError ? e : networkError(res.url, e);
+    }
     return {
       bytes,
       contentType: header(res.headers, 'content-type'),
@@ -213,13 +219,15 @@ export class RegistryClient {
         } catch (e) {
           const code = (e as { code?: string }).code ?? '';
           const resumable = ['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE'].includes(code);
-          if (!resumable || attempt >= attempts - 1 || have >= d.size) throw e;
+          if (!resumable || attempt >= attempts - 1 || have >= d.size) {
+            throw e instanceof TrustpinError ? e : networkError(`blob ${d.digest}`, e);
+          }
         }
       }
     }
-    return Readable.from(chunks())
-      .on('error', (e) => verifier.destroy(e))
-      .pipe(verifier);
+    // pipeline, not pipe: a verifier that fails (or a consumer that stops) tears the response down too,
+    // so no connection is left half-read
+    return pipeline(Readable.from(chunks()), verifier, () => undefined);
   }
 
   private async failure(

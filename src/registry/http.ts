@@ -146,7 +146,7 @@ export class Http {
   }
 }
 
-function networkError(url: string, e: unknown): TrustpinError {
+export function networkError(url: string, e: unknown): TrustpinError {
   if (e instanceof TrustpinError) return e;
   if (e && typeof e === 'object' && 'status' in e) {
     const r = e as HttpResponse;
