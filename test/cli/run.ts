@@ -32,6 +32,7 @@ export function trustpin(
       const raw = Buffer.concat(out);
       res({ code: code ?? -1, stdout: raw.toString(), stderr: Buffer.concat(err).toString(), raw });
     });
+    p.stdin.on('error', () => undefined);
     p.stdin.end(opts.input);
   });
 }

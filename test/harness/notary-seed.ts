@@ -260,6 +260,7 @@ function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: strin
     const err: Buffer[] = [];
     child.stdout?.on('data', (c: Buffer) => out.push(c));
     child.stderr?.on('data', (c: Buffer) => err.push(c));
+    child.stdin?.on('error', () => undefined);
     if (input !== undefined) child.stdin?.end(input);
     // A CLI waiting on a prompt must not hang the suite; killed by its own PID only.
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);

@@ -234,6 +234,8 @@ export function run(
     const err: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => out.push(c));
     child.stderr.on('data', (c: Buffer) => err.push(c));
+    // a command that exits without reading stdin must not crash the test with EPIPE
+    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
     const timer = setTimeout(() => {
       if (pid !== undefined) signal(pid, 'SIGKILL');
