@@ -20,15 +20,16 @@ function median(xs: number[]): number {
 async function measure(
   label: string,
   cmd: string,
-  args: string[],
-  env: (i: number) => Promise<NodeJS.ProcessEnv>,
+  args: string[] | (() => Promise<string[]>),
+  env: () => Promise<NodeJS.ProcessEnv>,
   ok = (o: string) => o.length > 0,
 ) {
   const times: number[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const e = await env(i);
+    const e = await env();
+    const a = typeof args === 'function' ? await args() : args;
     const t = performance.now();
-    const r = await exec(cmd, args, { env: e });
+    const r = await exec(cmd, a, { env: e });
     times.push(performance.now() - t);
     if (r.code !== 0 || !ok(r.stdout)) throw new Error(`${label} failed (${r.code}): ${r.stderr}${r.stdout}`);
   }
@@ -79,18 +80,13 @@ export async function main(): Promise<void> {
         async () => ({ TRUSTPIN_HOME: warmHome }),
       ),
     ];
-    // notary needs a per-run trust dir for cold runs: measured separately
-    const notaryCold = await (async () => {
-      const times: number[] = [];
-      for (let i = 0; i < RUNS; i++) {
-        const d = await fresh('n-');
-        const t = performance.now();
-        const r = await exec(notaryBin, nargs(d), { env: trust.env });
-        times.push(performance.now() - t);
-        if (r.code !== 0) throw new Error(r.stderr);
-      }
-      return { label: 'notary list (cold)', ms: median(times) };
-    })();
+    // notary's cold runs each get a fresh trust dir
+    const notaryCold = await measure(
+      'notary list (cold)',
+      notaryBin,
+      async () => nargs(await fresh('n-')),
+      async () => trust.env,
+    );
     const notaryWarm = await measure(
       'notary list (warm)',
       notaryBin,
