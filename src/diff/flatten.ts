@@ -1,0 +1,180 @@
+// Flatten one image into a FileTree by streaming its proven layers through the tar parser: blob → verified temp
+// file → decompressor (bomb limits) → tar entries, every file body hashed. Nothing is unpacked to disk.
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import type { Digest } from '../digest/index.js';
+import { mapLimit } from '../image/walk.js';
+import type { Limits } from '../layer/decompress.js';
+import { readLayer } from '../layer/diff-id.js';
+import { DEFAULT_TAR_LIMITS, type LayerEntry, type TarLimits, walkTar } from '../layer/tar.js';
+import { FileTree } from '../layer/tree.js';
+import { fetchVerifiedFile } from '../layer/verified-file.js';
+import type { Descriptor, ImageConfig, ImageManifest } from '../manifest/index.js';
+import type { ImageSource } from '../source/types.js';
+
+/** What a layer's tar looked like, beyond the tree it leaves: for strict mode's layer and order checks. */
+export interface LayerFingerprint {
+  /** the blob digest (compressed) */
+  digest: Digest;
+  /** sha256 of the decompressed tar, computed here */
+  diffId: Digest;
+  entries: number;
+  /** sha256 over the entry names in tar order (whiteouts included) */
+  order: string;
+  /** sha256 over the sorted entry names: equal `names` with other `order` means only the order changed */
+  names: string;
+}
+
+export interface ParsedLayer {
+  fingerprint: LayerFingerprint;
+  entries: { entry: LayerEntry; sha256?: string }[];
+}
+
+export interface FlatImage {
+  tree: FileTree;
+  layers: LayerFingerprint[];
+  /** the config's diff_ids disagree with the layers, writes through symlinks, … */
+  warnings: string[];
+}
+
+export interface LayerReadOptions {
+  limits?: Limits;
+  tarLimits?: TarLimits;
+  /** layers read at once, shared by every image read through the same reader */
+  concurrency?: number;
+}
+
+/**
+ * Reads layers once per blob digest per run: two images that share a base layer pay for it once. Concurrency is
+ * global to the reader because decompression and hashing compete for the same cores whatever image they serve.
+ */
+export class LayerReader {
+  private readonly cache = new Map<string, Promise<ParsedLayer>>();
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  /** blob digests actually read (for reports and tests: a fast path reads none) */
+  readonly read: string[] = [];
+
+  constructor(private readonly opts: LayerReadOptions = {}) {}
+
+  layer(src: ImageSource, d: Descriptor): Promise<ParsedLayer> {
+    let p = this.cache.get(d.digest);
+    if (!p) {
+      p = this.slot(() => parseLayer(src, d, this.opts));
+      this.cache.set(d.digest, p);
+      this.read.push(d.digest);
+    }
+    return p;
+  }
+
+  /** Wait for every read started so far, so that no temp file outlives a failed diff (the CLI exits right after). */
+  async settle(): Promise<void> {
+    await Promise.allSettled(this.cache.values());
+  }
+
+  private async slot<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= (this.opts.concurrency ?? 3)) await new Promise<void>((res) => this.waiting.push(res));
+    this.active++;
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+/** Read one layer: fetch and verify the blob into a temp file, then decompress, hash and parse it in one pass. */
+export async function parseLayer(
+  src: ImageSource,
+  d: Descriptor,
+  opts: LayerReadOptions = {},
+): Promise<ParsedLayer> {
+  const file = await fetchVerifiedFile(src, d);
+  try {
+    const entries: ParsedLayer['entries'] = [];
+    const tarHash = createHash('sha256');
+    const order = createHash('sha256');
+    const names: string[] = [];
+    await readLayer(
+      file,
+      async (decompressed) => {
+        // the diff_id covers every decompressed byte, padding and end blocks included
+        const tapped = Readable.from(
+          (async function* () {
+            for await (const c of decompressed) {
+              tarHash.update(c);
+              yield c as Buffer;
+            }
+          })(),
+          { objectMode: false },
+        );
+        for await (const { entry, body } of walkTar(tapped, d.digest, opts.tarLimits ?? DEFAULT_TAR_LIMITS)) {
+          const name = entry.whiteout ? `${entry.path}\0wh` : entry.path;
+          order.update(`${name}\n`);
+          names.push(name);
+          if (entry.type !== 'file') {
+            entries.push({ entry });
+            continue;
+          }
+          const h = createHash('sha256');
+          for await (const c of body) h.update(c as Buffer);
+          entries.push({ entry, sha256: h.digest('hex') });
+        }
+        // the diff_id is only complete once the tap has seen the end of the stream
+        await finished(tapped);
+      },
+      opts.limits,
+    );
+    names.sort();
+    return {
+      fingerprint: {
+        digest: d.digest,
+        diffId: `sha256:${tarHash.digest('hex')}` as Digest,
+        entries: names.length,
+        order: order.digest('hex'),
+        names: createHash('sha256').update(names.join('\n')).digest('hex'),
+      },
+      entries,
+    };
+  } finally {
+    await file.dispose();
+  }
+}
+
+/** The image's file system as a container would see it, with the fingerprints of the layers that made it. */
+export async function flattenImage(
+  src: ImageSource,
+  manifest: ImageManifest,
+  config: ImageConfig,
+  reader: LayerReader = new LayerReader(),
+): Promise<FlatImage> {
+  // fetch in parallel, apply in order: whiteouts in a layer only make sense on top of the layers below it
+  let parsed: ParsedLayer[];
+  try {
+    parsed = await mapLimit(manifest.layers, manifest.layers.length || 1, (d) => reader.layer(src, d));
+  } catch (e) {
+    await reader.settle();
+    throw e;
+  }
+  const tree = new FileTree();
+  const warnings: string[] = [];
+  parsed.forEach((p, i) => {
+    tree.applyLayer(i, p.entries);
+  });
+  const claimed = config.diffIds;
+  if (claimed.length !== parsed.length)
+    warnings.push(
+      `the config lists ${claimed.length} diff_ids for ${parsed.length} layers: docker would refuse this image`,
+    );
+  parsed.forEach((p, i) => {
+    const c = claimed[i];
+    if (c !== undefined && c !== p.fingerprint.diffId)
+      warnings.push(
+        `layer ${i} (${p.fingerprint.digest}): the config claims diff_id ${c}, the layer decompresses to ${p.fingerprint.diffId}`,
+      );
+  });
+  warnings.push(...tree.notes);
+  return { tree, layers: parsed.map((p) => p.fingerprint), warnings };
+}
