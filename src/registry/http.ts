@@ -1,15 +1,14 @@
-// The HTTP layer: one dispatcher per host (its CA, proxy from the environment), manual redirects that never
-// carry Authorization to another host, bounded retries with backoff, and timeouts on headers and stalled bodies.
-import { rootCertificates } from 'node:tls';
-import { type Dispatcher, EnvHttpProxyAgent, request } from 'undici';
+// The HTTP layer over the transport: manual redirects that never carry Authorization to another host and never
+// downgrade HTTPS, bounded retries with backoff, and every transport failure mapped to a named error.
 import { readCapped } from '../digest/index.js';
 import { TrustpinError } from '../errors/index.js';
 import type { HostConfig, RegistryOptions } from './options.js';
+import { type Body, Transport } from './transport.js';
 
 export interface HttpResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  body: Dispatcher.ResponseData['body'];
+  body: Body;
   url: string;
 }
 
@@ -35,38 +34,16 @@ export function headerAll(h: HttpResponse['headers'], name: string): string[] {
 }
 
 export class Http {
-  private readonly dispatchers = new Map<string, Dispatcher>();
+  private readonly transport: Transport;
   constructor(
     private readonly opts: RegistryOptions,
-    private readonly hostConfig: (host: string) => HostConfig,
-  ) {}
-
-  private dispatcher(host: string): Dispatcher {
-    let d = this.dispatchers.get(host);
-    if (!d) {
-      const hc = this.hostConfig(host);
-      const tls = {
-        ca: hc.ca ? [...rootCertificates, ...hc.ca.map((b) => b.toString())] : undefined,
-        // docker: an insecure registry's certificate is not verified (loopback counts as insecure) — but a CA
-        // given for the host is always enforced
-        rejectUnauthorized: !hc.insecure || hc.ca !== undefined,
-      };
-      const timeout = this.opts.timeoutMs ?? 30_000;
-      d = new EnvHttpProxyAgent({
-        connect: tls,
-        requestTls: tls,
-        headersTimeout: timeout,
-        bodyTimeout: timeout,
-        connectTimeout: timeout,
-      });
-      this.dispatchers.set(host, d);
-    }
-    return d;
+    hostConfig: (host: string) => HostConfig,
+  ) {
+    this.transport = new Transport(opts.env ?? process.env, hostConfig);
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.dispatchers.values()].map((d) => d.close().catch(() => undefined)));
-    this.dispatchers.clear();
+    this.transport.close();
   }
 
   /** One request with retries and manual redirects. `auth` is sent only to the original host. */
@@ -112,15 +89,15 @@ export class Http {
       };
       // Credentials belong to the registry host: a redirect to storage (S3, a CDN) never sees them.
       if (auth && url.host === origin.host) headers.authorization = auth;
-      const r = await request(url, {
+      const r = await this.transport.send(url, {
         method: req.method,
         headers,
         body: req.body,
-        dispatcher: this.dispatcher(url.host),
+        timeoutMs: this.opts.timeoutMs ?? 30_000,
       });
-      this.opts.onRequest?.(req.method, url.toString(), r.statusCode);
-      if (![301, 302, 303, 307, 308].includes(r.statusCode)) {
-        return { status: r.statusCode, headers: r.headers, body: r.body, url: url.toString() };
+      this.opts.onRequest?.(req.method, url.toString(), r.status);
+      if (![301, 302, 303, 307, 308].includes(r.status)) {
+        return { status: r.status, headers: r.headers, body: r.body, url: url.toString() };
       }
       await r.body.dump().catch(() => undefined);
       const loc = header(r.headers, 'location');

@@ -1,0 +1,200 @@
+// One HTTP exchange on node:http/https (no client library to load: start-up matters for a CLI): keep-alive agents
+// per host with the host's TLS trust, proxies from HTTPS_PROXY/HTTP_PROXY/NO_PROXY (CONNECT for HTTPS), and one
+// idle timeout that covers connecting, waiting for headers and a stalled body.
+import { Agent as HttpAgent, type IncomingHttpHeaders, type IncomingMessage, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Socket } from 'node:net';
+import { connect as tlsConnect, rootCertificates } from 'node:tls';
+import { isLoopbackHost } from '../reference/index.js';
+import type { HostConfig } from './options.js';
+
+export type Body = IncomingMessage & { dump(): Promise<void> };
+
+export interface Exchange {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Body;
+}
+
+export interface SendOptions {
+  method: string;
+  headers: Record<string, string>;
+  body?: string | undefined;
+  timeoutMs: number;
+}
+
+function codedError(code: string, message: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+/** Drain a small body so the connection can be reused; give up on a large one and close it instead. */
+function withDump(res: IncomingMessage): Body {
+  const body = res as Body;
+  body.dump = () =>
+    new Promise<void>((resolve) => {
+      if (res.readableEnded || res.destroyed) return resolve();
+      let n = 0;
+      res.on('data', (c: Buffer) => {
+        n += c.length;
+        if (n > 256 * 1024) res.destroy();
+      });
+      res.on('end', () => resolve());
+      res.on('close', () => resolve());
+      res.on('error', () => resolve());
+      res.resume();
+    });
+  return body;
+}
+
+interface ProxyEnv {
+  http?: URL;
+  https?: URL;
+  noProxy: string[];
+}
+
+function proxyEnv(env: NodeJS.ProcessEnv): ProxyEnv {
+  const url = (v: string | undefined) => {
+    if (!v) return undefined;
+    try {
+      return new URL(v.includes('://') ? v : `http://${v}`);
+    } catch {
+      return undefined;
+    }
+  };
+  const http = url(env.http_proxy ?? env.HTTP_PROXY);
+  const https = url(env.https_proxy ?? env.HTTPS_PROXY) ?? http;
+  const noProxy = (env.no_proxy ?? env.NO_PROXY ?? '')
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
+  return { ...(http ? { http } : {}), ...(https ? { https } : {}), noProxy };
+}
+
+/** Go's rules, as docker and skopeo apply them: loopback is never proxied; NO_PROXY entries match suffixes. */
+function bypass(target: URL, p: ProxyEnv): boolean {
+  if (isLoopbackHost(target.host)) return true;
+  const host = target.hostname.toLowerCase();
+  const port = target.port || (target.protocol === 'https:' ? '443' : '80');
+  return p.noProxy.some((e) => {
+    if (e === '*') return true;
+    const [name, ePort] = e.startsWith('[') ? [e.slice(0, e.indexOf(']') + 1), e.split(']:')[1]] : e.split(':');
+    if (ePort && ePort !== port) return false;
+    const n = (name ?? '').replace(/^\*?\./, '');
+    return host === n || host.endsWith(`.${n}`);
+  });
+}
+
+function proxyAuth(p: URL): Record<string, string> {
+  if (!p.username) return {};
+  const cred = `${decodeURIComponent(p.username)}:${decodeURIComponent(p.password)}`;
+  return { 'proxy-authorization': `Basic ${Buffer.from(cred).toString('base64')}` };
+}
+
+export class Transport {
+  private readonly agents = new Map<string, HttpAgent>();
+  private readonly proxy: ProxyEnv;
+
+  constructor(
+    env: NodeJS.ProcessEnv,
+    private readonly hostConfig: (host: string) => HostConfig,
+  ) {
+    this.proxy = proxyEnv(env);
+  }
+
+  private tlsOptions(host: string) {
+    const hc = this.hostConfig(host);
+    return {
+      ca: hc.ca ? [...rootCertificates, ...hc.ca.map((b) => b.toString())] : undefined,
+      // docker: an insecure registry's certificate is not verified (loopback counts as insecure) — but a CA given
+      // for the host is always enforced
+      rejectUnauthorized: !hc.insecure || hc.ca !== undefined,
+    };
+  }
+
+  private agent(url: URL): { agent: HttpAgent; viaProxy?: URL } {
+    const secure = url.protocol === 'https:';
+    const proxy = bypass(url, this.proxy) ? undefined : secure ? this.proxy.https : this.proxy.http;
+    const key = `${url.protocol}//${url.host}${proxy ? ` via ${proxy.host}` : ''}`;
+    let agent = this.agents.get(key);
+    if (!agent) {
+      if (secure) {
+        const tls = this.tlsOptions(url.host);
+        const a = new HttpsAgent({ keepAlive: true, maxSockets: 8, ...tls });
+        if (proxy) {
+          // HTTPS through a proxy: a CONNECT tunnel, then TLS to the registry inside it
+          (a as unknown as { createConnection: unknown }).createConnection = (
+            opts: { host: string; port: number; servername?: string },
+            cb: (err: Error | null, s?: Socket) => void,
+          ) => {
+            const req = httpRequest({
+              host: proxy.hostname,
+              port: proxy.port || 80,
+              method: 'CONNECT',
+              path: `${url.hostname}:${url.port || 443}`,
+              headers: { host: `${url.hostname}:${url.port || 443}`, ...proxyAuth(proxy) },
+            });
+            req.once('connect', (res, socket) => {
+              if (res.statusCode !== 200) {
+                socket.destroy();
+                cb(codedError('ECONNREFUSED', `proxy ${proxy.host} refused CONNECT: ${res.statusCode}`));
+                return;
+              }
+              cb(null, tlsConnect({ socket, servername: url.hostname, ...tls }));
+            });
+            req.once('error', (e) => cb(e));
+            req.end();
+            return undefined;
+          };
+        }
+        agent = a;
+      } else {
+        agent = new HttpAgent({ keepAlive: true, maxSockets: 8 });
+      }
+      this.agents.set(key, agent);
+    }
+    return { agent, ...(proxy && !secure ? { viaProxy: proxy } : {}) };
+  }
+
+  send(url: URL, o: SendOptions): Promise<Exchange> {
+    const { agent, viaProxy } = this.agent(url);
+    const secure = url.protocol === 'https:';
+    const target = viaProxy ?? url;
+    return new Promise((resolve, reject) => {
+      const req = (secure ? httpsRequest : httpRequest)({
+        protocol: target.protocol,
+        hostname: target.hostname.replace(/^\[|\]$/g, ''),
+        port: target.port || (secure ? 443 : 80),
+        // a plain-HTTP proxy gets the absolute URL
+        path: viaProxy ? url.toString() : `${url.pathname}${url.search}`,
+        method: o.method,
+        headers: { host: url.host, ...o.headers, ...(viaProxy ? proxyAuth(viaProxy) : {}), ...(o.body ? { 'content-length': String(Buffer.byteLength(o.body)) } : {}) },
+        agent,
+        ...(secure ? { servername: url.hostname.replace(/^\[|\]$/g, '') } : {}),
+      });
+      let response: IncomingMessage | undefined;
+      // one idle timer for the whole exchange: no bytes for timeoutMs while connecting, waiting or reading
+      req.setTimeout(o.timeoutMs, () => {
+        const e = response
+          ? codedError('UND_ERR_BODY_TIMEOUT', `body stalled for ${o.timeoutMs} ms`)
+          : codedError('UND_ERR_HEADERS_TIMEOUT', `no response headers in ${o.timeoutMs} ms`);
+        if (response) response.destroy(e);
+        req.destroy(e);
+      });
+      req.on('error', (e) => {
+        if (!response) reject(e);
+      });
+      req.on('response', (res) => {
+        response = res;
+        // a connection that dies mid-body surfaces as ECONNRESET on the body, so callers can resume
+        res.on('aborted', () => res.destroy(codedError('ECONNRESET', 'connection closed before the body ended')));
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: withDump(res) });
+      });
+      req.end(o.body);
+    });
+  }
+
+  close(): void {
+    for (const a of this.agents.values()) a.destroy();
+    this.agents.clear();
+  }
+}
