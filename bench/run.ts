@@ -4,6 +4,8 @@ const benches: Record<string, () => Promise<void>> = {
   digest: async () => (await import('./digest.js')).main(),
   dct: async () => (await import('./dct.js')).main(),
   compare: async () => (await import('./compare.js')).main(),
+  pull: async () => (await import('./pull.js')).main(),
+  diff: async () => (await import('./diff.js')).main(),
 };
 const fn = name ? benches[name] : undefined;
 if (!fn) {

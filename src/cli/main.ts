@@ -4,8 +4,10 @@ import { Command } from 'commander';
 import { collect, EXIT, printError } from './common.js';
 import { registerCompare } from './compare.js';
 import { registerDemo } from './demo.js';
+import { registerDiff } from './diff.js';
 import { registerDigest } from './digest.js';
 import { registerInspect } from './inspect.js';
+import { registerPull } from './pull.js';
 import { registerTrust } from './trust.js';
 import { registerVerify } from './verify.js';
 
@@ -40,9 +42,11 @@ async function run(fn: () => Promise<number>): Promise<void> {
 registerInspect(program, run);
 registerDigest(program, run);
 registerCompare(program, run);
+registerDiff(program, run);
 registerVerify(program, run);
 registerTrust(program, run);
 registerDemo(program, run);
+registerPull(program, run);
 
 try {
   await program.parseAsync(process.argv);

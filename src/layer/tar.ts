@@ -12,6 +12,8 @@ export type Whiteout = { kind: 'file'; target: string } | { kind: 'opaque'; dir:
 export interface LayerEntry {
   /** normalised: relative, no `.`/`..` components, no trailing slash */
   path: string;
+  /** the name exactly as in the tar header (after PAX/GNU long names), for warnings about it */
+  name?: string;
   type: EntryType;
   mode: number;
   uid: number;
@@ -95,6 +97,30 @@ export async function* walkTar(
   const ex = extract();
   input.on('error', (e) => ex.destroy(e));
   input.pipe(ex);
+  try {
+    yield* entries(ex, layer, limits);
+  } catch (e) {
+    throw asLayerError(e, layer);
+  }
+}
+
+/** The parser's and the decompressor's own errors (truncation, bad headers, corrupt deflate) are LAYER_INVALID. */
+export function asLayerError(e: unknown, layer: string): unknown {
+  if (e instanceof TrustpinError) return e;
+  const err = e as NodeJS.ErrnoException;
+  return new TrustpinError('LAYER_INVALID', `layer ${layer} is not a valid tar stream: ${err.message}`, {
+    expected: 'a complete POSIX/GNU tar archive',
+    found: err.code ? `${err.code}: ${err.message}` : err.message,
+    hint: 'its digest matched, so this is what the publisher pushed; the layer is truncated or corrupt',
+    cause: e,
+  });
+}
+
+async function* entries(
+  ex: ReturnType<typeof extract>,
+  layer: string,
+  limits: TarLimits,
+): AsyncGenerator<{ entry: LayerEntry; body: Readable }> {
   let count = 0;
   for await (const e of ex as AsyncIterable<
     Readable & { header: Headers & { pax?: Record<string, string> } }
@@ -126,6 +152,7 @@ export async function* walkTar(
     }
     const entry: LayerEntry = {
       path,
+      name: h.name,
       type,
       mode: (h.mode ?? 0) & 0o7777,
       uid: h.uid ?? 0,

@@ -1,0 +1,165 @@
+// `trustpin pull REF --dest oci:DIR[:TAG]`: a verified download into an OCI layout, diff_ids proven, optionally
+// unpacked with no path escapes. Exit 0 ok, 1 when a proof or a safety check failed, 2 on operational errors.
+import type { Command } from 'commander';
+import { TrustpinError } from '../errors/index.js';
+import { DEFAULT_LIMITS } from '../layer/decompress.js';
+import { parsePlatform } from '../manifest/index.js';
+import { ProgressLines, type PullResult, pull } from '../pull/index.js';
+import { parseOciRef } from '../source/oci-layout.js';
+import { openSource } from '../source/open.js';
+import type { UnpackWarning } from '../unpack/index.js';
+import { EXIT, type GlobalOptions, makeContext } from './common.js';
+
+interface PullFlags {
+  dest: string;
+  platform?: string;
+  allPlatforms?: boolean;
+  unpack?: string;
+  jobs: string;
+  allowDevices?: boolean;
+  preserveSetid?: boolean;
+  maxLayerBytes?: string;
+}
+
+const UNITS: Record<string, number> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
+
+/** `1073741824`, `512M`, `1GiB`, `64g`: binary units. */
+export function parseBytes(s: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?$/i.exec(s.trim());
+  const n = m ? Math.floor(Number(m[1]) * UNITS[m[2]!.toLowerCase()]!) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw new TrustpinError('USAGE', `${flag} ${JSON.stringify(s)} is not a size`, {
+      expected: 'a positive number of bytes, optionally with K, M, G or T (binary units)',
+      found: s,
+    });
+  return n;
+}
+
+function parseDest(dest: string): { dir: string; tag: string | undefined } {
+  if (!dest.startsWith('oci:'))
+    throw new TrustpinError('USAGE', `--dest ${JSON.stringify(dest)} is not an OCI layout`, {
+      expected: 'oci:DIR or oci:DIR:TAG',
+      found: dest,
+    });
+  const ref = parseOciRef(dest.slice(4));
+  if (ref.digest)
+    throw new TrustpinError('USAGE', '--dest names a digest', {
+      expected: 'oci:DIR or oci:DIR:TAG (the digest is what the pull proves, not an input)',
+      found: dest,
+    });
+  return { dir: ref.dir, tag: ref.tag };
+}
+
+function mbps(bytes: number, s: number): number {
+  return s > 0 ? Math.round((bytes / 1e6 / s) * 10) / 10 : 0;
+}
+
+function summary(r: PullResult): Record<string, unknown> {
+  const uncompressed = r.images.flatMap((i) => i.layers).reduce((a, l) => a + (l.uncompressed ?? 0), 0);
+  return {
+    ok: true,
+    ...r,
+    throughput: {
+      downloadMBps: mbps(r.blobs.bytesFetched, r.seconds.download),
+      proveMBps: mbps(uncompressed, r.seconds.prove),
+      ...(r.unpack ? { unpackMBps: mbps(r.unpack.bytes, r.seconds.prove) } : {}),
+    },
+  };
+}
+
+function text(r: PullResult): string {
+  const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+  const layers = r.images.reduce((a, i) => a + i.layers.filter((l) => l.diffId).length, 0);
+  const lines = [
+    `pulled ${r.source} → oci:${r.layout}${r.tag ? `:${r.tag}` : ''}`,
+    `  digest   ${r.digest}`,
+    `  blobs    ${r.blobs.total} verified: ${r.blobs.fetched} fetched (${mib(r.blobs.bytesFetched)} in ${r.seconds.download} s), ${r.blobs.reused} already present`,
+    `  diff_ids ${layers} layer${layers === 1 ? '' : 's'} proven against ${r.images.length === 1 ? 'the config' : `${r.images.length} configs`}`,
+  ];
+  if (r.unpack)
+    lines.push(
+      `  rootfs   ${r.unpack.rootfs}: ${r.unpack.entries} entries, ${mib(r.unpack.bytes)}, ${r.unpack.warnings.length} warning${r.unpack.warnings.length === 1 ? '' : 's'}`,
+    );
+  lines.push(`  time     ${r.seconds.total} s`);
+  return lines.join('\n');
+}
+
+export function registerPull(program: Command, run: (fn: () => Promise<number>) => Promise<void>): void {
+  program
+    .command('pull')
+    .description(
+      'download an image into an OCI layout with every blob verified, prove each layer against its diff_id, and optionally unpack it without path escapes',
+    )
+    .argument('<ref>', 'image to pull (any transport)')
+    .requiredOption('--dest <oci:DIR[:TAG]>', 'OCI layout to write (created if missing)')
+    .option(
+      '--platform <os/arch[/variant]>',
+      'platform to pull from an index (default: the host, linux/amd64 here)',
+    )
+    .option('--all-platforms', 'pull the whole index: every platform and attestation')
+    .option('--unpack <dir>', 'also unpack the image into this new or empty directory')
+    .option(
+      '--jobs <n>',
+      'parallel downloads (diff_id proofs: at most this many, and no more than the cores)',
+      '4',
+    )
+    .option('--allow-devices', 'create device nodes when unpacking (only as root)')
+    .option('--preserve-setid', 'keep setuid/setgid bits when unpacking')
+    .option(
+      '--max-layer-bytes <n>',
+      `largest uncompressed layer, e.g. 8G (default ${DEFAULT_LIMITS.maxBytes / 2 ** 30}G; ratio cap ${DEFAULT_LIMITS.maxRatio}:1)`,
+    )
+    .action((ref: string, o: PullFlags) =>
+      run(async () => {
+        const g = program.opts<GlobalOptions>();
+        const dest = parseDest(o.dest);
+        const jobs = Number(o.jobs);
+        if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64)
+          throw new TrustpinError('USAGE', `--jobs ${o.jobs} is out of range`, {
+            expected: '1 to 64',
+            found: o.jobs,
+          });
+        if (o.unpack !== undefined && o.allPlatforms)
+          throw new TrustpinError('USAGE', '--unpack needs exactly one image', {
+            expected: 'one platform (--platform, or the host default)',
+            found: '--all-platforms',
+            hint: 'drop --all-platforms, or unpack each platform with its own pull',
+          });
+        if (o.platform && o.allPlatforms)
+          throw new TrustpinError('USAGE', '--platform and --all-platforms exclude each other', {
+            hint: 'give one platform, or all of them',
+          });
+        const limits = {
+          ...DEFAULT_LIMITS,
+          ...(o.maxLayerBytes ? { maxBytes: parseBytes(o.maxLayerBytes, '--max-layer-bytes') } : {}),
+        };
+        const ctx = makeContext(g);
+        const progress =
+          process.stderr.isTTY && !g.quiet && !g.json ? new ProgressLines(process.stderr) : undefined;
+        const warn = (w: UnpackWarning) => ctx.err(`warning[${w.code}]: layer ${w.layer}: ${w.message}`);
+        const src = await openSource(ref, ctx.client);
+        try {
+          const r = await pull(src, {
+            dest: dest.dir,
+            tag: dest.tag,
+            platform: o.platform ? parsePlatform(o.platform) : undefined,
+            allPlatforms: o.allPlatforms === true,
+            jobs,
+            unpack: o.unpack,
+            allowDevices: o.allowDevices === true,
+            preserveSetid: o.preserveSetid === true,
+            limits,
+            onEvent: progress?.onEvent,
+            onWarning: g.json ? undefined : warn,
+          });
+          progress?.stop();
+          ctx.out(g.json ? JSON.stringify(summary(r), null, 2) : text(r));
+          return EXIT.ok;
+        } finally {
+          progress?.stop();
+          await src.close();
+          await ctx.client.close();
+        }
+      }),
+    );
+}

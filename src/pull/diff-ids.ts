@@ -1,0 +1,94 @@
+// The second proof of a layer: decompress the stored (already digest-verified) blob with bomb limits, hash the
+// tar, and compare with the config's diff_id. A mismatch names the layer, its platform and both digests.
+import { createHash } from 'node:crypto';
+import { algorithmOf, type Digest } from '../digest/index.js';
+import { TrustpinError } from '../errors/index.js';
+import type { Limits } from '../layer/decompress.js';
+import { readLayer } from '../layer/diff-id.js';
+import type { Descriptor } from '../manifest/index.js';
+import type { PlannedImage } from './plan.js';
+import type { OciStore } from './store.js';
+
+export interface LayerProof {
+  digest: Digest;
+  diffId: Digest;
+  /** size of the uncompressed tar */
+  uncompressed: number;
+}
+
+export interface LayerJob {
+  descriptor: Descriptor;
+  diffId: Digest;
+  /** for messages: `layer 3 of linux/amd64` */
+  what: string;
+}
+
+/** Layers whose media type says tar; anything else (in-toto, SBOM JSON) has no diff_id to prove. */
+export function isTarLayer(mediaType: string): boolean {
+  return /tar/.test(mediaType);
+}
+
+/** Pair every layer of every image with its diff_id, once per (digest, diff_id). */
+export function layerJobs(images: PlannedImage[]): LayerJob[] {
+  const jobs = new Map<string, LayerJob>();
+  for (const img of images) {
+    const layers = img.manifest.layers;
+    const ids = img.config.value.diffIds;
+    if (ids.length !== layers.length) {
+      throw new TrustpinError(
+        'LAYER_INVALID',
+        `${img.platform} image ${img.descriptor.digest} has ${layers.length} layers but its config lists ${ids.length} diff_ids`,
+        {
+          expected: `${layers.length} diff_ids`,
+          found: `${ids.length}`,
+          hint: 'the manifest and the config disagree; the image is broken',
+        },
+      );
+    }
+    layers.forEach((d, i) => {
+      if (!isTarLayer(d.mediaType)) return;
+      const key = `${d.digest} ${ids[i]}`;
+      if (!jobs.has(key))
+        jobs.set(key, { descriptor: d, diffId: ids[i]!, what: `layer ${i} of ${img.platform}` });
+    });
+  }
+  return [...jobs.values()];
+}
+
+export async function proveLayer(
+  store: OciStore,
+  job: LayerJob,
+  limits: Limits,
+  onBytes?: (n: number) => void,
+): Promise<LayerProof> {
+  const algo = algorithmOf(job.diffId);
+  const h = createHash(algo);
+  let size = 0;
+  await readLayer(
+    store.file(job.descriptor, onBytes),
+    async (s) => {
+      for await (const c of s) {
+        h.update(c as Buffer);
+        size += (c as Buffer).length;
+      }
+    },
+    limits,
+  );
+  return checkDiffId(job, `${algo}:${h.digest('hex')}` as Digest, size);
+}
+
+/** Compare a computed diff_id with the config's; the error names the layer, its platform and both digests. */
+export function checkDiffId(job: LayerJob, got: Digest, uncompressed: number): LayerProof {
+  if (got !== job.diffId) {
+    throw new TrustpinError(
+      'DIGEST_MISMATCH',
+      `${job.what} (${job.descriptor.digest}) does not decompress to the diff_id its config names`,
+      {
+        expected: job.diffId,
+        found: got,
+        hint: 'the layer and the config disagree: the image is broken or was altered before it was pushed; it was not tagged',
+      },
+    );
+  }
+  return { digest: job.descriptor.digest, diffId: got, uncompressed };
+}

@@ -1,0 +1,7 @@
+// Verified pull into an OCI layout (and optional safe unpack): the library entry point the CLI wraps.
+// Everything here works on any ImageSource: a registry, an OCI layout, or an archive.
+export { isTarLayer, type LayerProof } from './diff-ids.js';
+export { type PlannedImage, type PullPlan, planPull } from './plan.js';
+export { ProgressLines } from './progress.js';
+export { type BlobRole, type PullEvent, type PullOptions, type PullResult, pull } from './pull.js';
+export { OciStore } from './store.js';

@@ -1,0 +1,249 @@
+// The destination OCI layout: blobs stream into `blobs/.tmp/` while verified, are fsynced, and only then are
+// renamed to `blobs/sha256/<hex>`; a blob already there is re-hashed before it is trusted. index.json is last.
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import { algorithmOf, type Digest, hexOf } from '../digest/index.js';
+import { TrustpinError } from '../errors/index.js';
+import type { VerifiedFile } from '../layer/verified-file.js';
+import type { Descriptor } from '../manifest/index.js';
+import { REF_NAME } from '../source/oci-layout.js';
+import { withLock, writeAtomic } from '../util/fs.js';
+
+const LAYOUT_VERSION = '1.0.0';
+/** Coalesce network chunks into fewer, larger writes. */
+const WRITE_BATCH = 1024 * 1024;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function ioError(e: unknown, what: string): TrustpinError {
+  if (e instanceof TrustpinError) return e;
+  const err = e as NodeJS.ErrnoException;
+  return new TrustpinError('IO_ERROR', `${what}: ${err.message}`, {
+    found: err.code,
+    hint: 'check free space and permissions of the destination directory',
+    cause: e,
+  });
+}
+
+export class OciStore {
+  readonly tmp: string;
+  private readonly tmpPrefix = `${process.pid}-${randomBytes(4).toString('hex')}-`;
+
+  private constructor(readonly dir: string) {
+    this.tmp = join(dir, 'blobs', '.tmp');
+  }
+
+  /** Create (or reopen) a layout at `dir`, and delete temp files that dead processes left behind. */
+  static async open(dir: string): Promise<OciStore> {
+    const s = new OciStore(resolve(dir));
+    try {
+      await mkdir(join(s.dir, 'blobs', 'sha256'), { recursive: true });
+      await mkdir(s.tmp, { recursive: true });
+      await s.checkMarker();
+      await s.sweep();
+    } catch (e) {
+      throw ioError(e, `cannot prepare the OCI layout at ${s.dir}`);
+    }
+    return s;
+  }
+
+  private async checkMarker(): Promise<void> {
+    const marker = join(this.dir, 'oci-layout');
+    const raw = await readFile(marker, 'utf8').catch(() => undefined);
+    if (raw === undefined) {
+      await writeAtomic(marker, JSON.stringify({ imageLayoutVersion: LAYOUT_VERSION }));
+      return;
+    }
+    let v: unknown;
+    try {
+      v = (JSON.parse(raw) as { imageLayoutVersion?: unknown }).imageLayoutVersion;
+    } catch {
+      v = undefined;
+    }
+    if (typeof v !== 'string' || !/^1\.\d+\.\d+$/.test(v)) {
+      throw new TrustpinError('SOURCE_INVALID', `${this.dir} holds an oci-layout trustpin cannot write to`, {
+        expected: `{"imageLayoutVersion": "1.x.y"}`,
+        found: raw.slice(0, 80),
+        hint: 'choose another --dest directory',
+      });
+    }
+  }
+
+  /** Temp files are named `<pid>-…`; those of processes that no longer run are partial downloads. */
+  private async sweep(): Promise<void> {
+    for (const n of await readdir(this.tmp)) {
+      const pid = Number(/^(\d+)-/.exec(n)?.[1]);
+      if (pid && pid !== process.pid && !alive(pid)) await rm(join(this.tmp, n), { force: true });
+    }
+  }
+
+  path(d: { digest: Digest }): string {
+    if (algorithmOf(d.digest) !== 'sha256')
+      throw new TrustpinError('DIGEST_UNVERIFIABLE', `cannot store ${d.digest} in an OCI layout here`, {
+        expected: 'sha256 digests',
+        found: algorithmOf(d.digest),
+      });
+    return join(this.dir, 'blobs', 'sha256', hexOf(d.digest));
+  }
+
+  /** A stored blob is used only when its size and hash still match; a bad one is deleted. */
+  async has(d: Descriptor): Promise<'present' | 'absent' | 'replaced'> {
+    const p = this.path(d);
+    const st = await stat(p).catch(() => undefined);
+    if (!st) return 'absent';
+    if (st.isFile() && st.size === d.size) {
+      const h = createHash('sha256');
+      for await (const c of createReadStream(p, { highWaterMark: 1024 * 1024 })) h.update(c as Buffer);
+      if (`sha256:${h.digest('hex')}` === d.digest) return 'present';
+    }
+    await rm(p, { force: true, recursive: true });
+    return 'replaced';
+  }
+
+  /** A small stored blob's bytes when its size matches (the caller verifies the digest), else undefined. */
+  async read(d: Descriptor, cap: number): Promise<Buffer | undefined> {
+    if (d.size > cap) return undefined;
+    const p = this.path(d);
+    const st = await stat(p).catch(() => undefined);
+    if (!st?.isFile() || st.size !== d.size) return undefined;
+    return readFile(p).catch(() => undefined);
+  }
+
+  /**
+   * Stream a verifying source into a temp file; rename it into place only after the stream ended without
+   * error (the source's verifier fails the stream at its end on a size or digest mismatch).
+   */
+  /** A fresh temp file; the directory is made again in case a concurrent pull's close() just removed it. */
+  private async createTemp(d: Descriptor): Promise<{ tmp: string; fh: FileHandle }> {
+    const tmp = join(this.tmp, `${this.tmpPrefix}${hexOf(d.digest).slice(0, 16)}`);
+    try {
+      await mkdir(this.tmp, { recursive: true });
+      return { tmp, fh: await open(tmp, 'wx', 0o644) };
+    } catch (e) {
+      throw ioError(e, `cannot create ${tmp}`);
+    }
+  }
+
+  async put(d: Descriptor, src: Readable, onBytes?: (n: number) => void): Promise<void> {
+    const { tmp, fh } = await this.createTemp(d);
+    let n = 0;
+    try {
+      let batch: Buffer[] = [];
+      let pending = 0;
+      for await (const c of src) {
+        batch.push(c as Buffer);
+        pending += (c as Buffer).length;
+        if (pending >= WRITE_BATCH) {
+          await fh.writev(batch);
+          n += pending;
+          onBytes?.(pending);
+          batch = [];
+          pending = 0;
+        }
+      }
+      if (pending > 0) await fh.writev(batch);
+      n += pending;
+      onBytes?.(pending);
+      if (n !== d.size) {
+        throw new TrustpinError('SIZE_MISMATCH', `blob ${d.digest} has the wrong length`, {
+          expected: `${d.size} bytes`,
+          found: `${n} bytes`,
+          hint: 'the source served other content; nothing was stored',
+        });
+      }
+      await fh.sync();
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      await rm(tmp, { force: true });
+      src.destroy();
+      throw e;
+    }
+    await fh.close();
+    await rename(tmp, this.path(d)).catch((e) => Promise.reject(ioError(e, `cannot store ${d.digest}`)));
+  }
+
+  /** Bytes already verified in memory (manifests, configs): written exactly as fetched. */
+  async putBytes(d: Descriptor, bytes: Buffer): Promise<void> {
+    const { tmp, fh } = await this.createTemp(d);
+    try {
+      await fh.writeFile(bytes);
+      await fh.sync();
+      await fh.close();
+      await rename(tmp, this.path(d));
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      await rm(tmp, { force: true });
+      throw ioError(e, `cannot store ${d.digest}`);
+    }
+  }
+
+  /** A stored blob as a VerifiedFile for the decompressor (not deleted on dispose: it belongs to the layout). */
+  file(d: Descriptor, onBytes?: (n: number) => void): VerifiedFile {
+    const path = this.path(d);
+    return {
+      path,
+      descriptor: d,
+      open: () => {
+        const s = createReadStream(path, { highWaterMark: 1024 * 1024 });
+        if (onBytes) s.on('data', (c) => onBytes(c.length));
+        return s;
+      },
+      dispose: async () => undefined,
+    };
+  }
+
+  /**
+   * Make the renamed blobs durable, then point `tag` (or an unnamed entry) at `top` in index.json, under a
+   * lock so two pulls into one layout do not lose each other's entries.
+   */
+  async tag(top: Descriptor, tag: string | undefined): Promise<void> {
+    const blobs = await open(join(this.dir, 'blobs', 'sha256'), 'r');
+    await blobs.sync().finally(() => blobs.close());
+    await withLock(this.tmp, async () => {
+      const file = join(this.dir, 'index.json');
+      const raw = await readFile(file, 'utf8').catch(() => undefined);
+      let index: { schemaVersion: number; mediaType?: string; manifests: Descriptor[] } = {
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [],
+      };
+      if (raw !== undefined) {
+        try {
+          index = JSON.parse(raw);
+          if (!Array.isArray(index.manifests)) throw new Error('no manifests array');
+        } catch (e) {
+          throw new TrustpinError('SOURCE_INVALID', `${file} is not an OCI index`, {
+            found: (e as Error).message,
+            hint: 'choose another --dest directory, or remove the broken index.json',
+          });
+        }
+      }
+      const entry: Descriptor = { mediaType: top.mediaType, digest: top.digest, size: top.size };
+      if (tag !== undefined) entry.annotations = { [REF_NAME]: tag };
+      index.manifests = index.manifests.filter((m) =>
+        tag !== undefined
+          ? m.annotations?.[REF_NAME] !== tag
+          : m.annotations?.[REF_NAME] !== undefined || m.digest !== top.digest,
+      );
+      index.manifests.push(entry);
+      await writeAtomic(file, JSON.stringify(index));
+    });
+  }
+
+  /** Remove this process's temp files and the temp dir when it is empty. */
+  async close(): Promise<void> {
+    for (const n of await readdir(this.tmp).catch(() => [] as string[]))
+      if (n.startsWith(this.tmpPrefix)) await rm(join(this.tmp, n), { force: true });
+    await rmdir(this.tmp).catch(() => undefined);
+  }
+}

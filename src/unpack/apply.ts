@@ -1,0 +1,341 @@
+// Apply one layer's tar entries to a rootfs: whiteouts, then files, dirs, links and nodes, every path resolved in
+// the virtual tree first. The policy (devices, setid, owners, name collisions) is decided here, once per entry.
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { TrustpinError } from '../errors/index.js';
+import type { LayerEntry } from '../layer/tar.js';
+import {
+  makeDir,
+  makeHardlink,
+  makeNode,
+  makeSymlink,
+  type Owner,
+  removeAll,
+  setDirMeta,
+  setOwner,
+  writeRegular,
+} from './fsops.js';
+import { attach, collidesWith, detach, newDir, VirtualRoot, type VNode } from './vtree.js';
+import type { UnpackWarning, WarningSink } from './warnings.js';
+
+export interface ApplyPolicy {
+  /** create device nodes (only honoured when running as root) */
+  allowDevices: boolean;
+  /** keep setuid/setgid bits on files */
+  preserveSetid: boolean;
+  /** chown to the tar's uid/gid (only as root) */
+  keepOwners: boolean;
+  isRoot: boolean;
+}
+
+export interface ApplyStats {
+  entries: number;
+  files: number;
+  bytes: number;
+  skipped: number;
+}
+
+/** Per-layer counters for warnings that would otherwise repeat for every entry. */
+interface LayerNotes {
+  absolute: number;
+  firstAbsolute?: string;
+  xattrs: number;
+  firstXattr?: string;
+}
+
+export class Unpacker {
+  readonly tree = new VirtualRoot();
+  readonly stats: ApplyStats = { entries: 0, files: 0, bytes: 0, skipped: 0 };
+  private notes: LayerNotes = { absolute: 0, xattrs: 0 };
+
+  constructor(
+    readonly root: string,
+    private readonly policy: ApplyPolicy,
+    private readonly warn: WarningSink,
+  ) {}
+
+  private real(parts: string[]): string {
+    return join(this.root, ...parts);
+  }
+
+  private warning(layer: number, path: string, code: UnpackWarning['code'], message: string): void {
+    this.warn({ code, layer, path, message });
+  }
+
+  private owner(e: LayerEntry): Owner | undefined {
+    return this.policy.keepOwners && this.policy.isRoot ? { uid: e.uid, gid: e.gid } : undefined;
+  }
+
+  /** Apply one layer's entries, in order. `layer` is 0 for the bottom layer. */
+  async applyLayer(
+    layer: number,
+    entries: AsyncIterable<{ entry: LayerEntry; body: Readable }>,
+  ): Promise<void> {
+    this.notes = { absolute: 0, xattrs: 0 };
+    for await (const { entry, body } of entries) {
+      this.stats.entries++;
+      if (entry.name?.startsWith('/')) {
+        this.notes.absolute++;
+        this.notes.firstAbsolute ??= entry.name;
+      }
+      if (Object.keys(entry.xattrs).length > 0) {
+        this.notes.xattrs++;
+        this.notes.firstXattr ??= entry.path;
+      }
+      await this.apply(layer, entry, body);
+    }
+    const n = this.notes;
+    if (n.absolute > 0)
+      this.warning(
+        layer,
+        n.firstAbsolute!,
+        'ABSOLUTE_PATH',
+        `${n.absolute} entr${n.absolute === 1 ? 'y has' : 'ies have'} an absolute name (first: ${n.firstAbsolute}); written relative to the root`,
+      );
+    if (n.xattrs > 0)
+      this.warning(
+        layer,
+        n.firstXattr!,
+        'XATTR_SKIPPED',
+        `${n.xattrs} entr${n.xattrs === 1 ? 'y has' : 'ies have'} extended attributes (first: ${n.firstXattr}); not applied`,
+      );
+  }
+
+  private async apply(layer: number, e: LayerEntry, body: Readable): Promise<void> {
+    if (e.whiteout?.kind === 'file') return this.whiteout(layer, e.whiteout.target, e.path);
+    if (e.whiteout?.kind === 'opaque') return this.opaque(layer, e.whiteout.dir, e.path);
+    const comps = e.path.split('/');
+    const name = comps.pop()!;
+    const parent = this.parentOf(comps, e.path, layer);
+    if (!parent) return;
+    const other = collidesWith(parent.node, name);
+    if (other !== undefined) {
+      this.stats.skipped++;
+      return this.warning(
+        layer,
+        e.path,
+        'NAME_COLLISION',
+        `${e.path} skipped: it equals its sibling ${JSON.stringify(other)} after case folding or Unicode normalisation`,
+      );
+    }
+    const parts = [...parent.parts, name];
+    const real = this.real(parts);
+    const existing = parent.node.children!.get(name);
+    switch (e.type) {
+      case 'directory':
+        return this.directory(layer, e, parent.node, name, existing, real);
+      case 'file':
+        return this.file(layer, e, parent.node, name, existing, real, body);
+      case 'symlink':
+        return this.symlink(layer, e, parent.node, name, existing, real);
+      case 'hardlink':
+        return this.hardlink(layer, e, parent.node, name, existing, real);
+      case 'char':
+      case 'block':
+      case 'fifo':
+        return this.special(layer, e, parent.node, name, existing, real);
+    }
+  }
+
+  /** Resolve and create the parent directories of an entry. */
+  private parentOf(comps: string[], path: string, layer: number) {
+    const r = this.tree.resolveDir(comps, path, layer, true)!;
+    for (const c of r.created) makeDir(this.real(c), undefined);
+    if (r.via.length > 0)
+      this.warning(
+        layer,
+        path,
+        'SYMLINK_TRAVERSAL',
+        `${path} is written through ${r.via.join(', ')}; resolved inside the root to /${r.parts.join('/')}`,
+      );
+    return r;
+  }
+
+  private replace(parent: VNode, name: string, existing: VNode | undefined, real: string): void {
+    if (!existing) return;
+    removeAll(real);
+    detach(parent, name);
+  }
+
+  private async directory(
+    layer: number,
+    e: LayerEntry,
+    parent: VNode,
+    name: string,
+    existing: VNode | undefined,
+    real: string,
+  ): Promise<void> {
+    let node = existing;
+    if (node?.kind !== 'dir') {
+      this.replace(parent, name, existing, real);
+      makeDir(real, this.owner(e));
+      node = newDir(layer);
+      attach(parent, name, node);
+    } else {
+      const o = this.owner(e);
+      if (o) setOwner(real, o);
+    }
+    node.layer = layer;
+    node.mode = e.mode;
+    node.mtime = e.mtime;
+  }
+
+  private async file(
+    layer: number,
+    e: LayerEntry,
+    parent: VNode,
+    name: string,
+    existing: VNode | undefined,
+    real: string,
+    body: Readable,
+  ): Promise<void> {
+    let mode = e.mode;
+    if (mode & 0o6000 && !this.policy.preserveSetid) {
+      mode &= ~0o6000;
+      const bits = [e.mode & 0o4000 ? 'setuid' : '', e.mode & 0o2000 ? 'setgid' : ''].filter(Boolean);
+      this.warning(
+        layer,
+        e.path,
+        'SETID_STRIPPED',
+        `${e.path}: ${bits.join(' and ')} removed (mode ${e.mode.toString(8)} → ${mode.toString(8)}); --preserve-setid keeps it`,
+      );
+    }
+    this.replace(parent, name, existing, real);
+    await writeRegular(real, body, mode, e.mtime, this.owner(e));
+    attach(parent, name, { kind: 'file', layer });
+    this.stats.files++;
+    this.stats.bytes += e.size;
+  }
+
+  private async symlink(
+    layer: number,
+    e: LayerEntry,
+    parent: VNode,
+    name: string,
+    existing: VNode | undefined,
+    real: string,
+  ): Promise<void> {
+    const target = e.linkname ?? '';
+    if (target === '' || target.includes('\0'))
+      throw new TrustpinError(
+        'LAYER_INVALID',
+        `layer ${layer}: symlink ${e.path} has an empty or NUL target`,
+        {
+          hint: 'the layer is broken',
+        },
+      );
+    this.replace(parent, name, existing, real);
+    // a symlink is created as written: an absolute or climbing target is harmless until followed, and the
+    // tree only ever follows it relative to the root
+    makeSymlink(real, target, e.mtime, this.owner(e));
+    attach(parent, name, { kind: 'symlink', target, layer });
+  }
+
+  private async hardlink(
+    layer: number,
+    e: LayerEntry,
+    parent: VNode,
+    name: string,
+    existing: VNode | undefined,
+    real: string,
+  ): Promise<void> {
+    const link = e.linkname!;
+    const comps = link.split('/');
+    const tname = comps.pop()!;
+    const tdir = this.tree.resolveDir(comps, e.path, layer, false);
+    const target = tdir?.node.children?.get(tname);
+    if (!tdir || !target || target.kind === 'dir') {
+      throw new TrustpinError(
+        'LAYER_INVALID',
+        `layer ${layer}: hard link ${e.path} → ${link} names ${target ? 'a directory' : 'nothing in the root'}`,
+        {
+          expected: 'a hard link to a file already unpacked inside the root',
+          found: target ? 'a directory' : `no ${link}`,
+          hint: 'a hard link must name an existing non-directory of the image; outside files are never linked',
+        },
+      );
+    }
+    const treal = this.real([...tdir.parts, tname]);
+    if (treal === real) return;
+    this.replace(parent, name, existing, real);
+    makeHardlink(treal, real);
+    attach(parent, name, { kind: target.kind, layer, ...(target.target ? { target: target.target } : {}) });
+  }
+
+  private async special(
+    layer: number,
+    e: LayerEntry,
+    parent: VNode,
+    name: string,
+    existing: VNode | undefined,
+    real: string,
+  ): Promise<void> {
+    const kind = e.type as 'char' | 'block' | 'fifo';
+    if (kind !== 'fifo' && !(this.policy.allowDevices && this.policy.isRoot)) {
+      this.stats.skipped++;
+      return this.warning(
+        layer,
+        e.path,
+        'DEVICE_SKIPPED',
+        `${e.path}: ${kind} device ${e.devmajor ?? 0}:${e.devminor ?? 0} skipped (${this.policy.isRoot ? 'no --allow-devices' : 'not running as root'})`,
+      );
+    }
+    this.replace(parent, name, existing, real);
+    const mode = this.policy.preserveSetid ? e.mode : e.mode & ~0o6000;
+    await makeNode(real, kind, mode, { major: e.devmajor ?? 0, minor: e.devminor ?? 0 }, this.owner(e));
+    attach(parent, name, { kind: 'other', layer });
+  }
+
+  /**
+   * Directory modes and mtimes, last: writing into a directory changes its mtime, and a read-only directory
+   * would stop a non-root unpack from filling it. Deepest first.
+   */
+  finish(): void {
+    const dirs: { parts: string[]; node: VNode }[] = [];
+    const walk = (node: VNode, parts: string[]) => {
+      for (const [name, child] of node.children!) {
+        if (child.kind !== 'dir') continue;
+        walk(child, [...parts, name]);
+        dirs.push({ parts: [...parts, name], node: child });
+      }
+    };
+    walk(this.tree.root, []);
+    for (const d of dirs) setDirMeta(this.real(d.parts), d.node.mode ?? 0o755, d.node.mtime);
+  }
+
+  private whiteout(layer: number, target: string, path: string): void {
+    const comps = target.split('/');
+    const name = comps.pop()!;
+    const dir = this.tree.resolveDir(comps, path, layer, false);
+    const victim = dir?.node.children?.get(name);
+    if (!dir || !victim) return;
+    if (victim.layer >= layer) {
+      this.warning(
+        layer,
+        path,
+        'WHITEOUT_IGNORED',
+        `${path} names ${target}, which this same layer wrote; a whiteout only hides lower layers`,
+      );
+      return;
+    }
+    removeAll(this.real([...dir.parts, name]));
+    detach(dir.node, name);
+  }
+
+  /** `.wh..wh..opq`: hide every lower-layer child of the directory, keeping what this layer already wrote. */
+  private opaque(layer: number, dirPath: string, path: string): void {
+    const dir = this.tree.resolveDir(dirPath === '' ? [] : dirPath.split('/'), path, layer, false);
+    if (!dir) return;
+    const sweep = (node: VNode, parts: string[]): void => {
+      for (const [name, child] of [...node.children!]) {
+        if (child.layer < layer) {
+          removeAll(this.real([...parts, name]));
+          detach(node, name);
+        } else if (child.kind === 'dir') {
+          sweep(child, [...parts, name]);
+        }
+      }
+    };
+    sweep(dir.node, dir.parts);
+  }
+}

@@ -1,0 +1,140 @@
+// Unpack verified layers into an empty directory, bottom layer first, with tar-stream as the only parser. A
+// failure removes what was written, so a half-built or hostile rootfs is never left for someone to run.
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, readdir, realpath, rm, stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import type { Digest } from '../digest/index.js';
+import { TrustpinError } from '../errors/index.js';
+import { DEFAULT_LIMITS, type Limits } from '../layer/decompress.js';
+import { readLayer } from '../layer/diff-id.js';
+import { asLayerError, DEFAULT_TAR_LIMITS, type TarLimits, walkTar } from '../layer/tar.js';
+import type { VerifiedFile } from '../layer/verified-file.js';
+import { type ApplyStats, Unpacker } from './apply.js';
+import type { UnpackWarning } from './warnings.js';
+
+export type { UnpackWarning, UnpackWarningCode } from './warnings.js';
+
+export interface UnpackOptions {
+  /** create device nodes; honoured only when running as root */
+  allowDevices?: boolean;
+  /** keep setuid/setgid bits on files */
+  preserveSetid?: boolean;
+  /** decompression caps per layer */
+  limits?: Limits;
+  tarLimits?: TarLimits;
+  onWarning?: (w: UnpackWarning) => void;
+  /**
+   * Called with the digest of layer `i`'s uncompressed tar (hashed while it is applied) once it is applied; a
+   * throw (a diff_id mismatch) fails the unpack and removes the rootfs.
+   */
+  check?: (i: number, diffId: Digest, size: number) => void;
+  /** called when layer `i` starts and ends */
+  onLayer?: (i: number, state: 'start' | 'done') => void;
+}
+
+export interface UnpackResult extends ApplyStats {
+  rootfs: string;
+  layers: number;
+  warnings: UnpackWarning[];
+}
+
+function usage(message: string, found: string): TrustpinError {
+  return new TrustpinError('USAGE', message, {
+    expected: 'a new or empty directory to unpack into',
+    found,
+    hint: 'unpacking over existing files would mix them with the image; choose an empty directory',
+  });
+}
+
+/** Throws USAGE unless `rootfs` is missing or an empty directory; true when it exists. */
+export async function checkTarget(rootfs: string): Promise<boolean> {
+  // the user's own path may be a symlink (it is trusted input); everything below it is the image's
+  const st = await stat(rootfs).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return undefined;
+    throw e;
+  });
+  if (!st) return false;
+  if (!st.isDirectory()) throw usage(`--unpack ${rootfs} is not a directory`, 'an existing non-directory');
+  const names = await readdir(rootfs);
+  if (names.length > 0) throw usage(`--unpack ${rootfs} is not empty`, `${names.length} entries`);
+  return true;
+}
+
+/** Create the rootfs, or accept an empty one; returns its real path and whether it was created. */
+async function prepareRoot(rootfs: string): Promise<{ root: string; created: boolean }> {
+  if (!(await checkTarget(rootfs))) {
+    // 0700 while unpacking: nobody else can plant a symlink in a tree trustpin is still building
+    await mkdir(rootfs, { recursive: true, mode: 0o700 });
+    return { root: await realpath(rootfs), created: true };
+  }
+  return { root: await realpath(rootfs), created: false };
+}
+
+async function discard(root: string, created: boolean): Promise<void> {
+  if (created) {
+    await rm(root, { recursive: true, force: true }).catch(() => undefined);
+    return;
+  }
+  for (const n of await readdir(root).catch(() => [] as string[]))
+    await rm(`${root}/${n}`, { recursive: true, force: true }).catch(() => undefined);
+}
+
+export function isRoot(): boolean {
+  return process.getuid?.() === 0;
+}
+
+/** Apply `layers` (bottom first), each a file whose digest was already proven, to `rootfs`. */
+export async function unpackLayers(
+  layers: VerifiedFile[],
+  rootfs: string,
+  opts: UnpackOptions = {},
+): Promise<UnpackResult> {
+  const { root, created } = await prepareRoot(rootfs);
+  const warnings: UnpackWarning[] = [];
+  const root0 = isRoot();
+  const u = new Unpacker(
+    root,
+    {
+      allowDevices: opts.allowDevices === true,
+      preserveSetid: opts.preserveSetid === true,
+      keepOwners: root0,
+      isRoot: root0,
+    },
+    (w) => {
+      warnings.push(w);
+      opts.onWarning?.(w);
+    },
+  );
+  let current = 0;
+  try {
+    for (const [i, f] of layers.entries()) {
+      current = i;
+      opts.onLayer?.(i, 'start');
+      const name = `${i} (${f.descriptor.digest})`;
+      const h = createHash('sha256');
+      let size = 0;
+      await readLayer(
+        f,
+        (s) => {
+          const applied = u.applyLayer(i, walkTar(s as Readable, name, opts.tarLimits ?? DEFAULT_TAR_LIMITS));
+          // one decompression serves both the diff_id and the tar parser; walkTar piped `s` synchronously
+          // above, and no chunk flows before the next tick, so this listener sees every byte the parser does
+          (s as Readable).on('data', (c: Buffer) => {
+            h.update(c);
+            size += c.length;
+          });
+          return applied;
+        },
+        opts.limits ?? DEFAULT_LIMITS,
+      );
+      opts.check?.(i, `sha256:${h.digest('hex')}` as Digest, size);
+      opts.onLayer?.(i, 'done');
+    }
+    u.finish();
+    if (created) await chmod(root, 0o755);
+  } catch (e) {
+    await discard(root, created);
+    throw asLayerError(e, `${current} (${layers[current]?.descriptor.digest})`);
+  }
+  return { rootfs: root, layers: layers.length, warnings, ...u.stats };
+}
