@@ -1,10 +1,15 @@
 // One HTTP exchange on node:http/https (no client library to load: start-up matters for a CLI): keep-alive agents
 // per host with the host's TLS trust, proxies from HTTPS_PROXY/HTTP_PROXY/NO_PROXY (CONNECT for HTTPS), and one
 // idle timeout that covers connecting, waiting for headers and a stalled body.
-import { Agent as HttpAgent, type IncomingHttpHeaders, type IncomingMessage, request as httpRequest } from 'node:http';
+import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+} from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
-import { connect as tlsConnect, rootCertificates } from 'node:tls';
+import { rootCertificates, connect as tlsConnect } from 'node:tls';
 import { isLoopbackHost } from '../reference/index.js';
 import type { HostConfig } from './options.js';
 
@@ -77,7 +82,9 @@ function bypass(target: URL, p: ProxyEnv): boolean {
   const port = target.port || (target.protocol === 'https:' ? '443' : '80');
   return p.noProxy.some((e) => {
     if (e === '*') return true;
-    const [name, ePort] = e.startsWith('[') ? [e.slice(0, e.indexOf(']') + 1), e.split(']:')[1]] : e.split(':');
+    const [name, ePort] = e.startsWith('[')
+      ? [e.slice(0, e.indexOf(']') + 1), e.split(']:')[1]]
+      : e.split(':');
     if (ePort && ePort !== port) return false;
     const n = (name ?? '').replace(/^\*?\./, '');
     return host === n || host.endsWith(`.${n}`);
@@ -123,7 +130,7 @@ export class Transport {
         if (proxy) {
           // HTTPS through a proxy: a CONNECT tunnel, then TLS to the registry inside it
           (a as unknown as { createConnection: unknown }).createConnection = (
-            opts: { host: string; port: number; servername?: string },
+            _opts: unknown,
             cb: (err: Error | null, s?: Socket) => void,
           ) => {
             const req = httpRequest({
@@ -167,7 +174,12 @@ export class Transport {
         // a plain-HTTP proxy gets the absolute URL
         path: viaProxy ? url.toString() : `${url.pathname}${url.search}`,
         method: o.method,
-        headers: { host: url.host, ...o.headers, ...(viaProxy ? proxyAuth(viaProxy) : {}), ...(o.body ? { 'content-length': String(Buffer.byteLength(o.body)) } : {}) },
+        headers: {
+          host: url.host,
+          ...o.headers,
+          ...(viaProxy ? proxyAuth(viaProxy) : {}),
+          ...(o.body ? { 'content-length': String(Buffer.byteLength(o.body)) } : {}),
+        },
         agent,
         ...(secure ? { servername: url.hostname.replace(/^\[|\]$/g, '') } : {}),
       });
@@ -186,7 +198,9 @@ export class Transport {
       req.on('response', (res) => {
         response = res;
         // a connection that dies mid-body surfaces as ECONNRESET on the body, so callers can resume
-        res.on('aborted', () => res.destroy(codedError('ECONNRESET', 'connection closed before the body ended')));
+        res.on('aborted', () =>
+          res.destroy(codedError('ECONNRESET', 'connection closed before the body ended')),
+        );
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body: withDump(res) });
       });
       req.end(o.body);
