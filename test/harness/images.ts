@@ -157,8 +157,17 @@ function skopeoFor(reg: RunningRegistry): Skopeo {
       ready ??= writeFile(authFile, '{"auths":{}}');
       await ready;
       const [cmd, ...rest] = args;
-      const r = await run(bin, ['--insecure-policy', '--tmpdir', reg.dir, cmd ?? '', ...rest], { env });
-      return r.stdout;
+      // docker-registry 2.8 occasionally answers a push with a 500 on a loaded machine; a copy is idempotent
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const r = await run(bin, ['--insecure-policy', '--tmpdir', reg.dir, cmd ?? '', ...rest], { env });
+          return r.stdout;
+        } catch (e) {
+          if (attempt >= 3 || !/500|Internal Server Error|unexpected EOF|connection reset/i.test(String(e)))
+            throw e;
+          await new Promise((r) => setTimeout(r, 200 * attempt));
+        }
+      }
     },
     src: ['--src-tls-verify=false', ...creds('--src-creds')],
     dest: ['--dest-tls-verify=false', ...creds('--dest-creds')],
