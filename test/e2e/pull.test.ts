@@ -340,7 +340,8 @@ describe('pull from the in-process (and hostile) registry', () => {
         `sha256:${f}`,
         'every stored blob is whole',
       );
-    assert.equal((await readdir(tmpDir)).length, 1, 'the partial download sits in blobs/.tmp only');
+    // other blobs may have been in flight too when the process died: all of them sit in blobs/.tmp only
+    assert.ok((await readdir(tmpDir)).length >= 1, 'the partial download sits in blobs/.tmp only');
 
     reg.hook = undefined;
     const r = await pull(await openSource(`${host}/e2e/app:1`, client), { dest, tag: '1' });
