@@ -10,20 +10,11 @@ import { TrustpinError } from '../errors/index.js';
 import type { VerifiedFile } from '../layer/verified-file.js';
 import type { Descriptor } from '../manifest/index.js';
 import { REF_NAME } from '../source/oci-layout.js';
-import { withLock, writeAtomic } from '../util/fs.js';
+import { alive, withLock, writeAtomic } from '../util/fs.js';
 
 const LAYOUT_VERSION = '1.0.0';
 /** Coalesce network chunks into fewer, larger writes. */
 const WRITE_BATCH = 1024 * 1024;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function ioError(e: unknown, what: string): TrustpinError {
   if (e instanceof TrustpinError) return e;
@@ -209,35 +200,40 @@ export class OciStore {
   async tag(top: Descriptor, tag: string | undefined): Promise<void> {
     const blobs = await open(join(this.dir, 'blobs', 'sha256'), 'r');
     await blobs.sync().finally(() => blobs.close());
-    await withLock(this.tmp, async () => {
-      const file = join(this.dir, 'index.json');
-      const raw = await readFile(file, 'utf8').catch(() => undefined);
-      let index: { schemaVersion: number; mediaType?: string; manifests: Descriptor[] } = {
-        schemaVersion: 2,
-        mediaType: 'application/vnd.oci.image.index.v1+json',
-        manifests: [],
-      };
-      if (raw !== undefined) {
-        try {
-          index = JSON.parse(raw);
-          if (!Array.isArray(index.manifests)) throw new Error('no manifests array');
-        } catch (e) {
-          throw new TrustpinError('SOURCE_INVALID', `${file} is not an OCI index`, {
-            found: (e as Error).message,
-            hint: 'choose another --dest directory, or remove the broken index.json',
-          });
+    await withLock(
+      this.tmp,
+      async () => {
+        const file = join(this.dir, 'index.json');
+        const raw = await readFile(file, 'utf8').catch(() => undefined);
+        let index: { schemaVersion: number; mediaType?: string; manifests: Descriptor[] } = {
+          schemaVersion: 2,
+          mediaType: 'application/vnd.oci.image.index.v1+json',
+          manifests: [],
+        };
+        if (raw !== undefined) {
+          try {
+            index = JSON.parse(raw);
+            if (!Array.isArray(index.manifests)) throw new Error('no manifests array');
+          } catch (e) {
+            throw new TrustpinError('SOURCE_INVALID', `${file} is not an OCI index`, {
+              found: (e as Error).message,
+              hint: 'choose another --dest directory, or remove the broken index.json',
+            });
+          }
         }
-      }
-      const entry: Descriptor = { mediaType: top.mediaType, digest: top.digest, size: top.size };
-      if (tag !== undefined) entry.annotations = { [REF_NAME]: tag };
-      index.manifests = index.manifests.filter((m) =>
-        tag !== undefined
-          ? m.annotations?.[REF_NAME] !== tag
-          : m.annotations?.[REF_NAME] !== undefined || m.digest !== top.digest,
-      );
-      index.manifests.push(entry);
-      await writeAtomic(file, JSON.stringify(index));
-    });
+        const entry: Descriptor = { mediaType: top.mediaType, digest: top.digest, size: top.size };
+        if (tag !== undefined) entry.annotations = { [REF_NAME]: tag };
+        index.manifests = index.manifests.filter((m) =>
+          tag !== undefined
+            ? m.annotations?.[REF_NAME] !== tag
+            : m.annotations?.[REF_NAME] !== undefined || m.digest !== top.digest,
+        );
+        index.manifests.push(entry);
+        await writeAtomic(file, JSON.stringify(index));
+      },
+      10_000,
+      'OCI layout',
+    );
   }
 
   /** Remove this process's temp files and the temp dir when it is empty. */

@@ -31,7 +31,8 @@ export async function writeAtomic(path: string, data: Uint8Array | string, mode 
   }
 }
 
-function alive(pid: number): boolean {
+/** Is a process with this PID running (ours to see or not)? */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -41,7 +42,12 @@ function alive(pid: number): boolean {
 }
 
 /** Hold `dir/.lock` while `fn` runs. A lock left by a dead process is taken over. */
-export async function withLock<T>(dir: string, fn: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
+export async function withLock<T>(
+  dir: string,
+  fn: () => Promise<T>,
+  timeoutMs = 10_000,
+  what = 'trust store',
+): Promise<T> {
   mkdirSync(dir, { recursive: true });
   const lock = join(dir, '.lock');
   const deadline = Date.now() + timeoutMs;
@@ -59,13 +65,9 @@ export async function withLock<T>(dir: string, fn: () => Promise<T>, timeoutMs =
         continue;
       }
       if (Date.now() > deadline) {
-        throw new TrustpinError(
-          'TRUST_STORE_LOCKED',
-          `trust store ${dir} is locked by process ${owner || '?'}`,
-          {
-            hint: `wait for it to finish; if no trustpin is running, remove ${lock}`,
-          },
-        );
+        throw new TrustpinError('TRUST_STORE_LOCKED', `${what} ${dir} is locked by process ${owner || '?'}`, {
+          hint: `wait for it to finish; if no trustpin is running, remove ${lock}`,
+        });
       }
       await new Promise((r) => setTimeout(r, 50));
     }
