@@ -15,7 +15,9 @@ import { EXIT, type GlobalOptions, makeContext } from './common.js';
 export function registerDemo(program: Command, run: (fn: () => Promise<number>) => Promise<void>): void {
   program
     .command('demo')
-    .description('run inspect, digest and compare against an embedded registry, and catch a lying one (no network needed)')
+    .description(
+      'run inspect, digest and compare against an embedded registry, and catch a lying one (no network needed)',
+    )
     .action(() => run(() => demo(program.opts<GlobalOptions>())));
 }
 
