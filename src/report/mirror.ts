@@ -13,7 +13,8 @@ export interface SignedAnchor {
 
 const W = 15;
 const d12 = (d: string | undefined) => (d ? shortDigest(d, 12) : '—'.padEnd(19));
-const pad = (s: string, n: number) => s + ' '.repeat(Math.max(0, n - [...s].length));
+// a label longer than its column still gets one space before the next column
+const pad = (s: string, n: number) => s + ' '.repeat(Math.max(1, n - [...s].length));
 
 function row(s: Style, label: string, a: string | undefined, b: string | undefined, note = ''): string {
   const same = a !== undefined && a === b;
