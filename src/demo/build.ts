@@ -8,12 +8,16 @@ import { type Descriptor, MT, type Platform } from '../manifest/index.js';
 export interface FileSpec {
   path: string;
   content?: string | Buffer;
-  type?: 'file' | 'directory' | 'symlink' | 'link';
+  type?: 'file' | 'directory' | 'symlink' | 'link' | 'character-device' | 'block-device' | 'fifo';
   linkname?: string;
   mode?: number;
   mtime?: Date;
   uid?: number;
   gid?: number;
+  devmajor?: number;
+  devminor?: number;
+  /** PAX records, e.g. `SCHILY.xattr.<name>` for extended attributes, or a `path` that overrides the name */
+  pax?: Record<string, string>;
 }
 
 export interface Blob {
@@ -80,6 +84,8 @@ export async function makeTar(files: FileSpec[]): Promise<Buffer> {
       uname: '',
       gname: '',
       linkname: f.linkname,
+      ...(f.devmajor !== undefined ? { devmajor: f.devmajor, devminor: f.devminor ?? 0 } : {}),
+      ...(f.pax ? { pax: f.pax } : {}),
     };
     const body = type === 'file' ? Buffer.from(f.content ?? '') : undefined;
     await new Promise<void>((res, rej) => {

@@ -6,8 +6,7 @@ import { createReadStream, type Stats } from 'node:fs';
 import { lstat, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { pack } from 'tar-stream';
-import { type Blob, blobOf } from '../../src/demo/build.js';
+import { type Blob, blobOf, makeTar } from '../../src/demo/build.js';
 import { type Digest, digestOf } from '../../src/digest/index.js';
 import type { VerifiedFile } from '../../src/layer/verified-file.js';
 import { MT } from '../../src/manifest/index.js';
@@ -31,40 +30,21 @@ export const MTIME = new Date('2024-02-03T04:05:06Z');
 
 /** A tar of exactly these entries, in this order, with no cleaning of names. */
 export async function tarOf(entries: RawEntry[]): Promise<Buffer> {
-  const p = pack();
-  const chunks: Buffer[] = [];
-  p.on('data', (c: unknown) => {
-    chunks.push(c as Buffer);
-  });
-  const done = new Promise<void>((res, rej) => {
-    p.on('end', () => res());
-    p.on('error', rej);
-  });
-  for (const e of entries) {
-    const type = e.type ?? 'file';
-    const body = type === 'file' ? Buffer.from(e.body ?? '') : undefined;
-    const header = {
-      name: e.name,
-      type,
-      mode: e.mode ?? (type === 'directory' ? 0o755 : type === 'symlink' ? 0o777 : 0o644),
-      mtime: e.mtime ?? MTIME,
-      uid: e.uid ?? 0,
-      gid: e.gid ?? 0,
+  return makeTar(
+    entries.map((e) => ({
+      path: e.name,
+      type: e.type ?? 'file',
+      content: e.body,
       linkname: e.linkname,
+      mode: e.mode ?? (e.type === 'symlink' ? 0o777 : undefined),
+      uid: e.uid,
+      gid: e.gid,
+      mtime: e.mtime ?? MTIME,
       devmajor: e.devmajor,
       devminor: e.devminor,
       pax: e.pax,
-      ...(body ? { size: body.length } : {}),
-    };
-    await new Promise<void>((res, rej) => {
-      const cb = (err?: Error | null) => (err ? rej(err) : res());
-      if (body) p.entry(header, body, cb);
-      else p.entry(header, cb);
-    });
-  }
-  p.finalize();
-  await done;
-  return Buffer.concat(chunks);
+    })),
+  );
 }
 
 /** A layer file on disk as the unpacker takes it (the tests stand in for the digest check). */

@@ -3,8 +3,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { pack } from 'tar-stream';
-import { type BuiltImage, blobOf, descriptorOf, EPOCH } from '../../../src/demo/build.js';
+import { type BuiltImage, blobOf, descriptorOf, EPOCH, makeTar } from '../../../src/demo/build.js';
 import { type Digest, digestOf } from '../../../src/digest/index.js';
 import { type LayerEntry, walkTar } from '../../../src/layer/tar.js';
 import { FileTree } from '../../../src/layer/tree.js';
@@ -26,41 +25,23 @@ export interface RawEntry {
 
 /** A tar with exactly these entries, in this order. */
 export async function tarOf(entries: RawEntry[]): Promise<Buffer> {
-  const p = pack();
-  const chunks: Buffer[] = [];
-  p.on('data', (c: unknown) => chunks.push(c as Buffer));
-  const done = new Promise<void>((res, rej) => {
-    p.on('end', res);
-    p.on('error', rej);
-  });
-  for (const e of entries) {
-    const type = e.type ?? (e.name.endsWith('/') ? 'directory' : 'file');
-    const body = type === 'file' ? Buffer.from(e.content ?? '') : undefined;
-    const pax = e.xattrs
-      ? Object.fromEntries(Object.entries(e.xattrs).map(([k, v]) => [`SCHILY.xattr.${k}`, v]))
-      : undefined;
-    const header = {
-      name: e.name,
-      type,
-      mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644),
-      uid: e.uid ?? 0,
-      gid: e.gid ?? 0,
-      mtime: e.mtime ?? EPOCH,
+  return makeTar(
+    entries.map((e) => ({
+      path: e.name,
+      type: e.type ?? (e.name.endsWith('/') ? 'directory' : 'file'),
+      content: e.content,
       linkname: e.linkname,
+      mode: e.mode,
+      uid: e.uid,
+      gid: e.gid,
+      mtime: e.mtime ?? EPOCH,
       devmajor: e.devmajor,
       devminor: e.devminor,
-      ...(pax ? { pax } : {}),
-      ...(body ? { size: body.length } : {}),
-    };
-    await new Promise<void>((res, rej) => {
-      const cb = (err?: Error | null) => (err ? rej(err) : res());
-      if (body) p.entry(header, body, cb);
-      else p.entry(header, cb);
-    });
-  }
-  p.finalize();
-  await done;
-  return Buffer.concat(chunks);
+      pax: e.xattrs
+        ? Object.fromEntries(Object.entries(e.xattrs).map(([k, v]) => [`SCHILY.xattr.${k}`, v]))
+        : undefined,
+    })),
+  );
 }
 
 /** Entries as `FileTree.applyLayer` wants them, through the real tar parser. */
