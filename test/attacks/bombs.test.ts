@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
-import { blobOf } from '../../src/demo/build.js';
 import { type Digest, digestOf } from '../../src/digest/index.js';
 import { isTrustpinError } from '../../src/errors/index.js';
 import { DEFAULT_LIMITS } from '../../src/layer/decompress.js';
@@ -17,8 +16,8 @@ import { pull } from '../../src/pull/index.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { openSource } from '../../src/source/open.js';
 import { trustpin } from '../cli/run.js';
-import { writeOciLayout } from '../harness/oci-layout-writer.js';
 import { makeTempDir, removeDir } from '../harness/processes.js';
+import { writeImage } from './layers.js';
 
 const GiB = 1024 ** 3;
 const BOMB = 2 * GiB;
@@ -74,30 +73,8 @@ async function zstdBomb(windowByte = 0x38): Promise<Buffer> {
 
 /** An OCI layout around one layer file; the config's diff_id is not reached (the limit trips first). */
 async function layout(dir: string, layer: Buffer, mediaType: string): Promise<string> {
-  const l = blobOf(layer, mediaType);
-  const config = blobOf(
-    Buffer.from(
-      JSON.stringify({
-        architecture: 'amd64',
-        os: 'linux',
-        rootfs: { type: 'layers', diff_ids: [digestOf(Buffer.from('not reached')) as Digest] },
-      }),
-    ),
-    MT.ociConfig,
-  );
-  const manifest = blobOf(
-    Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: MT.ociManifest,
-        config: { mediaType: config.mediaType, digest: config.digest, size: config.size },
-        layers: [{ mediaType, digest: l.digest, size: l.size }],
-      }),
-    ),
-    MT.ociManifest,
-  );
-  await writeOciLayout(dir, [manifest, config, l], [{ name: 'bomb', target: manifest }]);
-  return `oci:${dir}:bomb`;
+  const diffId = digestOf(Buffer.from('not reached')) as Digest;
+  return (await writeImage(dir, [{ blob: layer, mediaType, diffId }], 'bomb')).ref;
 }
 
 async function pullBomb(ref: string, dir: string, limits = DEFAULT_LIMITS) {
