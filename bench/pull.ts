@@ -23,7 +23,7 @@ interface LayerSpec {
 }
 
 /** 64 MiB per layer: half random (incompressible) in 4 MiB files, half log-like text in 64 KiB files. */
-const SMALL: LayerSpec = { randomFiles: 8, randomSize: 4 * MiB, textFiles: 512, textSize: 64 * 1024 };
+export const SMALL: LayerSpec = { randomFiles: 8, randomSize: 4 * MiB, textFiles: 512, textSize: 64 * 1024 };
 /** One 1 GiB layer for the RSS check: 512 MiB random in 16 MiB files, 512 MiB text. */
 const BIG: LayerSpec = { randomFiles: 32, randomSize: 16 * MiB, textFiles: 8192, textSize: 64 * 1024 };
 
@@ -91,7 +91,7 @@ async function writeJson(dir: string, doc: unknown): Promise<BlobOut & { bytes: 
 }
 
 /** An OCI layout with one image of `n` layers, written without holding a layer in memory. */
-async function generate(dir: string, spec: LayerSpec, n: number, level: number): Promise<BlobOut[]> {
+export async function generate(dir: string, spec: LayerSpec, n: number, level: number): Promise<BlobOut[]> {
   await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
   // two at a time: gzip runs on the thread pool, so the two cores both compress
   const layers: BlobOut[] = [];

@@ -1,6 +1,7 @@
 // Content digests: strict `algo:hex` parsing (OCI image-spec rules) and hashing of exact bytes.
 // A digest string that parses here is safe to put in a URL path and to compare byte-for-byte.
 import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
 import { TrustpinError } from '../errors/index.js';
 
 export type Algorithm = 'sha256' | 'sha512';
@@ -106,4 +107,21 @@ export function explainMismatch(bytes: Uint8Array, expected: Digest): string | u
     if (digestOf(c, algo) === expected) return why;
   }
   return undefined;
+}
+
+/** The digest of a whole file, read through one reused buffer (fresh buffers per chunk cost page faults). */
+export async function digestFile(path: string, algo: Algorithm = 'sha256'): Promise<Digest> {
+  const fh = await open(path, 'r');
+  try {
+    const h = createHash(algo);
+    const buf = Buffer.allocUnsafe(1024 * 1024);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      h.update(buf.subarray(0, bytesRead));
+    }
+    return `${algo}:${h.digest('hex')}` as Digest;
+  } finally {
+    await fh.close();
+  }
 }

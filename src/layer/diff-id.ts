@@ -1,7 +1,8 @@
 // diff_id of a layer: the digest of its uncompressed tar, computed from a verified blob. Equal diff_ids mean the
 // same file-system changes even when the compressed blobs (and so the layer digests) differ.
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Digest } from '../digest/index.js';
 import type { Descriptor } from '../manifest/index.js';
@@ -9,29 +10,74 @@ import type { ImageSource } from '../source/types.js';
 import { compressionOf, decompressor, type Limits } from './decompress.js';
 import { fetchVerifiedFile, type VerifiedFile } from './verified-file.js';
 
+/** Compressed reads: large enough to amortise a thread-pool round trip, reused so no page is faulted twice. */
+const READ_SIZE = 1024 * 1024;
+
+/**
+ * Feed a file to a decompressor through two reused buffers: one is read while the other is inflated. A buffer is
+ * refilled only after the decompressor's write callback, i.e. once it has consumed every byte of it. Fresh
+ * buffers per chunk (what a ReadStream does) cost about as much in page faults as the inflate itself.
+ */
+async function feed(fh: FileHandle, into: Writable, count: (n: number) => void): Promise<void> {
+  const bufs = [Buffer.allocUnsafe(READ_SIZE), Buffer.allocUnsafe(READ_SIZE)];
+  let pos = 0;
+  let pending: Promise<void> = Promise.resolve();
+  for (let k = 0; ; k++) {
+    const b = bufs[k & 1]!;
+    const { bytesRead } = await fh.read(b, 0, b.length, pos);
+    await pending;
+    if (bytesRead === 0) break;
+    pos += bytesRead;
+    count(bytesRead);
+    if (into.destroyed) throw into.errored ?? new Error('the decompressor stopped');
+    pending = new Promise<void>((res, rej) =>
+      into.write(b.subarray(0, bytesRead), (e) => (e ? rej(e) : res())),
+    );
+    // awaited on the next turn; until then a failure (the pipeline stopped on a bomb) is not unhandled
+    pending.catch(() => undefined);
+  }
+  into.end();
+}
+
 /** Decompressed bytes of a verified layer file, fed to `sink`. */
 export async function readLayer(
   f: VerifiedFile,
   sink: (s: AsyncIterable<Buffer>) => Promise<void>,
   limits?: Limits,
 ): Promise<void> {
-  const fh = await open(f.path, 'r');
-  const head = Buffer.alloc(4);
-  await fh.read(head, 0, 4, 0);
-  await fh.close();
-  let inBytes = 0;
-  const input = f.open();
-  input.on('data', (c) => {
-    inBytes += c.length;
-  });
-  const stages = decompressor(
-    compressionOf(f.descriptor.mediaType, head),
-    () => inBytes,
-    `layer ${f.descriptor.digest}`,
-    limits,
-  );
-  // biome-ignore lint/suspicious/noExplicitAny: pipeline's overloads cannot type a spread of stages
-  await (pipeline as (...s: any[]) => Promise<void>)(input, ...stages, sink);
+  const { fh, release } = await f.handle();
+  try {
+    const head = Buffer.alloc(4);
+    await fh.read(head, 0, 4, 0);
+    let inBytes = 0;
+    const count = (n: number) => {
+      inBytes += n;
+      f.onRead?.(n);
+    };
+    const kind = compressionOf(f.descriptor.mediaType, head);
+    const stages = decompressor(kind, () => inBytes, `layer ${f.descriptor.digest}`, limits);
+    // biome-ignore lint/suspicious/noExplicitAny: pipeline's overloads cannot type a spread of stages
+    const run = pipeline as (...s: any[]) => Promise<void>;
+    if (kind === 'gzip') {
+      // zlib copies nothing it has consumed, so its input buffers can be reused (zstd and plain tar hand their
+      // input on to the parser, so they read through a stream of fresh buffers)
+      const inflate = stages[0]!;
+      const out = run(...stages, sink);
+      const fed = feed(fh, inflate, count).catch((e) => {
+        inflate.destroy(e);
+        throw e;
+      });
+      const [a, b] = await Promise.allSettled([fed, out]);
+      if (b.status === 'rejected') throw b.reason;
+      if (a.status === 'rejected') throw a.reason;
+      return;
+    }
+    const input = fh.createReadStream({ start: 0, autoClose: false, highWaterMark: READ_SIZE });
+    input.on('data', (c) => count(c.length));
+    await run(input, ...stages, sink);
+  } finally {
+    await release();
+  }
 }
 
 export async function diffIdOf(

@@ -87,7 +87,7 @@ export async function pull(src: ImageSource, opts: PullOptions): Promise<PullRes
     const counts = await download(src, store, plan, jobs, emit);
     const downloaded = since(tDown);
 
-    // every blob of the image is now proven and on disk: decompression may begin
+    // every blob of the image is now verified (its fsync and rename may still be running): decompression may begin
     const tProve = performance.now();
     const limits = opts.limits ?? DEFAULT_LIMITS;
     const { proven, unpacked } =
@@ -96,7 +96,8 @@ export async function pull(src: ImageSource, opts: PullOptions): Promise<PullRes
         : await unpackProving(store, plan, opts.unpack, opts, limits, emit);
     const provenAt = since(tProve);
 
-    // only a fully proven (and, if asked, unpacked) image gets a name in index.json
+    // only a fully proven (and, if asked, unpacked) image whose blobs are all durable gets a name in index.json
+    await store.settle();
     await store.tag(plan.top, opts.tag);
     return result(src, store, opts, plan, proven, counts, unpacked, {
       plan: plannedAt,
@@ -119,13 +120,17 @@ function proveAll(
 ): Promise<LayerProof[]> {
   // CPU-bound (inflate on the thread pool, sha256 here): more in parallel than cores only adds queueing
   return settleAll(
-    startLimited(layerJobs(plan.images), Math.min(jobs, availableParallelism()), async (j) => {
-      const p = await proveLayer(store, j, limits, (n) =>
-        emit({ type: 'bytes', digest: j.descriptor.digest, phase: 'verify', bytes: n }),
-      );
-      emit({ type: 'layer', digest: j.descriptor.digest, state: 'proven' });
-      return p;
-    }),
+    startLimited(
+      layerJobs(plan.images),
+      Number(process.env.PJ ?? Math.min(jobs, availableParallelism())),
+      async (j) => {
+        const p = await proveLayer(store, j, limits, (n) =>
+          emit({ type: 'bytes', digest: j.descriptor.digest, phase: 'verify', bytes: n }),
+        );
+        emit({ type: 'layer', digest: j.descriptor.digest, state: 'proven' });
+        return p;
+      },
+    ),
   );
 }
 

@@ -1,13 +1,12 @@
 // The destination OCI layout: blobs stream into `blobs/.tmp/` while verified, are fsynced, and only then are
 // renamed to `blobs/sha256/<hex>`; a blob already there is re-hashed before it is trusted. index.json is last.
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { algorithmOf, type Digest, hexOf } from '../digest/index.js';
+import { algorithmOf, type Digest, digestFile, hexOf } from '../digest/index.js';
 import { TrustpinError } from '../errors/index.js';
-import type { VerifiedFile } from '../layer/verified-file.js';
+import { type VerifiedFile, verifiedFileAt } from '../layer/verified-file.js';
 import type { Descriptor } from '../manifest/index.js';
 import { REF_NAME } from '../source/oci-layout.js';
 import { alive, withLock, writeAtomic } from '../util/fs.js';
@@ -28,6 +27,8 @@ function ioError(e: unknown, what: string): TrustpinError {
 
 export class OciStore {
   readonly tmp: string;
+  /** verified blobs whose commit (fsync + rename) may still be running, with their open temp-file handles */
+  private readonly staged = new Map<Digest, { fh: FileHandle; commit: Promise<void> }>();
   private readonly tmpPrefix = `${process.pid}-${randomBytes(4).toString('hex')}-`;
 
   private constructor(readonly dir: string) {
@@ -92,11 +93,7 @@ export class OciStore {
     const p = this.path(d);
     const st = await stat(p).catch(() => undefined);
     if (!st) return 'absent';
-    if (st.isFile() && st.size === d.size) {
-      const h = createHash('sha256');
-      for await (const c of createReadStream(p, { highWaterMark: 1024 * 1024 })) h.update(c as Buffer);
-      if (`sha256:${h.digest('hex')}` === d.digest) return 'present';
-    }
+    if (st.isFile() && st.size === d.size && (await digestFile(p)) === d.digest) return 'present';
     await rm(p, { force: true, recursive: true });
     return 'replaced';
   }
@@ -110,21 +107,23 @@ export class OciStore {
     return readFile(p).catch(() => undefined);
   }
 
-  /**
-   * Stream a verifying source into a temp file; rename it into place only after the stream ended without
-   * error (the source's verifier fails the stream at its end on a size or digest mismatch).
-   */
   /** A fresh temp file; the directory is made again in case a concurrent pull's close() just removed it. */
   private async createTemp(d: Descriptor): Promise<{ tmp: string; fh: FileHandle }> {
     const tmp = join(this.tmp, `${this.tmpPrefix}${hexOf(d.digest).slice(0, 16)}`);
     try {
       await mkdir(this.tmp, { recursive: true });
-      return { tmp, fh: await open(tmp, 'wx', 0o644) };
+      return { tmp, fh: await open(tmp, 'wx+', 0o644) };
     } catch (e) {
       throw ioError(e, `cannot create ${tmp}`);
     }
   }
 
+  /**
+   * Stream a verifying source (it fails at its end on a size or digest mismatch) into a temp file. Resolves once
+   * every byte is in and verified; the commit — fsync, then rename into `blobs/sha256` — goes on in the
+   * background so the disk flush overlaps the diff_id proofs. Until `settle()`, readers use the temp file's
+   * handle, which stays valid across the rename.
+   */
   async put(d: Descriptor, src: Readable, onBytes?: (n: number) => void): Promise<void> {
     const { tmp, fh } = await this.createTemp(d);
     let n = 0;
@@ -152,15 +151,28 @@ export class OciStore {
           hint: 'the source served other content; nothing was stored',
         });
       }
-      await fh.sync();
     } catch (e) {
       await fh.close().catch(() => undefined);
       await rm(tmp, { force: true });
       src.destroy();
       throw e;
     }
-    await fh.close();
-    await rename(tmp, this.path(d)).catch((e) => Promise.reject(ioError(e, `cannot store ${d.digest}`)));
+    const commit = fh
+      .sync()
+      .then(() => rename(tmp, this.path(d)))
+      .catch((e) => Promise.reject(ioError(e, `cannot store ${d.digest}`)));
+    commit.catch(() => undefined); // observed by settle()
+    this.staged.set(d.digest, { fh, commit });
+  }
+
+  /** Wait until every blob put() verified is durable under its name; the first failure is thrown. */
+  async settle(): Promise<void> {
+    const staged = [...this.staged.values()];
+    this.staged.clear();
+    const results = await Promise.allSettled(staged.map((s) => s.commit));
+    for (const s of staged) await s.fh.close().catch(() => undefined);
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
   }
 
   /** Bytes already verified in memory (manifests, configs): written exactly as fetched. */
@@ -180,17 +192,10 @@ export class OciStore {
 
   /** A stored blob as a VerifiedFile for the decompressor (not deleted on dispose: it belongs to the layout). */
   file(d: Descriptor, onBytes?: (n: number) => void): VerifiedFile {
-    const path = this.path(d);
-    return {
-      path,
-      descriptor: d,
-      open: () => {
-        const s = createReadStream(path, { highWaterMark: 1024 * 1024 });
-        if (onBytes) s.on('data', (c) => onBytes(c.length));
-        return s;
-      },
-      dispose: async () => undefined,
-    };
+    const f = verifiedFileAt(this.path(d), d, { onRead: onBytes });
+    const staged = this.staged.get(d.digest);
+    if (staged) f.handle = async () => ({ fh: staged.fh, release: async () => undefined });
+    return f;
   }
 
   /**
@@ -238,6 +243,7 @@ export class OciStore {
 
   /** Remove this process's temp files and the temp dir when it is empty. */
   async close(): Promise<void> {
+    await this.settle().catch(() => undefined);
     for (const n of await readdir(this.tmp).catch(() => [] as string[]))
       if (n.startsWith(this.tmpPrefix)) await rm(join(this.tmp, n), { force: true });
     await rmdir(this.tmp).catch(() => undefined);

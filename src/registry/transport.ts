@@ -8,10 +8,15 @@ import {
   type IncomingMessage,
 } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { rootCertificates, connect as tlsConnect } from 'node:tls';
 import { isLoopbackHost } from '../reference/index.js';
 import type { HostConfig } from './options.js';
+
+/** A URL's host without IPv6 brackets. */
+function bare(url: URL): string {
+  return url.hostname.replace(/^\[|\]$/g, '');
+}
 
 export type Body = IncomingMessage & { dump(): Promise<void> };
 
@@ -146,7 +151,8 @@ export class Transport {
                 cb(codedError('ECONNREFUSED', `proxy ${proxy.host} refused CONNECT: ${res.statusCode}`));
                 return;
               }
-              cb(null, tlsConnect({ socket, servername: url.hostname, ...tls }));
+              const sni = isIP(bare(url)) ? {} : { servername: bare(url) };
+              cb(null, tlsConnect({ socket, host: bare(url), ...sni, ...tls }));
             });
             req.once('error', (e) => cb(e));
             req.end();
@@ -181,7 +187,8 @@ export class Transport {
           ...(o.body ? { 'content-length': String(Buffer.byteLength(o.body)) } : {}),
         },
         agent,
-        ...(secure ? { servername: url.hostname.replace(/^\[|\]$/g, '') } : {}),
+        // SNI names a host, never an address (RFC 6066); an IP is still checked against the certificate's SANs
+        ...(secure && !isIP(bare(url)) ? { servername: bare(url) } : {}),
       });
       let response: IncomingMessage | undefined;
       // one idle timer for the whole exchange: no bytes for timeoutMs while connecting, waiting or reading

@@ -13,10 +13,10 @@ import {
   removeAll,
   setDirMeta,
   setOwner,
-  writeRegular,
 } from './fsops.js';
 import { attach, collidesWith, detach, newDir, VirtualRoot, type VNode } from './vtree.js';
 import type { UnpackWarning, WarningSink } from './warnings.js';
+import { FileWriter } from './writer.js';
 
 export interface ApplyPolicy {
   /** create device nodes (only honoured when running as root) */
@@ -47,6 +47,8 @@ export class Unpacker {
   readonly tree = new VirtualRoot();
   readonly stats: ApplyStats = { entries: 0, files: 0, bytes: 0, skipped: 0 };
   private notes: LayerNotes = { absolute: 0, xattrs: 0 };
+  /** regular files are written by a worker thread; everything else waits for it where order matters */
+  private readonly writer = new FileWriter();
 
   constructor(
     readonly root: string,
@@ -84,6 +86,8 @@ export class Unpacker {
       }
       await this.apply(layer, entry, body);
     }
+    // the layer is on disk before its diff_id is judged or the next layer resolves paths against it
+    await this.writer.drain();
     const n = this.notes;
     if (n.absolute > 0)
       this.warning(
@@ -151,8 +155,14 @@ export class Unpacker {
     return r;
   }
 
-  private replace(parent: VNode, name: string, existing: VNode | undefined, real: string): void {
+  private async replace(
+    parent: VNode,
+    name: string,
+    existing: VNode | undefined,
+    real: string,
+  ): Promise<void> {
     if (!existing) return;
+    await this.writer.drain();
     removeAll(real);
     detach(parent, name);
   }
@@ -167,7 +177,7 @@ export class Unpacker {
   ): Promise<void> {
     let node = existing;
     if (node?.kind !== 'dir') {
-      this.replace(parent, name, existing, real);
+      await this.replace(parent, name, existing, real);
       makeDir(real, this.owner(e));
       node = newDir(layer);
       attach(parent, name, node);
@@ -200,8 +210,8 @@ export class Unpacker {
         `${e.path}: ${bits.join(' and ')} removed (mode ${e.mode.toString(8)} → ${mode.toString(8)}); --preserve-setid keeps it`,
       );
     }
-    this.replace(parent, name, existing, real);
-    await writeRegular(real, body, mode, e.mtime, this.owner(e));
+    await this.replace(parent, name, existing, real);
+    await this.writer.write(real, body, mode, e.mtime, this.owner(e));
     attach(parent, name, { kind: 'file', layer });
     this.stats.files++;
     this.stats.bytes += e.size;
@@ -224,7 +234,7 @@ export class Unpacker {
           hint: 'the layer is broken',
         },
       );
-    this.replace(parent, name, existing, real);
+    await this.replace(parent, name, existing, real);
     // a symlink is created as written: an absolute or climbing target is harmless until followed, and the
     // tree only ever follows it relative to the root
     makeSymlink(real, target, e.mtime, this.owner(e));
@@ -257,7 +267,9 @@ export class Unpacker {
     }
     const treal = this.real([...tdir.parts, tname]);
     if (treal === real) return;
-    this.replace(parent, name, existing, real);
+    // the target may still be queued for writing
+    await this.writer.drain();
+    await this.replace(parent, name, existing, real);
     makeHardlink(treal, real);
     attach(parent, name, { kind: target.kind, layer, ...(target.target ? { target: target.target } : {}) });
   }
@@ -280,17 +292,23 @@ export class Unpacker {
         `${e.path}: ${kind} device ${e.devmajor ?? 0}:${e.devminor ?? 0} skipped (${this.policy.isRoot ? 'no --allow-devices' : 'not running as root'})`,
       );
     }
-    this.replace(parent, name, existing, real);
+    await this.replace(parent, name, existing, real);
     const mode = this.policy.preserveSetid ? e.mode : e.mode & ~0o6000;
     await makeNode(real, kind, mode, { major: e.devmajor ?? 0, minor: e.devminor ?? 0 }, this.owner(e));
     attach(parent, name, { kind: 'other', layer });
+  }
+
+  /** Stop the writer thread; after this resolves nothing more is written (also after a failure). */
+  close(): Promise<void> {
+    return this.writer.close();
   }
 
   /**
    * Directory modes and mtimes, last: writing into a directory changes its mtime, and a read-only directory
    * would stop a non-root unpack from filling it. Deepest first.
    */
-  finish(): void {
+  async finish(): Promise<void> {
+    await this.writer.drain();
     const dirs: { parts: string[]; node: VNode }[] = [];
     const walk = (node: VNode, parts: string[]) => {
       for (const [name, child] of node.children!) {
@@ -303,7 +321,7 @@ export class Unpacker {
     for (const d of dirs) setDirMeta(this.real(d.parts), d.node.mode ?? 0o755, d.node.mtime);
   }
 
-  private whiteout(layer: number, target: string, path: string): void {
+  private async whiteout(layer: number, target: string, path: string): Promise<void> {
     const comps = target.split('/');
     const name = comps.pop()!;
     const dir = this.tree.resolveDir(comps, path, layer, false);
@@ -318,14 +336,16 @@ export class Unpacker {
       );
       return;
     }
+    await this.writer.drain();
     removeAll(this.real([...dir.parts, name]));
     detach(dir.node, name);
   }
 
   /** `.wh..wh..opq`: hide every lower-layer child of the directory, keeping what this layer already wrote. */
-  private opaque(layer: number, dirPath: string, path: string): void {
+  private async opaque(layer: number, dirPath: string, path: string): Promise<void> {
     const dir = this.tree.resolveDir(dirPath === '' ? [] : dirPath.split('/'), path, layer, false);
     if (!dir) return;
+    await this.writer.drain();
     const sweep = (node: VNode, parts: string[]): void => {
       for (const [name, child] of [...node.children!]) {
         if (child.layer < layer) {

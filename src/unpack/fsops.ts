@@ -6,7 +6,6 @@ import {
   closeSync,
   constants,
   fchmodSync,
-  fchownSync,
   futimesSync,
   lchownSync,
   linkSync,
@@ -17,15 +16,12 @@ import {
   rmSync,
   symlinkSync,
   unlinkSync,
-  writeSync,
 } from 'node:fs';
 import { promisify } from 'node:util';
 import { TrustpinError } from '../errors/index.js';
 
 const run = promisify(execFile);
 
-/** O_EXCL makes open fail on anything already there, a symlink included; O_NOFOLLOW says so twice. */
-const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 
 export interface Owner {
@@ -72,31 +68,6 @@ function exclusive<T>(real: string, create: () => T): T {
     return create();
   } catch (e) {
     throw ioError(e, real);
-  }
-}
-
-export async function writeRegular(
-  real: string,
-  body: AsyncIterable<Buffer>,
-  mode: number,
-  mtime: number,
-  owner: Owner | undefined,
-): Promise<void> {
-  const fd = exclusive(real, () => openSync(real, CREATE, 0o600));
-  try {
-    for await (const c of body) {
-      let off = 0;
-      while (off < c.length) off += writeSync(fd, c, off, c.length - off);
-    }
-    // chown first: it clears setuid/setgid, which chmod then sets if they survived the policy
-    if (owner) fchownSync(fd, owner.uid, owner.gid);
-    fchmodSync(fd, mode);
-    futimesSync(fd, secs(mtime), secs(mtime));
-  } catch (e) {
-    // a failed syscall is ours to explain; anything else came from the tar body (truncation, a bomb)
-    throw (e as NodeJS.ErrnoException).syscall ? ioError(e, real) : e;
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -130,9 +130,12 @@ export async function unpackLayers(
       opts.check?.(i, `sha256:${h.digest('hex')}` as Digest, size);
       opts.onLayer?.(i, 'done');
     }
-    u.finish();
+    await u.finish();
+    await u.close();
     if (created) await chmod(root, 0o755);
   } catch (e) {
+    // the writer thread is stopped before anything is removed: nothing is written after the discard
+    await u.close();
     await discard(root, created);
     throw asLayerError(e, `${current} (${layers[current]?.descriptor.digest})`);
   }

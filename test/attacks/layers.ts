@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { type Blob, blobOf, makeTar } from '../../src/demo/build.js';
 import { type Digest, digestOf } from '../../src/digest/index.js';
-import type { VerifiedFile } from '../../src/layer/verified-file.js';
+import { type VerifiedFile, verifiedFileAt } from '../../src/layer/verified-file.js';
 import { MT } from '../../src/manifest/index.js';
 import { writeOciLayout } from '../harness/oci-layout-writer.js';
 
@@ -51,12 +51,7 @@ export async function tarOf(entries: RawEntry[]): Promise<Buffer> {
 export async function layerFile(dir: string, name: string, bytes: Buffer): Promise<VerifiedFile> {
   const path = join(dir, name);
   await writeFile(path, bytes);
-  return {
-    path,
-    descriptor: { mediaType: MT.ociLayer, digest: digestOf(bytes), size: bytes.length },
-    open: () => createReadStream(path),
-    dispose: async () => undefined,
-  };
+  return verifiedFileAt(path, { mediaType: MT.ociLayer, digest: digestOf(bytes), size: bytes.length });
 }
 
 export interface LayerBlob {
