@@ -122,7 +122,7 @@ function proveAll(
   return settleAll(
     startLimited(
       layerJobs(plan.images),
-      Number(process.env.PJ ?? Math.min(jobs, availableParallelism())),
+      Math.min(jobs, availableParallelism()),
       async (j) => {
         const p = await proveLayer(store, j, limits, (n) =>
           emit({ type: 'bytes', digest: j.descriptor.digest, phase: 'verify', bytes: n }),

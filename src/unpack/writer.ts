@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { ioError, type Owner } from './fsops.js';
 
 /** Ring size: enough for the worker to run ~20 ms behind the parser without stalling it. */
-const RING = Number(process.env.RINGM ?? 16) * 1024 * 1024;
+const RING = 16 * 1024 * 1024;
 /** Ops per message: a postMessage costs microseconds; a file is two or three ops. */
 const BATCH = 256;
 
@@ -161,14 +161,15 @@ class Lane {
 
 /**
  * Files go to the lane with the least queued; lanes are independent because two queued files never share a
- * path (writing a path again is a replace, which drains first).
+ * path (writing a path again is a replace, which drains first). One lane is the default: on a 2-core machine a
+ * second one only added lock contention in the kernel (creates in one directory serialise on its inode).
  */
 export class FileWriter {
   private readonly lanes: Lane[];
   private error: Error | undefined;
   private wake: (() => void) | undefined;
 
-  constructor(lanes = Number(process.env.TRUSTPIN_WRITERS ?? 1)) {
+  constructor(lanes = 1) {
     this.lanes = Array.from({ length: Math.max(1, lanes) }, () => new Lane(this));
   }
 
