@@ -120,17 +120,13 @@ function proveAll(
 ): Promise<LayerProof[]> {
   // CPU-bound (inflate on the thread pool, sha256 here): more in parallel than cores only adds queueing
   return settleAll(
-    startLimited(
-      layerJobs(plan.images),
-      Math.min(jobs, availableParallelism()),
-      async (j) => {
-        const p = await proveLayer(store, j, limits, (n) =>
-          emit({ type: 'bytes', digest: j.descriptor.digest, phase: 'verify', bytes: n }),
-        );
-        emit({ type: 'layer', digest: j.descriptor.digest, state: 'proven' });
-        return p;
-      },
-    ),
+    startLimited(layerJobs(plan.images), Math.min(jobs, availableParallelism()), async (j) => {
+      const p = await proveLayer(store, j, limits, (n) =>
+        emit({ type: 'bytes', digest: j.descriptor.digest, phase: 'verify', bytes: n }),
+      );
+      emit({ type: 'layer', digest: j.descriptor.digest, state: 'proven' });
+      return p;
+    }),
   );
 }
 

@@ -86,8 +86,8 @@ export class Unpacker {
       }
       await this.apply(layer, entry, body);
     }
-    // the layer is on disk before its diff_id is judged or the next layer resolves paths against it
-    await this.writer.drain();
+    // no drain here: the next layer resolves paths in the virtual tree, and drains itself before it removes or
+    // links anything; finish() drains, and a failure stops the writer before the rootfs is discarded
     const n = this.notes;
     if (n.absolute > 0)
       this.warning(
