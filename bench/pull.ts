@@ -3,6 +3,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { Agent as HttpAgent, get as httpGet } from 'node:http';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -198,6 +200,64 @@ async function limits(dir: string, layers: BlobOut[]) {
   return { sha: await rate(hash), gunzip: await rate(gunzip(false)), both: await rate(gunzip(true)) };
 }
 
+/**
+ * This machine's floors for the two phases of a pull, measured in this process on the same blobs: the download
+ * (parallel GETs from the same registry, sha256 on arrival, nothing written, no verification logic) and the
+ * proofs (two gunzip + sha256 streams from memory, as many as there are cores here). Median of 3.
+ */
+async function floors(host: string, repo: string, dir: string, layers: BlobOut[]) {
+  const agent = new HttpAgent({ keepAlive: true, maxSockets: 16 });
+  const download = async () => {
+    const t = performance.now();
+    await Promise.all(
+      layers.map(
+        (l) =>
+          new Promise<void>((res, rej) => {
+            httpGet(`http://${host}/v2/${repo}/blobs/${l.digest}`, { agent }, (r) => {
+              const h = createHash('sha256');
+              r.on('data', (c: Buffer) => h.update(c));
+              r.on('end', () => res());
+              r.on('error', rej);
+            }).on('error', rej);
+          }),
+      ),
+    );
+    return performance.now() - t;
+  };
+  const blobs = await Promise.all(
+    layers.map((l) => readFile(join(dir, 'blobs', 'sha256', l.digest.slice(7)))),
+  );
+  const prove = async () => {
+    const t = performance.now();
+    let next = 0;
+    const lane = async () => {
+      for (let i = next++; i < blobs.length; i = next++) {
+        const h = createHash('sha256');
+        await pipeline(
+          Readable.from([blobs[i]!]),
+          createGunzip({ chunkSize: MiB }),
+          new Writable({
+            write(c: Buffer, _e, cb) {
+              h.update(c);
+              cb();
+            },
+          }),
+        );
+      }
+    };
+    await Promise.all(Array.from({ length: availableParallelism() }, lane));
+    return performance.now() - t;
+  };
+  const dl: number[] = [];
+  const pr: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    dl.push(await download());
+    pr.push(await prove());
+  }
+  agent.destroy();
+  return { download: median(dl), prove: median(pr) };
+}
+
 export async function main(): Promise<void> {
   await ensureBuilt();
   const skopeo = requireBinary('skopeo', 'skopeo');
@@ -259,6 +319,7 @@ export async function main(): Promise<void> {
       await rm(d, { recursive: true, force: true });
     }
     const lim = await limits(src, layers);
+    const floor = await floors(reg.host, 'bench/pull', src, layers);
     const startup: number[] = [];
     for (let i = 0; i < RUNS; i++)
       startup.push((await measure(process.execPath, [CLI, '--version'], tmp)).ms);
@@ -317,6 +378,14 @@ export async function main(): Promise<void> {
     );
     console.log(
       `  download: ${((compressed / 1e6 / ph.download / lim.sha.mbps) * 100).toFixed(0)}% of one core's sha256 rate; proofs: ${((uncompressed / 1e6 / ph.prove / lim.both.mbps) * 100).toFixed(0)}% of one core's gunzip+sha256 rate (2 cores)`,
+    );
+    const su = median(startup) / 1000;
+    const least = su + floor.download / 1000 + floor.prove / 1000;
+    console.log(
+      `\nfloors here (${availableParallelism()} cores), same blobs: a bare Node download (parallel GETs, sha256, nothing written) ${(floor.download / 1000).toFixed(2)} s; gunzip+sha256 of every layer, ${availableParallelism()} streams from memory, ${(floor.prove / 1000).toFixed(2)} s`,
+    );
+    console.log(
+      `  a pull that proves diff_ids only after every blob is verified cannot take less than start-up + both floors = ${least.toFixed(2)} s = ${((least * 1000) / c1).toFixed(2)}× skopeo's time (goal 0.70×); trustpin pull is ${(p1 / 1000 / least).toFixed(2)}× that floor`,
     );
   } finally {
     await reg.stop();
