@@ -223,3 +223,55 @@ test('the diff_id check sees the exact tar bytes, and a throw discards the rootf
   );
   assert.ok(!existsSync(root));
 });
+
+test('files larger than the writer ring, thousands of small ones, gzip layers: every byte lands in order', async () => {
+  const { gzipSync } = await import('node:zlib');
+  const { randomBytes } = await import('node:crypto');
+  const big = randomBytes(40 * 1024 * 1024); // 2.5 × the 16 MiB ring: wraps around it several times
+  const small = Array.from({ length: 3000 }, (_, i) => Buffer.from(`file ${i}\n`.repeat(1 + (i % 50))));
+  const layer0: RawEntry[] = [
+    { name: 'big.bin', body: big },
+    ...small.map((b, i) => ({ name: `d${i % 7}/f${i}`, body: b })),
+  ];
+  // the next layer replaces files the first one may still have queued, and hard-links a fresh one
+  const layer1: RawEntry[] = [
+    { name: 'd0/f0', body: 'replaced' },
+    { name: 'd1/.wh.f1' },
+    { name: 'fresh', body: 'fresh body' },
+    { name: 'fresh-link', type: 'link', linkname: 'fresh' },
+  ];
+  const dir = join(tmp, `case${++n}`);
+  await mkdir(dir);
+  const files = [
+    await layerFile(dir, 'l0.tar.gz', gzipSync(await tarOf(layer0))),
+    await layerFile(dir, 'l1.tar.gz', gzipSync(await tarOf(layer1))),
+  ];
+  const root = join(dir, 'rootfs');
+  const r = await unpackLayers(files, root);
+  const tree = await snapshot(root);
+  assert.equal(tree.get('big.bin')?.sha256, digestOf(big).slice(7));
+  assert.equal(r.files, 3000 + 1 + 2);
+  for (const i of [2, 999, 2999])
+    assert.equal(tree.get(`d${i % 7}/f${i}`)?.sha256, digestOf(small[i]!).slice(7));
+  assert.equal(await readFile(join(root, 'd0/f0'), 'utf8'), 'replaced');
+  assert.equal(tree.has('d1/f1'), false, 'the whiteout removed a file the lower layer wrote');
+  assert.equal(tree.get('fresh-link')?.ino, tree.get('fresh')?.ino);
+});
+
+test('a file the writer thread cannot create fails the unpack with IO_ERROR naming it, and nothing is left', async () => {
+  const { FileWriter } = await import('../../../src/unpack/writer.js');
+  const w = new FileWriter();
+  const dir = join(tmp, `case${++n}`);
+  await mkdir(dir);
+  async function* body() {
+    yield Buffer.from('x');
+  }
+  await w.write(join(dir, 'ok'), body(), 0o644, MTIME.getTime(), undefined);
+  await w.write(join(dir, 'missing-parent', 'f'), body(), 0o644, MTIME.getTime(), undefined);
+  await assert.rejects(
+    w.drain(),
+    (e: unknown) => isTrustpinError(e) && e.code === 'IO_ERROR' && /missing-parent\/f/.test(e.message),
+  );
+  await w.close();
+  assert.equal(await readFile(join(dir, 'ok'), 'utf8'), 'x', 'the files before it were written');
+});
