@@ -166,7 +166,7 @@ export async function generate(dir: string): Promise<string[]> {
 
 /**
  * gunzip every layer with node:zlib into a byte counter, `parallel` streams at once. `tuned` reads 1 MiB and
- * inflates into 256 KiB chunks: node's defaults (64 KiB reads, 16 KiB chunks) cost a thread-pool round trip per
+ * inflates into 1 MiB chunks (as trustpin does): node's defaults (64 KiB reads, 16 KiB chunks) cost a thread-pool round trip per
  * 16 KiB and are much slower here, so the tuned figure is this machine's real decompression limit.
  */
 async function gunzipAll(files: string[], parallel: number, tuned: boolean): Promise<number> {
