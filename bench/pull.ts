@@ -3,12 +3,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { Agent as HttpAgent, get as httpGet } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable, Writable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip, createGzip } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import { createGzip } from 'node:zlib';
 import { pack } from 'tar-stream';
 import { makeTempDir, removeDir, requireBinary } from '../test/harness/processes.js';
 import { startRegistry } from '../test/harness/registry.js';
@@ -16,6 +16,7 @@ import { CLI, ensureBuilt, exec } from './util.js';
 
 const MiB = 1024 * 1024;
 const RUNS = 5;
+const LIMITS = fileURLToPath(new URL('./limits.mjs', import.meta.url));
 
 interface LayerSpec {
   randomFiles: number;
@@ -164,98 +165,39 @@ function median(xs: number[]): number {
   return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 }
 
-/** Single-core limits on the same bytes, from memory: sha256 of the blobs, gunzip, gunzip + sha256 of the tar. */
-async function limits(dir: string, layers: BlobOut[]) {
-  const blobs = await Promise.all(
-    layers.map((l) => readFile(join(dir, 'blobs', 'sha256', l.digest.slice(7)))),
-  );
-  const rate = async (fn: (b: Buffer) => Promise<number>) => {
-    const t = performance.now();
-    let bytes = 0;
-    for (const b of blobs) bytes += await fn(b);
-    return { bytes, mbps: bytes / 1e6 / ((performance.now() - t) / 1000) };
-  };
-  const hash = async (b: Buffer) => {
-    const h = createHash('sha256');
-    for (let i = 0; i < b.length; i += MiB) h.update(b.subarray(i, i + MiB));
-    h.digest();
-    return b.length;
-  };
-  const gunzip = (withHash: boolean) => async (b: Buffer) => {
-    let n = 0;
-    const h = createHash('sha256');
-    await pipeline(
-      Readable.from([b]),
-      createGunzip({ chunkSize: 256 * 1024 }),
-      new Writable({
-        write(c: Buffer, _e, cb) {
-          n += c.length;
-          if (withHash) h.update(c);
-          cb();
-        },
-      }),
-    );
-    return n;
-  };
-  return { sha: await rate(hash), gunzip: await rate(gunzip(false)), both: await rate(gunzip(true)) };
+/** One figure from bench/limits.mjs, in a fresh process: the median of `runs`. */
+async function limit(
+  mode: string,
+  args: string[],
+  runs = 3,
+): Promise<{ ms: number; mbps: number; bytes: number }> {
+  const out: { ms: number; bytes: number }[] = [];
+  for (let i = 0; i < runs; i++) {
+    const r = await exec(process.execPath, [LIMITS, mode, ...args]);
+    if (r.code !== 0) throw new Error(`limits ${mode} failed: ${r.stderr}`);
+    out.push(JSON.parse(r.stdout));
+  }
+  const m = out.sort((a, b) => a.ms - b.ms)[Math.floor(out.length / 2)]!;
+  return { ...m, mbps: m.bytes / 1e6 / (m.ms / 1000) };
 }
 
 /**
- * This machine's floors for the two phases of a pull, measured in this process on the same blobs: the download
- * (parallel GETs from the same registry, sha256 on arrival, nothing written, no verification logic) and the
- * proofs (two gunzip + sha256 streams from memory, as many as there are cores here). Median of 3.
+ * This machine's limits on the same blobs, each in a fresh process: one core's sha256, gunzip and gunzip+sha256
+ * rates, and the floors of a pull's two phases — the download (parallel GETs from the same registry, sha256 on
+ * arrival, nothing written) and the proofs (gunzip + sha256 on as many streams as there are cores).
  */
-async function floors(host: string, repo: string, dir: string, layers: BlobOut[]) {
-  const agent = new HttpAgent({ keepAlive: true, maxSockets: 16 });
-  const download = async () => {
-    const t = performance.now();
-    await Promise.all(
-      layers.map(
-        (l) =>
-          new Promise<void>((res, rej) => {
-            httpGet(`http://${host}/v2/${repo}/blobs/${l.digest}`, { agent }, (r) => {
-              const h = createHash('sha256');
-              r.on('data', (c: Buffer) => h.update(c));
-              r.on('end', () => res());
-              r.on('error', rej);
-            }).on('error', rej);
-          }),
-      ),
-    );
-    return performance.now() - t;
+async function limits(dir: string, host: string, repo: string, layers: BlobOut[]) {
+  const files = layers.map((l) => join(dir, 'blobs', 'sha256', l.digest.slice(7)));
+  return {
+    sha: await limit('sha', files),
+    gunzip: await limit('gunzip', files),
+    both: await limit('both', files),
+    prove: await limit('prove', [String(availableParallelism()), ...files]),
+    download: await limit(
+      'download',
+      layers.map((l) => `http://${host}/v2/${repo}/blobs/${l.digest}`),
+    ),
   };
-  const blobs = await Promise.all(
-    layers.map((l) => readFile(join(dir, 'blobs', 'sha256', l.digest.slice(7)))),
-  );
-  const prove = async () => {
-    const t = performance.now();
-    let next = 0;
-    const lane = async () => {
-      for (let i = next++; i < blobs.length; i = next++) {
-        const h = createHash('sha256');
-        await pipeline(
-          Readable.from([blobs[i]!]),
-          createGunzip({ chunkSize: MiB }),
-          new Writable({
-            write(c: Buffer, _e, cb) {
-              h.update(c);
-              cb();
-            },
-          }),
-        );
-      }
-    };
-    await Promise.all(Array.from({ length: availableParallelism() }, lane));
-    return performance.now() - t;
-  };
-  const dl: number[] = [];
-  const pr: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    dl.push(await download());
-    pr.push(await prove());
-  }
-  agent.destroy();
-  return { download: median(dl), prove: median(pr) };
 }
 
 export async function main(): Promise<void> {
@@ -318,8 +260,8 @@ export async function main(): Promise<void> {
       sk.unpack.push(s2a.ms + s2b.ms);
       await rm(d, { recursive: true, force: true });
     }
-    const lim = await limits(src, layers);
-    const floor = await floors(reg.host, 'bench/pull', src, layers);
+    const lim = await limits(src, reg.host, 'bench/pull', layers);
+    const floor = { download: lim.download.ms, prove: lim.prove.ms };
     const startup: number[] = [];
     for (let i = 0; i < RUNS; i++)
       startup.push((await measure(process.execPath, [CLI, '--version'], tmp)).ms);
@@ -374,7 +316,7 @@ export async function main(): Promise<void> {
       `\ntrustpin pull, phases of the median run: start-up ${(median(startup) / 1000).toFixed(2)} s (node + bundle, --version), plan ${ph.plan} s, download ${ph.download} s (${mb(compressed, ph.download * 1000)}), diff_id proofs ${ph.prove} s (${mb(uncompressed, ph.prove * 1000)} of tar); the proofs start only once every blob is verified`,
     );
     console.log(
-      `this machine, one core, same bytes in memory: sha256 ${lim.sha.mbps.toFixed(0)} MB/s; gunzip ${lim.gunzip.mbps.toFixed(0)} MB/s of tar; gunzip+sha256 ${lim.both.mbps.toFixed(0)} MB/s of tar`,
+      `this machine, one core, same bytes in memory (fresh process): sha256 ${lim.sha.mbps.toFixed(0)} MB/s; gunzip ${lim.gunzip.mbps.toFixed(0)} MB/s of tar; gunzip+sha256 ${lim.both.mbps.toFixed(0)} MB/s of tar`,
     );
     console.log(
       `  download: ${((compressed / 1e6 / ph.download / lim.sha.mbps) * 100).toFixed(0)}% of one core's sha256 rate; proofs: ${((uncompressed / 1e6 / ph.prove / lim.both.mbps) * 100).toFixed(0)}% of one core's gunzip+sha256 rate (2 cores)`,
@@ -382,7 +324,7 @@ export async function main(): Promise<void> {
     const su = median(startup) / 1000;
     const least = su + floor.download / 1000 + floor.prove / 1000;
     console.log(
-      `\nfloors here (${availableParallelism()} cores), same blobs: a bare Node download (parallel GETs, sha256, nothing written) ${(floor.download / 1000).toFixed(2)} s; gunzip+sha256 of every layer, ${availableParallelism()} streams from memory, ${(floor.prove / 1000).toFixed(2)} s`,
+      `\nfloors here (${availableParallelism()} cores), same blobs, fresh processes: a bare Node download (parallel GETs, sha256, nothing written) ${(floor.download / 1000).toFixed(2)} s; gunzip+sha256 of every layer, ${availableParallelism()} streams from memory, ${(floor.prove / 1000).toFixed(2)} s`,
     );
     console.log(
       `  a pull that proves diff_ids only after every blob is verified cannot take less than start-up + both floors = ${least.toFixed(2)} s = ${((least * 1000) / c1).toFixed(2)}× skopeo's time (goal 0.70×); trustpin pull is ${(p1 / 1000 / least).toFixed(2)}× that floor`,
