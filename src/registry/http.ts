@@ -150,6 +150,15 @@ export function networkError(url: string, e: unknown): TrustpinError {
       cause: e,
     });
   }
+  if (code === 'PROXY_AUTH_REQUIRED' || code === 'PROXY_REFUSED') {
+    return new TrustpinError('NETWORK_ERROR', `${url}: ${err.message}`, {
+      hint:
+        code === 'PROXY_AUTH_REQUIRED'
+          ? 'the proxy wants credentials: put them in the proxy URL, HTTPS_PROXY=http://USER:PASS@HOST:PORT (percent-encoded), or add the registry to NO_PROXY'
+          : 'the proxy would not open a tunnel to the registry; check the proxy, or add the registry to NO_PROXY',
+      cause: e,
+    });
+  }
   if (/CERT|SSL|TLS|self.signed|unable to (get|verify)/i.test(`${code} ${err.message}`)) {
     return new TrustpinError('TLS_ERROR', `${url}: TLS verification failed (${err.message ?? code})`, {
       hint: 'put the registry CA in /etc/docker/certs.d/<host>/ca.crt (or $TRUSTPIN_CERTS_D), or use --insecure-registry HOST',

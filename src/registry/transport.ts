@@ -8,7 +8,7 @@ import {
   type IncomingMessage,
 } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { isIP, type Socket } from 'node:net';
+import { BlockList, isIP, type Socket } from 'node:net';
 import { rootCertificates, connect as tlsConnect } from 'node:tls';
 import { isLoopbackHost } from '../reference/index.js';
 import type { HostConfig } from './options.js';
@@ -71,27 +71,51 @@ function proxyEnv(env: NodeJS.ProcessEnv): ProxyEnv {
       return undefined;
     }
   };
-  const http = url(env.http_proxy ?? env.HTTP_PROXY);
-  const https = url(env.https_proxy ?? env.HTTPS_PROXY) ?? http;
-  const noProxy = (env.no_proxy ?? env.NO_PROXY ?? '')
+  // Go's httpproxy (docker, skopeo): the upper-case name first, an empty value counts as unset, and HTTPS
+  // requests use HTTPS_PROXY only — never HTTP_PROXY
+  const http = url(env.HTTP_PROXY || env.http_proxy);
+  const https = url(env.HTTPS_PROXY || env.https_proxy);
+  const noProxy = (env.NO_PROXY || env.no_proxy || '')
     .split(',')
     .map((s) => s.trim().toLowerCase())
     .filter(Boolean);
   return { ...(http ? { http } : {}), ...(https ? { https } : {}), noProxy };
 }
 
-/** Go's rules, as docker and skopeo apply them: loopback is never proxied; NO_PROXY entries match suffixes. */
+/** A NO_PROXY entry `a.b.c.d/n` or `v6/n` against an address host. */
+function inCidr(entry: string, host: string): boolean {
+  const [net, bits] = entry.split('/');
+  const family = isIP(net ?? '');
+  if (!family || family !== isIP(host)) return false;
+  const list = new BlockList();
+  try {
+    list.addSubnet(net!, Number(bits), family === 4 ? 'ipv4' : 'ipv6');
+  } catch {
+    return false;
+  }
+  return list.check(host, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/**
+ * Go's rules, as docker and skopeo apply them: loopback is never proxied; `*` bypasses everything; `y.com`
+ * matches y.com and its subdomains, `.y.com` (or `*.y.com`) only the subdomains; an entry may name a port; an
+ * address or CIDR entry matches address hosts.
+ */
 function bypass(target: URL, p: ProxyEnv): boolean {
   if (isLoopbackHost(target.host)) return true;
-  const host = target.hostname.toLowerCase();
+  const host = target.hostname.toLowerCase().replace(/^\[|\]$/g, '');
   const port = target.port || (target.protocol === 'https:' ? '443' : '80');
   return p.noProxy.some((e) => {
     if (e === '*') return true;
+    if (e.includes('/')) return inCidr(e, host);
     const [name, ePort] = e.startsWith('[')
-      ? [e.slice(0, e.indexOf(']') + 1), e.split(']:')[1]]
-      : e.split(':');
+      ? [e.slice(1, e.indexOf(']')), e.split(']:')[1]]
+      : isIP(e) === 6
+        ? [e, undefined]
+        : e.split(':');
     if (ePort && ePort !== port) return false;
-    const n = (name ?? '').replace(/^\*?\./, '');
+    const n = (name ?? '').replace(/^\*\./, '.');
+    if (n.startsWith('.')) return host.endsWith(n);
     return host === n || host.endsWith(`.${n}`);
   });
 }
@@ -123,7 +147,7 @@ export class Transport {
     };
   }
 
-  private agent(url: URL): { agent: HttpAgent; viaProxy?: URL } {
+  private agent(url: URL, timeoutMs: number): { agent: HttpAgent; viaProxy?: URL } {
     const secure = url.protocol === 'https:';
     const proxy = bypass(url, this.proxy) ? undefined : secure ? this.proxy.https : this.proxy.http;
     const key = `${url.protocol}//${url.host}${proxy ? ` via ${proxy.host}` : ''}`;
@@ -145,16 +169,37 @@ export class Transport {
               path: `${url.hostname}:${url.port || 443}`,
               headers: { host: `${url.hostname}:${url.port || 443}`, ...proxyAuth(proxy) },
             });
+            // the request's idle timer only starts once it has a socket: bound the CONNECT exchange here
+            const timer = setTimeout(
+              () =>
+                req.destroy(
+                  codedError(
+                    'UND_ERR_CONNECT_TIMEOUT',
+                    `proxy ${proxy.host} did not answer CONNECT in ${timeoutMs} ms`,
+                  ),
+                ),
+              timeoutMs,
+            );
             req.once('connect', (res, socket) => {
+              clearTimeout(timer);
               if (res.statusCode !== 200) {
                 socket.destroy();
-                cb(codedError('ECONNREFUSED', `proxy ${proxy.host} refused CONNECT: ${res.statusCode}`));
+                // not a connection failure: retrying cannot help, and a 407 needs credentials
+                cb(
+                  codedError(
+                    res.statusCode === 407 ? 'PROXY_AUTH_REQUIRED' : 'PROXY_REFUSED',
+                    `proxy ${proxy.host} refused CONNECT: ${res.statusCode}`,
+                  ),
+                );
                 return;
               }
               const sni = isIP(bare(url)) ? {} : { servername: bare(url) };
               cb(null, tlsConnect({ socket, host: bare(url), ...sni, ...tls }));
             });
-            req.once('error', (e) => cb(e));
+            req.once('error', (e) => {
+              clearTimeout(timer);
+              cb(e);
+            });
             req.end();
             return undefined;
           };
@@ -169,7 +214,7 @@ export class Transport {
   }
 
   send(url: URL, o: SendOptions): Promise<Exchange> {
-    const { agent, viaProxy } = this.agent(url);
+    const { agent, viaProxy } = this.agent(url, o.timeoutMs);
     const secure = url.protocol === 'https:';
     const target = viaProxy ?? url;
     return new Promise((resolve, reject) => {
