@@ -145,7 +145,7 @@ export function networkError(url: string, e: unknown): TrustpinError {
     code.startsWith('UND_ERR_BODY_TIMEOUT') ||
     code === 'UND_ERR_CONNECT_TIMEOUT'
   ) {
-    return new TrustpinError('TIMEOUT', `${url}: no response in time (${code})`, {
+    return new TrustpinError('TIMEOUT', `${url}: ${err.message || 'no response in time'} (${code})`, {
       hint: 'the server stalled; check the host, or raise --timeout',
       cause: e,
     });
