@@ -10,6 +10,7 @@ import {
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { BlockList, isIP, type Socket } from 'node:net';
 import { rootCertificates, connect as tlsConnect } from 'node:tls';
+import { TrustpinError } from '../errors/index.js';
 import { isLoopbackHost } from '../reference/index.js';
 import type { HostConfig } from './options.js';
 
@@ -150,6 +151,15 @@ export class Transport {
   private agent(url: URL, timeoutMs: number): { agent: HttpAgent; viaProxy?: URL } {
     const secure = url.protocol === 'https:';
     const proxy = bypass(url, this.proxy) ? undefined : secure ? this.proxy.https : this.proxy.http;
+    if (proxy && proxy.protocol !== 'http:') {
+      // TLS (or SOCKS) to the proxy itself is not spoken here: refuse rather than send a CONNECT and the proxy
+      // credentials in the clear to a port that expects something else
+      throw new TrustpinError('USAGE', `proxy ${proxy.host}: ${proxy.protocol}// proxies are not supported`, {
+        expected: 'an http:// proxy URL (HTTPS to the registry is still tunnelled with CONNECT and verified)',
+        found: `${proxy.protocol}//${proxy.host}`,
+        hint: `set ${secure ? 'HTTPS_PROXY' : 'HTTP_PROXY'}=http://${proxy.host}, or add the registry to NO_PROXY`,
+      });
+    }
     const key = `${url.protocol}//${url.host}${proxy ? ` via ${proxy.host}` : ''}`;
     let agent = this.agents.get(key);
     if (!agent) {

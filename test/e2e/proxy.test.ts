@@ -245,6 +245,19 @@ describe('registry client through an HTTP(S) proxy', () => {
     }),
   );
 
+  test('an https:// or socks5:// proxy URL is refused before anything is sent to it', T, () =>
+    withProxy({ routes: { [FAKE]: front!.host } }, async (proxy) => {
+      for (const scheme of ['https', 'socks5']) {
+        const url = `${scheme}://user:secret@${proxy.host}`;
+        const r = await trustpin(['digest', REF], { env: env({ HTTPS_PROXY: url }) });
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(r.stderr, new RegExp(`error\\[USAGE\\].*${scheme}:// proxies are not supported`));
+        assert.doesNotMatch(r.stderr, /secret/, 'the proxy password is never printed');
+      }
+      assert.equal(proxy.requests.length, 0, lines(proxy).join('\n'));
+    }),
+  );
+
   test('a proxy that never answers CONNECT: TIMEOUT within --timeout, not a hang', T, () =>
     withProxy({ routes: { [FAKE]: front!.host }, stallConnect: true }, async (proxy) => {
       // if the CLI hangs, stop the proxy after 20 s: the refused reconnects end the CLI and the test fails below
