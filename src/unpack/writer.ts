@@ -75,8 +75,11 @@ parentPort.on('message', (ops) => {
 });
 `;
 
-/** One worker thread with its own ring. */
-class Lane {
+/**
+ * One worker thread. Two lanes (round-robin or per directory) were measured slower on 2 cores: creates in one
+ * directory serialise on its inode in the kernel, so a second thread only added lock contention.
+ */
+export class FileWriter {
   private readonly ring = new SharedArrayBuffer(RING);
   private readonly u8 = new Uint8Array(this.ring);
   private worker: Worker | undefined;
@@ -85,10 +88,10 @@ class Lane {
   /** bytes put into the ring, and bytes the worker has written out of it (both only grow) */
   private head = 0;
   private freed = 0;
-  opened = 0;
-  closed = 0;
-
-  constructor(private readonly owner: FileWriter) {}
+  private opened = 0;
+  private closed = 0;
+  private error: Error | undefined;
+  private wake: (() => void) | undefined;
 
   private start(): Worker {
     const w = new Worker(WORKER, { eval: true, workerData: { ring: this.ring, create: CREATE } });
@@ -97,15 +100,24 @@ class Lane {
       this.closed += a.closed;
       const e = a.errors[0];
       if (e)
-        this.owner.fail(
-          ioError(Object.assign(new Error(e.message), { code: e.code, syscall: e.syscall }), e.p),
-        );
-      this.owner.notify();
+        this.fail(ioError(Object.assign(new Error(e.message), { code: e.code, syscall: e.syscall }), e.p));
+      this.notify();
     });
-    w.on('error', (e) => this.owner.fail(e));
-    w.on('exit', () => this.owner.fail(new Error('a file writer thread stopped')));
+    w.on('error', (e) => this.fail(e));
+    w.on('exit', () => this.fail(new Error('the file writer thread stopped')));
     this.worker = w;
     return w;
+  }
+
+  private fail(e: Error): void {
+    this.error ??= e;
+    this.notify();
+  }
+
+  private notify(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
   }
 
   private post(op: Op): void {
@@ -117,13 +129,23 @@ class Lane {
     }
   }
 
-  flush(): void {
+  private flush(): void {
     this.flushScheduled = false;
     if (this.batch.length === 0) return;
     (this.worker ?? this.start()).postMessage(this.batch);
     this.batch = [];
   }
 
+  private async waitForAck(): Promise<void> {
+    this.flush();
+    if (!this.error)
+      await new Promise<void>((r) => {
+        this.wake = r;
+      });
+    if (this.error) throw this.error;
+  }
+
+  /** Queue a new regular file at `real` (its parents exist); resolves once its body is in the ring. */
   async write(
     real: string,
     body: AsyncIterable<Buffer>,
@@ -131,11 +153,12 @@ class Lane {
     mtime: number,
     owner: Owner | undefined,
   ): Promise<void> {
+    if (this.error) throw this.error;
     this.opened++;
     this.post({ k: 0, p: real });
     for await (const c of body) {
       for (let at = 0; at < c.length; ) {
-        while (RING - (this.head - this.freed) === 0) await this.owner.waitForAck();
+        while (RING - (this.head - this.freed) === 0) await this.waitForAck();
         const pos = this.head % RING;
         const n = Math.min(RING - (this.head - this.freed), RING - pos, c.length - at);
         this.u8.set(c.subarray(at, at + n), pos);
@@ -148,6 +171,13 @@ class Lane {
     this.post(owner ? { k: 2, m: mode, s, u: owner.uid, g: owner.gid } : { k: 2, m: mode, s });
   }
 
+  /** Wait until every queued file is written and closed; throws the first write error. */
+  async drain(): Promise<void> {
+    while (this.closed < this.opened) await this.waitForAck();
+    if (this.error) throw this.error;
+  }
+
+  /** Stop the thread (after drain(), or to abandon a failed unpack: nothing is written after this resolves). */
   async close(): Promise<void> {
     const w = this.worker;
     this.worker = undefined;
@@ -156,65 +186,5 @@ class Lane {
       w.removeAllListeners('exit');
       await w.terminate();
     }
-  }
-}
-
-/**
- * Files go to the lane with the least queued; lanes are independent because two queued files never share a
- * path (writing a path again is a replace, which drains first). One lane is the default: on a 2-core machine a
- * second one only added lock contention in the kernel (creates in one directory serialise on its inode).
- */
-export class FileWriter {
-  private readonly lanes: Lane[];
-  private error: Error | undefined;
-  private wake: (() => void) | undefined;
-
-  constructor(lanes = 1) {
-    this.lanes = Array.from({ length: Math.max(1, lanes) }, () => new Lane(this));
-  }
-
-  fail(e: Error): void {
-    this.error ??= e;
-    this.notify();
-  }
-
-  notify(): void {
-    const w = this.wake;
-    this.wake = undefined;
-    w?.();
-  }
-
-  async waitForAck(): Promise<void> {
-    for (const l of this.lanes) l.flush();
-    if (!this.error)
-      await new Promise<void>((r) => {
-        this.wake = r;
-      });
-    if (this.error) throw this.error;
-  }
-
-  /** Queue a new regular file at `real` (its parents exist); resolves once its body is in a ring. */
-  async write(
-    real: string,
-    body: AsyncIterable<Buffer>,
-    mode: number,
-    mtime: number,
-    owner: Owner | undefined,
-  ): Promise<void> {
-    if (this.error) throw this.error;
-    let lane = this.lanes[0]!;
-    for (const l of this.lanes) if (l.opened - l.closed < lane.opened - lane.closed) lane = l;
-    await lane.write(real, body, mode, mtime, owner);
-  }
-
-  /** Wait until every queued file is written and closed; throws the first write error. */
-  async drain(): Promise<void> {
-    while (this.lanes.some((l) => l.closed < l.opened)) await this.waitForAck();
-    if (this.error) throw this.error;
-  }
-
-  /** Stop the threads (after drain(), or to abandon a failed unpack: nothing is written after this resolves). */
-  async close(): Promise<void> {
-    await Promise.all(this.lanes.map((l) => l.close()));
   }
 }

@@ -1,13 +1,12 @@
 // Layer and image builders for the unpack and attack tests: raw tar entries through tar-stream's packer (any
 // name, type or mode, malformed on purpose), OCI layouts whose configs carry the right diff_ids, and a snapshot
 // of a directory tree so a test can say "nothing outside changed".
-import { createHash } from 'node:crypto';
-import { createReadStream, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { lstat, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { type Blob, blobOf, makeTar } from '../../src/demo/build.js';
-import { type Digest, digestOf } from '../../src/digest/index.js';
+import { type Digest, digestFile, digestOf, hexOf } from '../../src/digest/index.js';
 import { type VerifiedFile, verifiedFileAt } from '../../src/layer/verified-file.js';
 import { MT } from '../../src/manifest/index.js';
 import { writeOciLayout } from '../harness/oci-layout-writer.js';
@@ -128,12 +127,6 @@ function typeOf(st: Stats): Node['type'] {
   return 'other';
 }
 
-async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const c of createReadStream(path)) h.update(c as Buffer);
-  return h.digest('hex');
-}
-
 /** Every path below `root` (relative, sorted) with type, permission bits, owner, link target, content hash. */
 export async function snapshot(root: string): Promise<Map<string, Node>> {
   const out = new Map<string, Node>();
@@ -144,7 +137,7 @@ export async function snapshot(root: string): Promise<Map<string, Node>> {
       const st = await lstat(p);
       const n: Node = { type: typeOf(st), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, ino: st.ino };
       if (n.type === 'symlink') n.target = await readlink(p);
-      if (n.type === 'file') n.sha256 = await sha256File(p);
+      if (n.type === 'file') n.sha256 = hexOf(await digestFile(p));
       out.set(r, n);
       if (n.type === 'dir') await walk(r);
     }
