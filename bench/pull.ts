@@ -200,6 +200,19 @@ async function limits(dir: string, host: string, repo: string, layers: BlobOut[]
   };
 }
 
+/** Push a generated layout's `bench` image to the registry, digests unchanged. */
+async function push(skopeo: string, layout: string, ref: string): Promise<void> {
+  const r = await exec(skopeo, [
+    'copy',
+    '--quiet',
+    '--preserve-digests',
+    '--dest-tls-verify=false',
+    `oci:${layout}:bench`,
+    `docker://${ref}`,
+  ]);
+  if (r.code !== 0) throw new Error(`skopeo copy to ${ref} failed: ${r.stderr}`);
+}
+
 export async function main(): Promise<void> {
   await ensureBuilt();
   const skopeo = requireBinary('skopeo', 'skopeo');
@@ -216,15 +229,7 @@ export async function main(): Promise<void> {
     );
     const ref = `${reg.host}/bench/pull:1`;
     t = performance.now();
-    const push = await exec(skopeo, [
-      'copy',
-      '--quiet',
-      '--preserve-digests',
-      '--dest-tls-verify=false',
-      `oci:${src}:bench`,
-      `docker://${ref}`,
-    ]);
-    if (push.code !== 0) throw new Error(push.stderr);
+    await push(skopeo, src, ref);
     console.log(`pushed to ${ref} in ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
 
     const tp = { pull: [] as number[], unpack: [] as number[], rss: [] as number[], phases: [] as Phases[] };
@@ -271,15 +276,7 @@ export async function main(): Promise<void> {
     const big = join(tmp, 'big');
     const bigLayers = await generate(big, BIG, 1, 1);
     const bigRef = `${reg.host}/bench/pull-big:1`;
-    const push2 = await exec(skopeo, [
-      'copy',
-      '--quiet',
-      '--preserve-digests',
-      '--dest-tls-verify=false',
-      `oci:${big}:bench`,
-      `docker://${bigRef}`,
-    ]);
-    if (push2.code !== 0) throw new Error(push2.stderr);
+    await push(skopeo, big, bigRef);
     const bigRun = await measure(
       process.execPath,
       [CLI, '--quiet', 'pull', bigRef, '--dest', `oci:${tmp}/bigdst:1`, '--unpack', `${tmp}/bigroot`],

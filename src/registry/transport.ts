@@ -19,6 +19,11 @@ function bare(url: URL): string {
   return url.hostname.replace(/^\[|\]$/g, '');
 }
 
+/** SNI names a host, never an address (RFC 6066); an address is still checked against the certificate's SANs. */
+function sni(url: URL): { servername?: string } {
+  return isIP(bare(url)) ? {} : { servername: bare(url) };
+}
+
 export type Body = IncomingMessage & { dump(): Promise<void> };
 
 export interface Exchange {
@@ -203,8 +208,7 @@ export class Transport {
                 );
                 return;
               }
-              const sni = isIP(bare(url)) ? {} : { servername: bare(url) };
-              cb(null, tlsConnect({ socket, host: bare(url), ...sni, ...tls }));
+              cb(null, tlsConnect({ socket, host: bare(url), ...sni(url), ...tls }));
             });
             req.once('error', (e) => {
               clearTimeout(timer);
@@ -230,7 +234,7 @@ export class Transport {
     return new Promise((resolve, reject) => {
       const req = (secure ? httpsRequest : httpRequest)({
         protocol: target.protocol,
-        hostname: target.hostname.replace(/^\[|\]$/g, ''),
+        hostname: bare(target),
         port: target.port || (secure ? 443 : 80),
         // a plain-HTTP proxy gets the absolute URL
         path: viaProxy ? url.toString() : `${url.pathname}${url.search}`,
@@ -242,8 +246,7 @@ export class Transport {
           ...(o.body ? { 'content-length': String(Buffer.byteLength(o.body)) } : {}),
         },
         agent,
-        // SNI names a host, never an address (RFC 6066); an IP is still checked against the certificate's SANs
-        ...(secure && !isIP(bare(url)) ? { servername: bare(url) } : {}),
+        ...(secure ? sni(url) : {}),
       });
       let response: IncomingMessage | undefined;
       // one idle timer for the whole exchange: no bytes for timeoutMs while connecting, waiting or reading
