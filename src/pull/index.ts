@@ -3,5 +3,12 @@
 export { isTarLayer, type LayerProof } from './diff-ids.js';
 export { type PlannedImage, type PullPlan, planPull } from './plan.js';
 export { ProgressLines } from './progress.js';
-export { type BlobRole, type PullEvent, type PullOptions, type PullResult, pull } from './pull.js';
+export {
+  type BlobRole,
+  type PullEvent,
+  type PulledLayer,
+  type PullOptions,
+  type PullResult,
+  pull,
+} from './pull.js';
 export { OciStore } from './store.js';

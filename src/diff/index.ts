@@ -1,0 +1,7 @@
+// The folder's face: image diff by content (layers, diff_ids, files) and its renderings.
+// Other folders import them from here.
+export * from './diff.js';
+export * from './files.js';
+export * from './flatten.js';
+export * from './history.js';
+export * from './render.js';

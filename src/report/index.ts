@@ -1,0 +1,5 @@
+// The folder's face: text renderings shared by the CLI commands (styles, chains, mirror ladders).
+// Other folders import them from here.
+export * from './chain.js';
+export * from './mirror.js';
+export * from './style.js';
