@@ -1,7 +1,7 @@
 // Flatten one image into a FileTree by streaming its proven layers through the tar parser: blob → verified temp
 // file → decompressor (bomb limits) → tar entries, every file body hashed. Nothing is unpacked to disk.
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { Digest } from '../digest/index.js';
 import { mapLimit } from '../image/walk.js';
@@ -94,23 +94,14 @@ export async function parseLayer(
   const file = await fetchVerifiedFile(src, d);
   try {
     const entries: ParsedLayer['entries'] = [];
-    const tarHash = createHash('sha256');
     const order = createHash('sha256');
     const names: string[] = [];
-    await readLayer(
+    // readLayer hashes every decompressed byte (padding and end blocks included) into the diff_id
+    const { diffId } = await readLayer(
       file,
       async (decompressed) => {
-        // the diff_id covers every decompressed byte, padding and end blocks included
-        const tapped = Readable.from(
-          (async function* () {
-            for await (const c of decompressed) {
-              tarHash.update(c);
-              yield c as Buffer;
-            }
-          })(),
-          { objectMode: false },
-        );
-        for await (const { entry, body } of walkTar(tapped, d.digest, opts.tarLimits ?? DEFAULT_TAR_LIMITS)) {
+        const tar = decompressed as Readable;
+        for await (const { entry, body } of walkTar(tar, d.digest, opts.tarLimits ?? DEFAULT_TAR_LIMITS)) {
           const name = entry.whiteout ? `${entry.path}\0wh` : entry.path;
           order.update(`${name}\n`);
           names.push(name);
@@ -122,8 +113,8 @@ export async function parseLayer(
           for await (const c of body) h.update(c as Buffer);
           entries.push({ entry, sha256: h.digest('hex') });
         }
-        // the diff_id is only complete once the tap has seen the end of the stream
-        await finished(tapped);
+        // the parser may stop at the end-of-archive blocks; the diff_id needs the stream to its end
+        await finished(tar);
       },
       opts.limits,
     );
@@ -131,7 +122,7 @@ export async function parseLayer(
     return {
       fingerprint: {
         digest: d.digest,
-        diffId: `sha256:${tarHash.digest('hex')}` as Digest,
+        diffId,
         entries: names.length,
         order: order.digest('hex'),
         names: createHash('sha256').update(names.join('\n')).digest('hex'),

@@ -35,19 +35,21 @@ function tooBig(limits: Limits, what: string, out: number, inBytes: number): Tru
   });
 }
 
-/** Counts input and output and stops a decompression bomb. */
+/** Counts input and output, stops a decompression bomb, and shows every output chunk to `tap` (the diff_id hash). */
 class Guard extends Transform {
   out = 0;
   constructor(
     private readonly limits: Limits,
     private readonly inBytes: () => number,
     private readonly what: string,
+    private readonly tap?: (c: Buffer) => void,
   ) {
     // a few MiB of slack lets the decompressor (on the thread pool) run ahead while the consumer writes files
     super({ readableHighWaterMark: 4 * 1024 * 1024 });
   }
   override _transform(c: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
     this.out += c.length;
+    this.tap?.(c);
     cb(tooBig(this.limits, this.what, this.out, this.inBytes()), c);
   }
 }
@@ -137,14 +139,18 @@ function asZstdError(e: unknown): TrustpinError {
   return new TrustpinError('BLOB_INVALID', `zstd stream is corrupt: ${(e as Error).message}`);
 }
 
-/** A transform that decompresses `kind`, counting `inBytes()` against the output for the ratio check. */
+/**
+ * A transform that decompresses `kind`, counting `inBytes()` against the output for the ratio check; `tap` sees
+ * every decompressed byte, in order, before the consumer does.
+ */
 export function decompressor(
   kind: Compression,
   inBytes: () => number,
   what: string,
   limits: Limits = DEFAULT_LIMITS,
+  tap?: (c: Buffer) => void,
 ): Transform[] {
-  const guard = new Guard(limits, inBytes, what);
+  const guard = new Guard(limits, inBytes, what, tap);
   if (kind === 'none') return [guard];
   if (kind === 'gzip') {
     // 1 MiB output chunks: the 16 KiB default costs ~2× the CPU in per-chunk overhead downstream, and fewer,

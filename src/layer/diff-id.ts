@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Digest } from '../digest/index.js';
+import type { Algorithm, Digest } from '../digest/index.js';
 import type { Descriptor } from '../manifest/index.js';
 import type { ImageSource } from '../source/types.js';
 import { compressionOf, decompressor, type Limits } from './decompress.js';
@@ -39,12 +39,24 @@ async function feed(fh: FileHandle, into: Writable, count: (n: number) => void):
   into.end();
 }
 
-/** Decompressed bytes of a verified layer file, fed to `sink`. */
+/** The digest of a layer's uncompressed tar (its diff_id) and the tar's size. */
+export interface LayerDigest {
+  diffId: Digest;
+  /** bytes of the uncompressed tar */
+  size: number;
+}
+
+/**
+ * Decompress a verified layer file once: every decompressed byte is hashed into its diff_id (inside the bomb
+ * guard, so no extra stream stage or listener) and handed to `sink`, which parses it or, when absent, is a drain.
+ * This is the only place trustpin turns a layer into a diff_id; pull, unpack, diff and compare all call it.
+ */
 export async function readLayer(
   f: VerifiedFile,
-  sink: (s: AsyncIterable<Buffer>) => Promise<void>,
+  sink?: ((s: AsyncIterable<Buffer>) => Promise<void>) | undefined,
   limits?: Limits,
-): Promise<void> {
+  algorithm: Algorithm = 'sha256',
+): Promise<LayerDigest> {
   const { fh, release } = await f.handle();
   try {
     const head = Buffer.alloc(4);
@@ -54,15 +66,23 @@ export async function readLayer(
       inBytes += n;
       f.onRead?.(n);
     };
+    const h = createHash(algorithm);
+    let size = 0;
+    const tap = (c: Buffer) => {
+      h.update(c);
+      size += c.length;
+    };
     const kind = compressionOf(f.descriptor.mediaType, head);
-    const stages = decompressor(kind, () => inBytes, `layer ${f.descriptor.digest}`, limits);
+    const stages = decompressor(kind, () => inBytes, `layer ${f.descriptor.digest}`, limits, tap);
+    const guard = stages[stages.length - 1]!;
+    const consume = sink ?? drain;
     // biome-ignore lint/suspicious/noExplicitAny: pipeline's overloads cannot type a spread of stages
     const run = pipeline as (...s: any[]) => Promise<void>;
     if (kind === 'gzip') {
       // zlib copies nothing it has consumed, so its input buffers can be reused (zstd and plain tar hand their
       // input on to the parser, so they read through a stream of fresh buffers)
       const inflate = stages[0]!;
-      const out = run(...stages, sink);
+      const out = run(...stages, consume);
       const fed = feed(fh, inflate, count).catch((e) => {
         inflate.destroy(e);
         throw e;
@@ -70,36 +90,29 @@ export async function readLayer(
       const [a, b] = await Promise.allSettled([fed, out]);
       if (b.status === 'rejected') throw b.reason;
       if (a.status === 'rejected') throw a.reason;
-      return;
+    } else {
+      const input = fh.createReadStream({ start: 0, autoClose: false, highWaterMark: READ_SIZE });
+      input.on('data', (c) => count(c.length));
+      await run(input, ...stages, consume);
     }
-    const input = fh.createReadStream({ start: 0, autoClose: false, highWaterMark: READ_SIZE });
-    input.on('data', (c) => count(c.length));
-    await run(input, ...stages, sink);
+    // a diff_id over part of the tar would be a wrong answer, not a slow one
+    if (!guard.writableFinished)
+      throw new Error(`layer ${f.descriptor.digest}: the reader stopped before the end`);
+    return { diffId: `${algorithm}:${h.digest('hex')}` as Digest, size };
   } finally {
     await release();
   }
 }
 
-export async function diffIdOf(
-  src: ImageSource,
-  d: Descriptor,
-  limits?: Limits,
-): Promise<{ diffId: Digest; size: number }> {
+async function drain(s: AsyncIterable<Buffer>): Promise<void> {
+  for await (const _ of s);
+}
+
+/** Fetch a layer blob into a verified temp file and compute its diff_id; the file is removed afterwards. */
+export async function diffIdOf(src: ImageSource, d: Descriptor, limits?: Limits): Promise<LayerDigest> {
   const f = await fetchVerifiedFile(src, d);
   try {
-    const h = createHash('sha256');
-    let size = 0;
-    await readLayer(
-      f,
-      async (s) => {
-        for await (const c of s) {
-          h.update(c);
-          size += c.length;
-        }
-      },
-      limits,
-    );
-    return { diffId: `sha256:${h.digest('hex')}` as Digest, size };
+    return await readLayer(f, undefined, limits);
   } finally {
     await f.dispose();
   }

@@ -1,6 +1,5 @@
 // The second proof of a layer: decompress the stored (already digest-verified) blob with bomb limits, hash the
 // tar, and compare with the config's diff_id. A mismatch names the layer, its platform and both digests.
-import { createHash } from 'node:crypto';
 import { algorithmOf, type Digest } from '../digest/index.js';
 import { TrustpinError } from '../errors/index.js';
 import type { Limits } from '../layer/decompress.js';
@@ -61,20 +60,13 @@ export async function proveLayer(
   limits: Limits,
   onBytes?: (n: number) => void,
 ): Promise<LayerProof> {
-  const algo = algorithmOf(job.diffId);
-  const h = createHash(algo);
-  let size = 0;
-  await readLayer(
+  const got = await readLayer(
     store.file(job.descriptor, onBytes),
-    async (s) => {
-      for await (const c of s) {
-        h.update(c as Buffer);
-        size += (c as Buffer).length;
-      }
-    },
+    undefined,
     limits,
+    algorithmOf(job.diffId),
   );
-  return checkDiffId(job, `${algo}:${h.digest('hex')}` as Digest, size);
+  return checkDiffId(job, got.diffId, got.size);
 }
 
 /** Compare a computed diff_id with the config's; the error names the layer, its platform and both digests. */

@@ -1,6 +1,5 @@
 // Unpack verified layers into an empty directory, bottom layer first, with tar-stream as the only parser. A
 // failure removes what was written, so a half-built or hostile rootfs is never left for someone to run.
-import { createHash } from 'node:crypto';
 import { chmod, mkdir, readdir, realpath, rm, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Digest } from '../digest/index.js';
@@ -111,23 +110,13 @@ export async function unpackLayers(
       current = i;
       opts.onLayer?.(i, 'start');
       const name = `${i} (${f.descriptor.digest})`;
-      const h = createHash('sha256');
-      let size = 0;
-      await readLayer(
+      // one decompression serves both the diff_id (hashed by readLayer) and the tar parser
+      const { diffId, size } = await readLayer(
         f,
-        (s) => {
-          const applied = u.applyLayer(i, walkTar(s as Readable, name, opts.tarLimits ?? DEFAULT_TAR_LIMITS));
-          // one decompression serves both the diff_id and the tar parser; walkTar piped `s` synchronously
-          // above, and no chunk flows before the next tick, so this listener sees every byte the parser does
-          (s as Readable).on('data', (c: Buffer) => {
-            h.update(c);
-            size += c.length;
-          });
-          return applied;
-        },
+        (s) => u.applyLayer(i, walkTar(s as Readable, name, opts.tarLimits ?? DEFAULT_TAR_LIMITS)),
         opts.limits ?? DEFAULT_LIMITS,
       );
-      opts.check?.(i, `sha256:${h.digest('hex')}` as Digest, size);
+      opts.check?.(i, diffId, size);
       opts.onLayer?.(i, 'done');
     }
     await u.finish();
