@@ -53,6 +53,8 @@ export const OPERATIONAL_CODES = [
   'TRUST_STORE_LOCKED',
   'OFFLINE',
   'IO_ERROR',
+  /** the unpack target merges names (case, Unicode form) that the image keeps apart */
+  'NAME_COLLISION',
   'INTERNAL',
 ] as const;
 

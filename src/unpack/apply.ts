@@ -14,7 +14,7 @@ import {
   setDirMeta,
   setOwner,
 } from './fsops.js';
-import { attach, collidesWith, detach, newDir, VirtualRoot, type VNode } from './vtree.js';
+import { NameCollision, type NameFolding, newDir, VirtualRoot, type VNode } from './vtree.js';
 import type { UnpackWarning, WarningSink } from './warnings.js';
 import { FileWriter } from './writer.js';
 
@@ -26,6 +26,8 @@ export interface ApplyPolicy {
   /** chown to the tar's uid/gid (only as root) */
   keepOwners: boolean;
   isRoot: boolean;
+  /** how the target compares names; two names it would merge are a collision, never a silent overwrite */
+  folding: NameFolding;
 }
 
 export interface ApplyStats {
@@ -43,8 +45,17 @@ interface LayerNotes {
   firstXattr?: string;
 }
 
+/** An entry skipped because the target would make it one file with `sibling` (real path below the root). */
+export interface Collision {
+  layer: number;
+  path: string;
+  sibling: string;
+}
+
 export class Unpacker {
-  readonly tree = new VirtualRoot();
+  readonly tree: VirtualRoot;
+  /** the caller refuses the unpack when any are recorded: the rootfs would not be the image */
+  readonly collisions: Collision[] = [];
   readonly stats: ApplyStats = { entries: 0, files: 0, bytes: 0, skipped: 0 };
   private notes: LayerNotes = { absolute: 0, xattrs: 0 };
   /** regular files are written by a worker thread; everything else waits for it where order matters */
@@ -54,7 +65,9 @@ export class Unpacker {
     readonly root: string,
     private readonly policy: ApplyPolicy,
     private readonly warn: WarningSink,
-  ) {}
+  ) {
+    this.tree = new VirtualRoot(policy.folding);
+  }
 
   private real(parts: string[]): string {
     return join(this.root, ...parts);
@@ -110,18 +123,17 @@ export class Unpacker {
     if (e.whiteout?.kind === 'opaque') return this.opaque(layer, e.whiteout.dir, e.path);
     const comps = e.path.split('/');
     const name = comps.pop()!;
-    const parent = this.parentOf(comps, e.path, layer);
-    if (!parent) return;
-    const other = collidesWith(parent.node, name);
-    if (other !== undefined) {
-      this.stats.skipped++;
-      return this.warning(
-        layer,
-        e.path,
-        'NAME_COLLISION',
-        `${e.path} skipped: it equals its sibling ${JSON.stringify(other)} after case folding or Unicode normalisation`,
-      );
+    let parent: ReturnType<Unpacker['parentOf']>;
+    try {
+      parent = this.parentOf(comps, e.path, layer);
+    } catch (err) {
+      if (!(err instanceof NameCollision)) throw err;
+      for (const c of err.created) makeDir(this.real(c), undefined);
+      return this.collision(layer, e.path, err.sibling);
     }
+    const other = this.tree.collidesWith(parent.node, name);
+    // skipped, not written: on the target it would replace or write through its sibling
+    if (other !== undefined) return this.collision(layer, e.path, [...parent.parts, other].join('/'));
     const parts = [...parent.parts, name];
     const real = this.real(parts);
     const existing = parent.node.children!.get(name);
@@ -139,6 +151,11 @@ export class Unpacker {
       case 'fifo':
         return this.special(layer, e, parent.node, name, existing, real);
     }
+  }
+
+  private collision(layer: number, path: string, sibling: string): void {
+    this.stats.skipped++;
+    this.collisions.push({ layer, path, sibling });
   }
 
   /** Resolve and create the parent directories of an entry. */
@@ -164,7 +181,7 @@ export class Unpacker {
     if (!existing) return;
     await this.writer.drain();
     removeAll(real);
-    detach(parent, name);
+    this.tree.detach(parent, name);
   }
 
   private async directory(
@@ -180,7 +197,7 @@ export class Unpacker {
       await this.replace(parent, name, existing, real);
       makeDir(real, this.owner(e));
       node = newDir(layer);
-      attach(parent, name, node);
+      this.tree.attach(parent, name, node);
     } else {
       const o = this.owner(e);
       if (o) setOwner(real, o);
@@ -212,7 +229,7 @@ export class Unpacker {
     }
     await this.replace(parent, name, existing, real);
     await this.writer.write(real, body, mode, e.mtime, this.owner(e));
-    attach(parent, name, { kind: 'file', layer });
+    this.tree.attach(parent, name, { kind: 'file', layer });
     this.stats.files++;
     this.stats.bytes += e.size;
   }
@@ -238,7 +255,7 @@ export class Unpacker {
     // a symlink is created as written: an absolute or climbing target is harmless until followed, and the
     // tree only ever follows it relative to the root
     makeSymlink(real, target, e.mtime, this.owner(e));
-    attach(parent, name, { kind: 'symlink', target, layer });
+    this.tree.attach(parent, name, { kind: 'symlink', target, layer });
   }
 
   private async hardlink(
@@ -271,7 +288,11 @@ export class Unpacker {
     await this.writer.drain();
     await this.replace(parent, name, existing, real);
     makeHardlink(treal, real);
-    attach(parent, name, { kind: target.kind, layer, ...(target.target ? { target: target.target } : {}) });
+    this.tree.attach(parent, name, {
+      kind: target.kind,
+      layer,
+      ...(target.target ? { target: target.target } : {}),
+    });
   }
 
   private async special(
@@ -295,7 +316,7 @@ export class Unpacker {
     await this.replace(parent, name, existing, real);
     const mode = this.policy.preserveSetid ? e.mode : e.mode & ~0o6000;
     await makeNode(real, kind, mode, { major: e.devmajor ?? 0, minor: e.devminor ?? 0 }, this.owner(e));
-    attach(parent, name, { kind: 'other', layer });
+    this.tree.attach(parent, name, { kind: 'other', layer });
   }
 
   /** Stop the writer thread; after this resolves nothing more is written (also after a failure). */
@@ -338,7 +359,7 @@ export class Unpacker {
     }
     await this.writer.drain();
     removeAll(this.real([...dir.parts, name]));
-    detach(dir.node, name);
+    this.tree.detach(dir.node, name);
   }
 
   /** `.wh..wh..opq`: hide every lower-layer child of the directory, keeping what this layer already wrote. */
@@ -350,7 +371,7 @@ export class Unpacker {
       for (const [name, child] of [...node.children!]) {
         if (child.layer < layer) {
           removeAll(this.real([...parts, name]));
-          detach(node, name);
+          this.tree.detach(node, name);
         } else if (child.kind === 'dir') {
           sweep(child, [...parts, name]);
         }

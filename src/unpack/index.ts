@@ -8,9 +8,13 @@ import { DEFAULT_LIMITS, type Limits } from '../layer/decompress.js';
 import { readLayer } from '../layer/diff-id.js';
 import { asLayerError, DEFAULT_TAR_LIMITS, type TarLimits, walkTar } from '../layer/tar.js';
 import type { VerifiedFile } from '../layer/verified-file.js';
-import { type ApplyStats, Unpacker } from './apply.js';
+import { type ApplyStats, type Collision, Unpacker } from './apply.js';
+import { probeNameFolding } from './probe.js';
+import type { NameFolding } from './vtree.js';
 import type { UnpackWarning } from './warnings.js';
 
+export { probeNameFolding } from './probe.js';
+export type { NameFolding } from './vtree.js';
 export type { UnpackWarning, UnpackWarningCode } from './warnings.js';
 
 export interface UnpackOptions {
@@ -29,6 +33,13 @@ export interface UnpackOptions {
   check?: (i: number, diffId: Digest, size: number) => void;
   /** called when layer `i` starts and ends */
   onLayer?: (i: number, state: 'start' | 'done') => void;
+  /**
+   * Whether the target merges names that differ only by case; probed in the target when undefined (set it
+   * only to test, or when the caller already knows). Only then do such names collide (NAME_COLLISION).
+   */
+  caseInsensitive?: boolean;
+  /** Whether the target merges NFC and NFD forms of a name; probed when undefined, like `caseInsensitive`. */
+  unicodeNormalizing?: boolean;
 }
 
 export interface UnpackResult extends ApplyStats {
@@ -78,6 +89,42 @@ async function discard(root: string, created: boolean): Promise<void> {
     await rm(`${root}/${n}`, { recursive: true, force: true }).catch(() => undefined);
 }
 
+/** The options' answer, asking the (empty, trustpin-owned) root only for what they leave open. */
+async function foldingOf(root: string, opts: UnpackOptions): Promise<NameFolding> {
+  const { caseInsensitive, unicodeNormalizing } = opts;
+  if (caseInsensitive !== undefined && unicodeNormalizing !== undefined)
+    return { caseInsensitive, unicodeNormalizing };
+  const probed = await probeNameFolding(root);
+  return {
+    caseInsensitive: caseInsensitive ?? probed.caseInsensitive,
+    unicodeNormalizing: unicodeNormalizing ?? probed.unicodeNormalizing,
+  };
+}
+
+/**
+ * Refusal, not a skip or a rename: a rootfs missing xt_connmark.h, or holding it as `xt_connmark.h~1`, is not
+ * the image, and on a merging file system the second name would overwrite or write through the first.
+ */
+function collisionError(root: string, folding: NameFolding, c: Collision[]): TrustpinError {
+  const how = [
+    folding.caseInsensitive ? 'case-insensitive' : '',
+    folding.unicodeNormalizing ? 'Unicode-normalising' : '',
+  ]
+    .filter(Boolean)
+    .join(' and ');
+  const shown = c.slice(0, 20).map((x) => `layer ${x.layer}: ${x.path} = ${x.sibling}`);
+  if (c.length > shown.length) shown.push(`… ${c.length - shown.length} more`);
+  return new TrustpinError(
+    'NAME_COLLISION',
+    `${c.length} name${c.length === 1 ? '' : 's'} in the image would merge with a sibling on ${root}, which is ${how}; nothing was unpacked`,
+    {
+      expected: 'every name of the image to be its own file in the target',
+      found: shown.join('; '),
+      hint: 'unpack into a directory on a case-sensitive, non-normalising file system (e.g. ext4, or a case-sensitive APFS volume); the image itself is fine',
+    },
+  );
+}
+
 export function isRoot(): boolean {
   return process.getuid?.() === 0;
 }
@@ -91,6 +138,13 @@ export async function unpackLayers(
   const { root, created } = await prepareRoot(rootfs);
   const warnings: UnpackWarning[] = [];
   const root0 = isRoot();
+  let folding: NameFolding;
+  try {
+    folding = await foldingOf(root, opts);
+  } catch (e) {
+    await discard(root, created);
+    throw e;
+  }
   const u = new Unpacker(
     root,
     {
@@ -98,6 +152,7 @@ export async function unpackLayers(
       preserveSetid: opts.preserveSetid === true,
       keepOwners: root0,
       isRoot: root0,
+      folding,
     },
     (w) => {
       warnings.push(w);
@@ -119,6 +174,7 @@ export async function unpackLayers(
       opts.check?.(i, diffId, size);
       opts.onLayer?.(i, 'done');
     }
+    if (u.collisions.length > 0) throw collisionError(rootfs, folding, u.collisions);
     await u.finish();
     await u.close();
     if (created) await chmod(root, 0o755);

@@ -9,7 +9,7 @@ export interface VNode {
   /** symlink target as written in the layer */
   target?: string;
   children?: Map<string, VNode>;
-  /** case-folded, NFC name → the sibling's actual name */
+  /** folded name → the sibling's actual name; only kept when the target folds names */
   folded?: Map<string, string>;
   /** last layer that wrote this node or walked through it (whiteouts hide only lower layers) */
   layer: number;
@@ -31,17 +31,80 @@ export interface Resolved {
 /** Linux's MAXSYMLINKS: more hops than this is a loop or an attack. */
 const MAX_HOPS = 40;
 
+/** How the target file system compares names: what makes two different names one file there. */
+export interface NameFolding {
+  /** `A` and `a` are one name (APFS and NTFS by default, vfat, ext4/tmpfs casefold directories) */
+  caseInsensitive: boolean;
+  /** `é` (NFC) and `e` + U+0301 (NFD) are one name (APFS, HFS+, ZFS with normalization set) */
+  unicodeNormalizing: boolean;
+}
+
+export const CASE_SENSITIVE: NameFolding = { caseInsensitive: false, unicodeNormalizing: false };
+
+/** The key under which `folding` makes names equal, or undefined when every distinct name is its own file. */
+export function folder(folding: NameFolding): ((name: string) => string) | undefined {
+  const { caseInsensitive: c, unicodeNormalizing: u } = folding;
+  if (c && u) return foldName;
+  // upper then lower catches ß/ẞ-style pairs; without normalisation the forms stay apart
+  if (c) return (n) => n.toUpperCase().toLowerCase();
+  if (u) return (n) => n.normalize('NFC');
+  return undefined;
+}
+
 export function foldName(name: string): string {
-  // NFD first so precomposed and decomposed forms fold alike; upper then lower catches ß/ẞ-style pairs
+  // NFD first so precomposed and decomposed forms fold alike
   return name.normalize('NFD').toUpperCase().toLowerCase().normalize('NFC');
 }
 
 export function newDir(layer: number): VNode {
-  return { kind: 'dir', children: new Map(), folded: new Map(), layer };
+  return { kind: 'dir', children: new Map(), layer };
+}
+
+/**
+ * A name that the target would make one file with an existing sibling of a different name. Thrown by
+ * resolveDir for a directory it would create; the unpacker records it and skips the entry.
+ */
+export class NameCollision extends Error {
+  constructor(
+    /** the entry's path, and the sibling's real path */
+    readonly path: string,
+    readonly sibling: string,
+    /** directories this resolution added to the tree before it met the collision (they must still be made) */
+    readonly created: string[][],
+  ) {
+    super(`${path} equals ${sibling} on the target`);
+  }
 }
 
 export class VirtualRoot {
   readonly root: VNode = newDir(-1);
+  private readonly fold: ((name: string) => string) | undefined;
+
+  /** `folding` is the target's: collisions are only tracked where the file system would merge names. */
+  constructor(folding: NameFolding = CASE_SENSITIVE) {
+    this.fold = folder(folding);
+  }
+
+  attach(parent: VNode, name: string, child: VNode): void {
+    parent.children!.set(name, child);
+    if (!this.fold) return;
+    parent.folded ??= new Map();
+    parent.folded.set(this.fold(name), name);
+  }
+
+  detach(parent: VNode, name: string): void {
+    parent.children!.delete(name);
+    if (!this.fold) return;
+    const f = this.fold(name);
+    if (parent.folded?.get(f) === name) parent.folded.delete(f);
+  }
+
+  /** A sibling whose name differs from `name` but that the target would make the same file, if any. */
+  collidesWith(parent: VNode, name: string): string | undefined {
+    if (!this.fold) return undefined;
+    const other = parent.folded?.get(this.fold(name));
+    return other !== undefined && other !== name ? other : undefined;
+  }
 
   /**
    * Resolve directory components from the root. Symlinks are followed inside the tree (absolute targets
@@ -66,9 +129,14 @@ export class VirtualRoot {
       let child = parent.children!.get(c);
       if (!child) {
         if (!create) return undefined;
+        const other = this.collidesWith(parent, c);
+        if (other !== undefined) {
+          const at = stack.map((s) => s.name);
+          throw new NameCollision([...at, c].join('/'), [...at, other].join('/'), created);
+        }
         child = newDir(layer);
         child.mode = 0o755;
-        attach(parent, c, child);
+        this.attach(parent, c, child);
         created.push([...stack.map((s) => s.name), c]);
       }
       if (child.kind === 'dir') {
@@ -111,23 +179,6 @@ export class VirtualRoot {
     for (const p of parts) n = n?.children?.get(p);
     return n;
   }
-}
-
-export function attach(parent: VNode, name: string, child: VNode): void {
-  parent.children!.set(name, child);
-  parent.folded!.set(foldName(name), name);
-}
-
-export function detach(parent: VNode, name: string): void {
-  parent.children!.delete(name);
-  const f = foldName(name);
-  if (parent.folded!.get(f) === name) parent.folded!.delete(f);
-}
-
-/** A sibling whose name differs from `name` but folds to the same key, if any. */
-export function collidesWith(parent: VNode, name: string): string | undefined {
-  const other = parent.folded!.get(foldName(name));
-  return other !== undefined && other !== name ? other : undefined;
 }
 
 function escapeError(entry: string, layer: number, via: string[]): TrustpinError {

@@ -10,8 +10,6 @@ export type UnpackWarningCode =
   | 'DEVICE_SKIPPED'
   /** setuid/setgid bits were removed from a file (no --preserve-setid) */
   | 'SETID_STRIPPED'
-  /** a name equal to a sibling after case folding or Unicode normalisation was skipped */
-  | 'NAME_COLLISION'
   /** extended attributes were not applied (Node has no xattr API) */
   | 'XATTR_SKIPPED'
   /** a whiteout named something written by its own layer; whiteouts only hide lower layers */

@@ -3,10 +3,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isTrustpinError } from '../../../src/errors/index.js';
-import { attach, collidesWith, foldName, newDir, VirtualRoot } from '../../../src/unpack/vtree.js';
+import { foldName, NameCollision, newDir, VirtualRoot } from '../../../src/unpack/vtree.js';
 
 function tree(): VirtualRoot {
   const t = new VirtualRoot();
+  const attach = t.attach.bind(t);
   const usr = newDir(0);
   attach(t.root, 'usr', usr);
   attach(usr, 'lib', newDir(0));
@@ -57,8 +58,32 @@ test('names fold across case and Unicode normalisation', () => {
   assert.equal(foldName('Passwd'), foldName('passwd'));
   assert.equal(foldName('caf\u00e9'), foldName('cafe\u0301'));
   assert.equal(foldName('STRASSE'), foldName('stra\u00dfe'));
+  const t = new VirtualRoot({ caseInsensitive: true, unicodeNormalizing: true });
   const d = newDir(0);
-  attach(d, 'Makefile', { kind: 'file', layer: 0 });
-  assert.equal(collidesWith(d, 'makefile'), 'Makefile');
-  assert.equal(collidesWith(d, 'Makefile'), undefined, 'the same name is a replacement, not a collision');
+  t.attach(d, 'Makefile', { kind: 'file', layer: 0 });
+  assert.equal(t.collidesWith(d, 'makefile'), 'Makefile');
+  assert.equal(t.collidesWith(d, 'Makefile'), undefined, 'the same name is a replacement, not a collision');
+  t.detach(d, 'Makefile');
+  assert.equal(t.collidesWith(d, 'makefile'), undefined, 'a removed name no longer collides');
+});
+
+test('only what the target merges collides; a case-sensitive tree keeps every name apart', () => {
+  const d = newDir(0);
+  const plain = new VirtualRoot();
+  plain.attach(d, 'xt_DSCP.h', { kind: 'file', layer: 0 });
+  assert.equal(plain.collidesWith(d, 'xt_dscp.h'), undefined);
+  const ci = new VirtualRoot({ caseInsensitive: true, unicodeNormalizing: false });
+  const e = newDir(0);
+  ci.attach(e, 'caf\u00e9', { kind: 'file', layer: 0 });
+  assert.equal(ci.collidesWith(e, 'cafe\u0301'), undefined, 'forms stay apart without normalisation');
+  assert.equal(ci.collidesWith(e, 'CAF\u00c9'), 'caf\u00e9');
+});
+
+test('a directory created through a name its sibling folds to is a NameCollision', () => {
+  const t = new VirtualRoot({ caseInsensitive: true, unicodeNormalizing: false });
+  t.attach(t.root, 'FOO', newDir(0));
+  assert.throws(
+    () => t.resolveDir(['foo'], 'foo/x', 1, true),
+    (e) => e instanceof NameCollision && e.path === 'foo' && e.sibling === 'FOO',
+  );
 });
