@@ -6,17 +6,25 @@ import { isLoopbackHost } from '../reference/index.js';
 import type { Challenge } from './challenge.js';
 import type { Credential } from './credentials.js';
 import { errorBody, type Http } from './http.js';
+import { Lru } from './lru.js';
 
 interface CachedToken {
   header: string;
   expiresAt: number;
 }
 
-const MIN_TOKEN_LIFETIME_S = 60;
+/** The distribution spec's default (and minimum) token lifetime, when `expires_in` is absent or smaller. */
+export const MIN_TOKEN_LIFETIME_S = 60;
+/** A token is renewed this long before it expires, so it cannot expire between the check and the request. */
+export const TOKEN_EXPIRY_MARGIN_MS = 5000;
+/** Token cache bound (host + scope pairs); the least recently used token is dropped, and simply re-fetched. */
+export const MAX_TOKENS = 1024;
+/** Credential lookups remembered (one per host). */
+export const MAX_CREDENTIAL_HOSTS = 256;
 
 export class Authenticator {
-  private readonly tokens = new Map<string, CachedToken>();
-  private readonly creds = new Map<string, Promise<Credential | undefined>>();
+  readonly tokens = new Lru<string, CachedToken>(MAX_TOKENS);
+  private readonly creds = new Lru<string, Promise<Credential | undefined>>(MAX_CREDENTIAL_HOSTS);
 
   constructor(
     private readonly http: Http,
@@ -26,7 +34,7 @@ export class Authenticator {
   ) {}
 
   /** hosts whose credentials are another host's: a notary server authenticates with its registry's login */
-  readonly credentialAliases = new Map<string, string>();
+  readonly credentialAliases = new Lru<string, string>(MAX_CREDENTIAL_HOSTS);
 
   credential(host: string): Promise<Credential | undefined> {
     let c = this.creds.get(host);
@@ -38,8 +46,12 @@ export class Authenticator {
   }
 
   cached(host: string, scope: string): string | undefined {
-    const t = this.tokens.get(`${host} ${scope}`);
-    return t && t.expiresAt > this.now() ? t.header : undefined;
+    const key = `${host} ${scope}`;
+    const t = this.tokens.get(key);
+    if (!t) return undefined;
+    if (t.expiresAt > this.now()) return t.header;
+    this.tokens.delete(key);
+    return undefined;
   }
 
   invalidate(host: string, scope: string): void {
@@ -47,13 +59,17 @@ export class Authenticator {
   }
 
   /** The Authorization header that answers `challenges` for `scope`, or undefined for anonymous access. */
-  async authorize(host: string, scope: string, challenges: Challenge[]): Promise<string | undefined> {
+  async authorize(
+    host: string,
+    scope: string,
+    challenges: Challenge[],
+    signal?: AbortSignal,
+  ): Promise<string | undefined> {
     const bearer = challenges.find((c) => c.scheme === 'bearer');
     const basic = challenges.find((c) => c.scheme === 'basic');
     const cred = await this.credential(host);
     if (bearer) {
-      const header = await this.token(host, scope, bearer, cred);
-      return header;
+      return this.token(host, scope, bearer, cred, signal);
     }
     if (basic) {
       if (!cred?.username || cred.password === undefined) {
@@ -73,6 +89,7 @@ export class Authenticator {
     scope: string,
     ch: Challenge,
     cred: Credential | undefined,
+    signal: AbortSignal | undefined,
   ): Promise<string> {
     const realm = ch.params.realm;
     if (!realm)
@@ -103,6 +120,7 @@ export class Authenticator {
         url: realmUrl.toString(),
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: form.toString(),
+        signal,
       });
     } else {
       if (service) realmUrl.searchParams.set('service', service);
@@ -112,7 +130,7 @@ export class Authenticator {
         realmUrl.searchParams.set('account', cred.username);
         auth = `Basic ${Buffer.from(`${cred.username}:${cred.password}`).toString('base64')}`;
       }
-      res = await this.http.send({ method: 'GET', url: realmUrl.toString() }, auth);
+      res = await this.http.send({ method: 'GET', url: realmUrl.toString(), signal }, auth);
     }
     if (res.status !== 200) {
       const e = await errorBody(res);
@@ -138,14 +156,23 @@ export class Authenticator {
     }
     const tok = j.token || j.access_token;
     if (!tok) throw new TrustpinError('AUTH_TOKEN_FAILED', `token server for ${host} returned no token`);
-    const lifetime = Math.max(MIN_TOKEN_LIFETIME_S, typeof j.expires_in === 'number' ? j.expires_in : 0);
-    const issued =
-      j.issued_at && !Number.isNaN(Date.parse(j.issued_at))
-        ? Math.min(Date.parse(j.issued_at), started)
-        : started;
     const header = `Bearer ${tok}`;
-    // renew a little early so a token never expires between the check and the request
-    this.tokens.set(`${host} ${scope}`, { header, expiresAt: issued + lifetime * 1000 - 5000 });
+    this.tokens.set(`${host} ${scope}`, { header, expiresAt: expiry(j, started) });
     return header;
   }
+}
+
+/**
+ * When a token stops being used: `issued_at` (or the time we asked) plus `expires_in` (60 s when absent or
+ * smaller, as the distribution spec says), minus a margin. An `issued_at` after we asked is our clock lagging
+ * and is ignored; one so far back that the token would already be dead is the server's clock lagging — then the
+ * time we asked counts, or every request would fetch a new token.
+ */
+export function expiry(j: { expires_in?: unknown; issued_at?: unknown }, started: number): number {
+  const lifetimeMs =
+    Math.max(MIN_TOKEN_LIFETIME_S, typeof j.expires_in === 'number' && j.expires_in > 0 ? j.expires_in : 0) *
+    1000;
+  const at = typeof j.issued_at === 'string' ? Date.parse(j.issued_at) : Number.NaN;
+  const issued = !Number.isNaN(at) && at <= started && at + lifetimeMs > started ? at : started;
+  return issued + lifetimeMs - Math.min(TOKEN_EXPIRY_MARGIN_MS, lifetimeMs / 10);
 }

@@ -1,6 +1,6 @@
 // A small registry client for pulls: ping (scheme and challenge discovery), authenticated requests with a
 // retry on 401, manifests capped and hashed, blobs streamed through the digest verifier with Range resume.
-import { pipeline, Readable } from 'node:stream';
+import { finished, pipeline, Readable } from 'node:stream';
 import { type Digest, DigestVerifier, readCapped } from '../digest/index.js';
 import { type ErrorCode, TrustpinError } from '../errors/index.js';
 import { MANIFEST_ACCEPT } from '../manifest/index.js';
@@ -8,12 +8,22 @@ import { apiHost } from '../reference/index.js';
 import { Authenticator } from './auth.js';
 import { type Challenge, parseChallenges } from './challenge.js';
 import { lookupCredential } from './credentials.js';
-import { errorBody, Http, type HttpResponse, header, headerAll, networkError } from './http.js';
+import { abortedError, errorBody, Http, type HttpResponse, header, headerAll, networkError } from './http.js';
+import { Lru } from './lru.js';
 import { type HostConfig, hostConfig, type RegistryOptions } from './options.js';
 
 interface HostState {
   base: string;
   challenges: Challenge[];
+}
+
+/** One ping shared by every caller that needs the host; it is aborted only when all of them have given up. */
+interface Flight {
+  state: Promise<HostState>;
+  controller: AbortController;
+  /** callers still waiting (Infinity once one waits without a signal) */
+  waiting: number;
+  settled: boolean;
 }
 
 export interface ManifestResponse {
@@ -23,19 +33,55 @@ export interface ManifestResponse {
   headerDigest: string | undefined;
 }
 
+/** What every network call of the client takes. */
+export interface CallOptions {
+  /** aborts this call (and, with the client's own `signal`, whichever comes first): it rejects with ABORTED */
+  signal?: AbortSignal | undefined;
+}
+
+export interface RequestOptions extends CallOptions {
+  /**
+   * `'https'`: this host is spoken to over HTTPS only, never over plain HTTP, even where the host would allow it
+   * (loopback, `insecureRegistries`). A notary server named `https://…` is reached this way.
+   */
+  scheme?: 'https';
+}
+
+export interface BlobOptions extends CallOptions {
+  /** what the blob is, for messages (`config`, `layer 3`) */
+  what?: string;
+}
+
+/** Hosts whose ping result (scheme, challenges) and configuration are remembered at once. */
+export const MAX_HOSTS = 256;
+
+// Node's certificate verification codes: the server speaks TLS and its certificate was refused, so plain HTTP
+// on the same port cannot be the answer and would only hide the reason
+const CERT_REFUSED =
+  /^(UNABLE_TO_|CERT_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH)/;
+
 export class RegistryClient {
   readonly http: Http;
   private readonly auth: Authenticator;
-  private readonly hosts = new Map<string, Promise<HostState>>();
-  private readonly configs = new Map<string, HostConfig>();
+  private readonly hosts = new Lru<string, Flight>(MAX_HOSTS);
+  private readonly configs = new Lru<string, HostConfig>(MAX_HOSTS);
 
   constructor(readonly opts: RegistryOptions = {}) {
     this.http = new Http(opts, (h) => this.config(h));
     const env = opts.env ?? process.env;
+    const given = opts.credentials;
     this.auth = new Authenticator(
       this.http,
-      opts.credentials ?? ((h) => lookupCredential(h, { env })),
+      typeof given === 'function'
+        ? given
+        : (h) =>
+            lookupCredential(h, {
+              env,
+              ...(given ? { static: given } : {}),
+              ...(opts.authFile !== undefined ? { authFile: opts.authFile } : {}),
+            }),
       (h) => this.config(h).insecure,
+      opts.now ?? Date.now,
     );
   }
 
@@ -53,30 +99,53 @@ export class RegistryClient {
     this.auth.credentialAliases.set(host, as);
   }
 
+  /** How many hosts and tokens are remembered now (bounded by MAX_HOSTS and MAX_TOKENS). */
+  get cacheSizes(): { hosts: number; tokens: number } {
+    return { hosts: this.hosts.size, tokens: this.auth.tokens.size };
+  }
+
   close(): Promise<void> {
+    for (const f of this.hosts.values()) if (!f.settled) f.controller.abort();
     return this.http.close();
   }
 
   /** `/v2/` ping: finds the scheme (HTTPS first; plain HTTP only for insecure hosts) and the auth challenge. */
-  private state(registry: string): Promise<HostState> {
+  private state(registry: string, o: RequestOptions): Promise<HostState> {
     const host = apiHost(registry);
-    let s = this.hosts.get(host);
-    if (!s) {
-      s = this.ping(host);
-      this.hosts.set(host, s);
-      s.catch(() => this.hosts.delete(host));
+    // an HTTPS-only caller must not inherit a plain-HTTP decision made for the same host by another caller
+    const key = o.scheme === 'https' ? `https://${host}` : host;
+    let f = this.hosts.get(key);
+    if (!f) {
+      const controller = new AbortController();
+      const flight: Flight = {
+        controller,
+        waiting: 0,
+        settled: false,
+        state: this.ping(host, o.scheme, controller.signal),
+      };
+      flight.state.then(
+        () => {
+          flight.settled = true;
+        },
+        () => {
+          flight.settled = true;
+          if (this.hosts.peek(key) === flight) this.hosts.delete(key);
+        },
+      );
+      this.hosts.set(key, flight);
+      f = flight;
     }
-    return s;
+    return join(f, o.signal, `${host}/v2/`);
   }
 
-  private async ping(host: string): Promise<HostState> {
-    const insecure = this.config(host).insecure;
-    const schemes = insecure ? ['https', 'http'] : ['https'];
+  private async ping(host: string, only: 'https' | undefined, signal: AbortSignal): Promise<HostState> {
+    const hc = this.config(host);
+    const schemes = hc.insecure && only !== 'https' ? ['https', 'http'] : ['https'];
     let lastErr: unknown;
     for (const scheme of schemes) {
       const base = `${scheme}://${host}`;
       try {
-        const res = await this.http.send({ method: 'GET', url: `${base}/v2/` });
+        const res = await this.http.send({ method: 'GET', url: `${base}/v2/`, signal });
         await res.body.dump().catch(() => undefined);
         if (res.status === 200) return { base, challenges: [] };
         if (res.status === 401)
@@ -92,6 +161,7 @@ export class RegistryClient {
       } catch (e) {
         lastErr = e;
         if (e instanceof TrustpinError && !['NETWORK_ERROR', 'TLS_ERROR'].includes(e.code)) throw e;
+        if (e instanceof TrustpinError && e.code === 'TLS_ERROR' && certRefused(e)) throw tlsRefused(e, hc);
       }
     }
     throw lastErr;
@@ -104,17 +174,19 @@ export class RegistryClient {
     method: 'GET' | 'HEAD',
     path: string,
     headers: Record<string, string> = {},
+    o: RequestOptions = {},
   ): Promise<HttpResponse> {
-    const st = await this.state(registry);
+    const st = await this.state(registry, o);
     const host = apiHost(registry);
+    const signal = o.signal;
     const scope = `repository:${repo}:pull`;
     const url = `${st.base}/v2/${repo}/${path}`;
     let challenges = st.challenges;
     for (let attempt = 0; ; attempt++) {
       const auth =
         this.auth.cached(host, scope) ??
-        (challenges.length ? await this.auth.authorize(host, scope, challenges) : undefined);
-      const res = await this.http.send({ method, url, headers }, auth);
+        (challenges.length ? await this.auth.authorize(host, scope, challenges, signal) : undefined);
+      const res = await this.http.send({ method, url, headers, signal }, auth);
       if (res.status !== 401 || attempt > 0) return res;
       await res.body.dump().catch(() => undefined);
       const fresh = parseChallenges(headerAll(res.headers, 'www-authenticate'));
@@ -124,8 +196,14 @@ export class RegistryClient {
     }
   }
 
-  async getManifest(registry: string, repo: string, ref: string, cap: number): Promise<ManifestResponse> {
-    const res = await this.request(registry, repo, 'GET', `manifests/${ref}`, { accept: MANIFEST_ACCEPT });
+  async getManifest(
+    registry: string,
+    repo: string,
+    ref: string,
+    cap: number,
+    o: CallOptions = {},
+  ): Promise<ManifestResponse> {
+    const res = await this.request(registry, repo, 'GET', `manifests/${ref}`, { accept: MANIFEST_ACCEPT }, o);
     if (res.status !== 200) throw await this.failure(res, registry, repo, ref, 'manifest');
     const len = Number(header(res.headers, 'content-length') ?? Number.NaN);
     if (len > cap) {
@@ -159,8 +237,16 @@ export class RegistryClient {
     registry: string,
     repo: string,
     ref: string,
+    o: CallOptions = {},
   ): Promise<{ digest?: string; size?: number; contentType?: string }> {
-    const res = await this.request(registry, repo, 'HEAD', `manifests/${ref}`, { accept: MANIFEST_ACCEPT });
+    const res = await this.request(
+      registry,
+      repo,
+      'HEAD',
+      `manifests/${ref}`,
+      { accept: MANIFEST_ACCEPT },
+      o,
+    );
     await res.body.dump().catch(() => undefined);
     if (res.status !== 200) throw await this.failure(res, registry, repo, ref, 'manifest');
     const len = header(res.headers, 'content-length');
@@ -175,15 +261,16 @@ export class RegistryClient {
    * A blob as a stream that is verified while read. A connection that breaks mid-body is resumed with
    * `Range`; the hash continues across resumes, so the whole blob is still checked end to end.
    */
-  blob(registry: string, repo: string, d: { digest: Digest; size: number }, what = 'blob'): Readable {
-    const verifier = new DigestVerifier({ digest: d.digest, size: d.size, what });
+  blob(registry: string, repo: string, d: { digest: Digest; size: number }, o: BlobOptions = {}): Readable {
+    const verifier = new DigestVerifier({ digest: d.digest, size: d.size, what: o.what ?? 'blob' });
     const attempts = Math.max(1, this.opts.attempts ?? 3);
+    const signals = [this.opts.signal, o.signal].filter((s): s is AbortSignal => s !== undefined);
     const self = this;
     async function* chunks(): AsyncGenerator<Buffer> {
       let have = 0;
       for (let attempt = 0; ; attempt++) {
         const headers: Record<string, string> = have > 0 ? { range: `bytes=${have}-` } : {};
-        const res = await self.request(registry, repo, 'GET', `blobs/${d.digest}`, headers);
+        const res = await self.request(registry, repo, 'GET', `blobs/${d.digest}`, headers, o);
         if (have > 0 && res.status === 200) {
           // The server ignored Range: the stream cannot be restarted under the verifier, so fail clearly.
           await res.body.dump().catch(() => undefined);
@@ -217,6 +304,8 @@ export class RegistryClient {
           }
           return;
         } catch (e) {
+          const aborted = signals.find((s) => s.aborted);
+          if (aborted) throw abortedError(`blob ${d.digest}`, aborted);
           const code = (e as { code?: string }).code ?? '';
           const resumable = ['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE'].includes(code);
           if (!resumable || attempt >= attempts - 1 || have >= d.size) {
@@ -227,7 +316,19 @@ export class RegistryClient {
     }
     // pipeline, not pipe: a verifier that fails (or a consumer that stops) tears the response down too,
     // so no connection is left half-read
-    return pipeline(Readable.from(chunks()), verifier, () => undefined);
+    const out = pipeline(Readable.from(chunks()), verifier, () => undefined);
+    // a consumer that is not reading would never see the abort inside chunks(): fail the stream itself
+    const onAbort = (ev: Event) => out.destroy(abortedError(`blob ${d.digest}`, ev.target as AbortSignal));
+    const early = signals.find((s) => s.aborted);
+    if (early) {
+      process.nextTick(() => out.destroy(abortedError(`blob ${d.digest}`, early)));
+    } else if (signals.length) {
+      for (const s of signals) s.addEventListener('abort', onAbort, { once: true });
+      finished(out, () => {
+        for (const s of signals) s.removeEventListener('abort', onAbort);
+      });
+    }
+    return out;
   }
 
   private async failure(
@@ -256,7 +357,7 @@ export class RegistryClient {
             : 'BLOB_UNKNOWN';
       hint =
         kind === 'manifest'
-          ? 'check the repository name and tag (`trustpin inspect` lists what exists)'
+          ? `check the repository name and tag (\`trustpin tags ${registry}/${repo}\` lists its tags)`
           : undefined;
     } else if (res.status === 429) {
       code = 'RATE_LIMITED';
@@ -271,4 +372,51 @@ export class RegistryClient {
       },
     );
   }
+}
+
+/** Wait for a shared ping under one caller's signal; the ping itself is aborted when no caller is left. */
+function join(f: Flight, signal: AbortSignal | undefined, what: string): Promise<HostState> {
+  if (f.settled || !signal) {
+    if (!signal) f.waiting = Number.POSITIVE_INFINITY;
+    return f.state;
+  }
+  if (signal.aborted) return Promise.reject(abortedError(what, signal));
+  f.waiting++;
+  return new Promise((resolve, reject) => {
+    const leave = () => {
+      if (--f.waiting <= 0 && !f.settled) f.controller.abort(signal.reason);
+      reject(abortedError(what, signal));
+    };
+    signal.addEventListener('abort', leave, { once: true });
+    f.state.then(
+      (st) => {
+        signal.removeEventListener('abort', leave);
+        resolve(st);
+      },
+      (e) => {
+        signal.removeEventListener('abort', leave);
+        reject(e);
+      },
+    );
+  });
+}
+
+function certRefused(e: TrustpinError): boolean {
+  const code = (e.cause as { code?: string } | undefined)?.code ?? '';
+  return CERT_REFUSED.test(code);
+}
+
+/** The TLS failure as the user must see it: which host, and that its certificate did not verify. */
+function tlsRefused(e: TrustpinError, hc: HostConfig): TrustpinError {
+  const reason = (e.cause as { message?: string } | undefined)?.message ?? 'certificate refused';
+  return new TrustpinError('TLS_ERROR', `${hc.host}: TLS certificate not trusted (${reason})`, {
+    expected: hc.ca
+      ? `a certificate signed by the CA given for ${hc.host}`
+      : 'a certificate signed by a system CA',
+    found: reason,
+    hint: hc.ca
+      ? `check the CA given for ${hc.host} (extraCa, or the certsDir <host>/*.crt files): it did not sign this server's certificate`
+      : `put the CA in certsDir/${hc.host}/ca.crt (default /etc/docker/certs.d), or pass it as extraCa`,
+    cause: e.cause,
+  });
 }

@@ -22,6 +22,10 @@ export interface CredentialOptions {
   env?: NodeJS.ProcessEnv;
   homedir?: string;
   helperTimeoutMs?: number;
+  /** per-host username and password, consulted before any file (a `--creds` flag) */
+  static?: Record<string, { username: string; password: string }>;
+  /** read only this auth JSON file (skopeo's `--authfile`) instead of the docker and podman chain */
+  authFile?: string;
 }
 
 /** The key docker's config and helpers use for Docker Hub, whatever spelling the reference had. */
@@ -49,6 +53,10 @@ export async function lookupCredential(
   const hub = isDockerHub(registryHost);
   const key = hub ? DOCKER_HUB_AUTH_KEY : registryHost;
 
+  const given = opts.static && staticFor(opts.static, registryHost, hub);
+  if (given) return given;
+  if (opts.authFile !== undefined) return fromAuthFile(opts.authFile, key, hub);
+
   const envConfig = env.DOCKER_AUTH_CONFIG;
   if (envConfig) {
     const found = findAuth(parseJson(envConfig, ENV_ORIGIN), key, hub, ENV_ORIGIN);
@@ -74,6 +82,43 @@ export async function lookupCredential(
     if (found) return { ...found, source: `podman auth.json ${path}` };
   }
   return undefined;
+}
+
+/** The static entry for a host: its own key, or for Docker Hub any of its spellings. */
+function staticFor(
+  given: NonNullable<CredentialOptions['static']>,
+  host: string,
+  hub: boolean,
+): Credential | undefined {
+  const key = Object.keys(given).find((k) => {
+    const h = convertToHostname(k);
+    return h === host || (hub && isDockerHub(h));
+  });
+  const c = key === undefined ? undefined : given[key];
+  return c && { username: c.username, password: c.password, source: `credentials given for ${key}` };
+}
+
+/**
+ * skopeo's `--authfile`: one file in the containers-auth.json / docker config.json `auths` format. Unlike
+ * containers/image, a missing file is an error: a path the user named that does not exist is a typo, and
+ * silently pulling anonymously would hide it.
+ */
+async function fromAuthFile(path: string, key: string, hub: boolean): Promise<Credential | undefined> {
+  const json = await readJsonFile(path);
+  if (json === undefined) {
+    let empty = false;
+    try {
+      empty = (await readFile(path, 'utf8')).trim() === '';
+    } catch {}
+    if (!empty) {
+      throw new TrustpinError('NOT_FOUND', `auth file ${path} does not exist`, {
+        hint: 'check the authFile path (docker: ~/.docker/config.json, podman: $XDG_RUNTIME_DIR/containers/auth.json)',
+      });
+    }
+    return undefined;
+  }
+  const found = findAuth(json, key, hub, fileOrigin(path));
+  return found && { ...found, source: `auth file ${path}` };
 }
 
 // containers-auth.json(5): REGISTRY_AUTH_FILE replaces the runtime-dir default; the home file is read after it.

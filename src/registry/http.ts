@@ -3,7 +3,7 @@
 import { readCapped } from '../digest/index.js';
 import { TrustpinError } from '../errors/index.js';
 import type { HostConfig, RegistryOptions } from './options.js';
-import { type Body, Transport } from './transport.js';
+import { ABORT_CODE, type Body, Transport } from './transport.js';
 
 export interface HttpResponse {
   status: number;
@@ -17,6 +17,8 @@ export interface HttpRequest {
   url: string;
   headers?: Record<string, string>;
   body?: string;
+  /** aborts the request, its retries and its backoff; the call rejects with ABORTED */
+  signal?: AbortSignal | undefined;
 }
 
 const MAX_REDIRECTS = 5;
@@ -50,10 +52,14 @@ export class Http {
   async send(req: HttpRequest, auth?: string): Promise<HttpResponse> {
     const attempts = Math.max(1, this.opts.attempts ?? 3);
     let last: unknown;
+    // the client's default signal (a process shutting down) and the caller's (one admission request)
+    const signals = [this.opts.signal, req.signal].filter((s): s is AbortSignal => s !== undefined);
     for (let i = 0; i < attempts; i++) {
-      if (i > 0) await sleep(this.backoff(i, last));
+      if (i > 0) await sleep(this.backoff(i, last), signals);
+      const aborted = signals.find((s) => s.aborted);
+      if (aborted) throw abortedError(req.url, aborted);
       try {
-        const res = await this.follow(req, auth);
+        const res = await this.follow(req, auth, signals);
         if (RETRY_STATUS.has(res.status) && i < attempts - 1 && req.method !== 'POST') {
           last = res;
           await res.body.dump().catch(() => undefined);
@@ -79,7 +85,11 @@ export class Http {
     return Math.min(cap, 200 * 2 ** (i - 1));
   }
 
-  private async follow(req: HttpRequest, auth: string | undefined): Promise<HttpResponse> {
+  private async follow(
+    req: HttpRequest,
+    auth: string | undefined,
+    signals: AbortSignal[],
+  ): Promise<HttpResponse> {
     const origin = new URL(req.url);
     let url = origin;
     for (let hop = 0; ; hop++) {
@@ -94,6 +104,7 @@ export class Http {
         headers,
         body: req.body,
         timeoutMs: this.opts.timeoutMs ?? 30_000,
+        signals,
       });
       this.opts.onRequest?.(req.method, url.toString(), r.status);
       if (![301, 302, 303, 307, 308].includes(r.status)) {
@@ -138,8 +149,9 @@ export function networkError(url: string, e: unknown): TrustpinError {
       },
     );
   }
-  const err = e as { code?: string; message?: string };
+  const err = e as { code?: string; message?: string; cause?: unknown };
   const code = err.code ?? '';
+  if (code === ABORT_CODE) return abortedError(url, { reason: err.cause });
   if (
     code.startsWith('UND_ERR_HEADERS_TIMEOUT') ||
     code.startsWith('UND_ERR_BODY_TIMEOUT') ||
@@ -182,6 +194,24 @@ export async function errorBody(res: HttpResponse): Promise<{ code?: string; mes
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+/** The error every aborted call rejects with, whatever it was doing (connecting, waiting, reading, backing off). */
+export function abortedError(what: string, signal: { reason?: unknown }): TrustpinError {
+  // a reason the caller gave says why; the default one (an AbortError) only repeats "aborted"
+  const r = signal.reason;
+  const why = r instanceof Error && r.name !== 'AbortError' ? `: ${r.message}` : '';
+  return new TrustpinError('ABORTED', `${what}: aborted${why}`, { cause: signal.reason });
+}
+
+function sleep(ms: number, signals: AbortSignal[]): Promise<void> {
+  return new Promise((resolve) => {
+    if (signals.some((s) => s.aborted)) return resolve();
+    // resolve early on abort: the caller checks the signals right after and throws ABORTED
+    const done = () => {
+      clearTimeout(t);
+      for (const s of signals) s.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    for (const s of signals) s.addEventListener('abort', done, { once: true });
+  });
 }

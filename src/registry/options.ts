@@ -5,6 +5,16 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { isLoopbackHost } from '../reference/index.js';
 
+/** Static credentials for one registry host, as given on a command line (`--creds USER:PASS`). */
+export interface StaticCredential {
+  username: string;
+  password: string;
+}
+
+/** A replacement for the whole credential lookup: the credential for `host`, or undefined for anonymous. */
+export type CredentialLookup = (host: string) => Promise<import('./credentials.js').Credential | undefined>;
+
+/** How a `RegistryClient` is configured; {@link RegistryClientOptions} is the same type. */
 export interface RegistryOptions {
   /** hosts that may use plain HTTP / unverified TLS (loopback hosts always may) */
   insecureRegistries?: string[];
@@ -18,13 +28,30 @@ export interface RegistryOptions {
   /** cap on the pause between attempts */
   maxBackoffMs?: number;
   userAgent?: string;
-  /** override credential lookup (tests, library users) */
-  credentials?: (host: string) => Promise<import('./credentials.js').Credential | undefined>;
+  /**
+   * Credentials per registry host (`docker.io`, `ghcr.io`, `127.0.0.1:5000`), used before any config file for that
+   * host; other hosts still use the lookup chain. A function instead replaces the lookup entirely (tests).
+   */
+  credentials?: Record<string, StaticCredential> | CredentialLookup;
+  /**
+   * Read only this docker/podman auth JSON file (`{"auths": {...}}`, like skopeo's `--authfile`) instead of
+   * DOCKER_AUTH_CONFIG, docker's config.json, credential helpers and podman's auth.json.
+   */
+  authFile?: string;
+  /**
+   * Aborts every call of this client (a process shutting down); each call may also take its own `signal`. An
+   * aborted call rejects, and an aborted blob stream errors, with ABORTED; its connection is closed.
+   */
+  signal?: AbortSignal;
+  /** the clock for token expiry, in ms since the epoch (tests) */
+  now?: () => number;
   /** extra CA certificates per host (e.g. --trust-ca for the notary server) */
   extraCa?: Record<string, Buffer[]>;
   /** called for every HTTP request made, for request counting and --verbose */
   onRequest?: (method: string, url: string, status: number) => void;
 }
+
+export type RegistryClientOptions = RegistryOptions;
 
 export interface HostConfig {
   host: string;

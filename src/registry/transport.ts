@@ -12,6 +12,7 @@ import { BlockList, isIP, type Socket } from 'node:net';
 import { rootCertificates, connect as tlsConnect } from 'node:tls';
 import { TrustpinError } from '../errors/index.js';
 import { isLoopbackHost } from '../reference/index.js';
+import { Lru } from './lru.js';
 import type { HostConfig } from './options.js';
 
 /** A URL's host without IPv6 brackets. */
@@ -37,7 +38,16 @@ export interface SendOptions {
   headers: Record<string, string>;
   body?: string | undefined;
   timeoutMs: number;
+  /** any of them aborting destroys the request (and its body, once headers came): the socket is closed, not pooled */
+  signals?: AbortSignal[];
 }
+
+/** Node's own code for an aborted operation; http.ts maps it to ABORTED. */
+export const ABORT_CODE = 'ABORT_ERR';
+/** Agents kept at once (one per scheme, host and proxy); an evicted agent's sockets close when idle. */
+export const MAX_AGENTS = 256;
+/** An idle keep-alive socket is closed after this long, so a long-lived client holds no stale connections. */
+const IDLE_SOCKET_MS = 30_000;
 
 function codedError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
@@ -133,7 +143,7 @@ function proxyAuth(p: URL): Record<string, string> {
 }
 
 export class Transport {
-  private readonly agents = new Map<string, HttpAgent>();
+  private readonly agents = new Lru<string, HttpAgent>(MAX_AGENTS, (_k, a) => retire(a));
   private readonly proxy: ProxyEnv;
 
   constructor(
@@ -170,7 +180,7 @@ export class Transport {
     if (!agent) {
       if (secure) {
         const tls = this.tlsOptions(url.host);
-        const a = new HttpsAgent({ keepAlive: true, maxSockets: 8, ...tls });
+        const a = new HttpsAgent({ keepAlive: true, maxSockets: 8, timeout: IDLE_SOCKET_MS, ...tls });
         if (proxy) {
           // HTTPS through a proxy: a CONNECT tunnel, then TLS to the registry inside it
           (a as unknown as { createConnection: unknown }).createConnection = (
@@ -220,7 +230,7 @@ export class Transport {
         }
         agent = a;
       } else {
-        agent = new HttpAgent({ keepAlive: true, maxSockets: 8 });
+        agent = new HttpAgent({ keepAlive: true, maxSockets: 8, timeout: IDLE_SOCKET_MS });
       }
       this.agents.set(key, agent);
     }
@@ -228,6 +238,9 @@ export class Transport {
   }
 
   send(url: URL, o: SendOptions): Promise<Exchange> {
+    const signals = o.signals ?? [];
+    const early = signals.find((s) => s.aborted);
+    if (early) return Promise.reject(abortError(early));
     const { agent, viaProxy } = this.agent(url, o.timeoutMs);
     const secure = url.protocol === 'https:';
     const target = viaProxy ?? url;
@@ -257,11 +270,29 @@ export class Transport {
         if (response) response.destroy(e);
         req.destroy(e);
       });
+      const onAbort = (ev: Event) => {
+        const e = abortError(ev.target as AbortSignal);
+        // the body first: its reader must see the abort, not the ECONNRESET that tearing the socket causes
+        if (response) response.destroy(e);
+        req.destroy(e);
+      };
+      // listeners come off when the exchange ends: a client-wide signal lives for days
+      const done = () => {
+        for (const s of signals) s.removeEventListener('abort', onAbort);
+      };
+      for (const s of signals) s.addEventListener('abort', onAbort, { once: true });
       req.on('error', (e) => {
-        if (!response) reject(e);
+        if (!response) {
+          done();
+          reject(e);
+        }
+      });
+      req.on('close', () => {
+        if (!response) done();
       });
       req.on('response', (res) => {
         response = res;
+        res.once('close', done);
         // a connection that dies mid-body surfaces as ECONNRESET on the body, so callers can resume
         res.on('aborted', () =>
           res.destroy(codedError('ECONNRESET', 'connection closed before the body ended')),
@@ -276,4 +307,14 @@ export class Transport {
     for (const a of this.agents.values()) a.destroy();
     this.agents.clear();
   }
+}
+
+function abortError(signal: AbortSignal): Error {
+  return Object.assign(new Error('the operation was aborted'), { code: ABORT_CODE, cause: signal.reason });
+}
+
+/** An agent pushed out of the cache: closed now when idle; otherwise its sockets close on their idle timeout. */
+function retire(a: HttpAgent): void {
+  const busy = Object.keys(a.sockets).length + Object.keys(a.requests).length;
+  if (busy === 0) a.destroy();
 }

@@ -2,11 +2,11 @@
 // Docker-Content-Digest header is never trusted); every later fetch is by digest and checked before parsing.
 import type { Readable } from 'node:stream';
 import { selfDigested, type Verified, verifyBytes } from '../digest/index.js';
-import { TrustpinError } from '../errors/index.js';
+import { isTrustpinError, TrustpinError } from '../errors/index.js';
 import { type Descriptor, type Manifest, parseManifest, schema1Payload } from '../manifest/index.js';
 import { formatReference, type Reference, withDefaultTag } from '../reference/index.js';
 import type { RegistryClient } from '../registry/client.js';
-import { DEFAULT_MANIFEST_CAP, type ImageSource } from './types.js';
+import { DEFAULT_MANIFEST_CAP, type ImageSource, type SourceCallOptions } from './types.js';
 
 export interface RegistrySourceOptions {
   manifestCap?: number;
@@ -19,6 +19,8 @@ export class RegistrySource implements ImageSource {
   private readonly cap: number;
   /** manifests already fetched and verified in this run, by digest */
   private readonly seen = new Map<string, { bytes: Buffer; contentType: string | undefined }>();
+  /** the top-level descriptor once resolved: verify and walk both ask, and the registry is asked once */
+  private resolving: Promise<Descriptor> | undefined;
 
   constructor(
     ref: Reference,
@@ -30,10 +32,28 @@ export class RegistrySource implements ImageSource {
     this.cap = opts.manifestCap ?? DEFAULT_MANIFEST_CAP;
   }
 
-  async resolve(): Promise<Descriptor> {
+  /**
+   * Memoised; only a success is kept (a failed or aborted resolve is tried again by the next call). A caller
+   * that joined another caller's resolve, which was then aborted, tries again under its own signal.
+   */
+  async resolve(o: SourceCallOptions = {}): Promise<Descriptor> {
+    for (;;) {
+      this.resolving ??= this.fetchTop(o);
+      const p = this.resolving;
+      try {
+        return await p;
+      } catch (e) {
+        if (this.resolving === p) this.resolving = undefined;
+        const mine = o.signal?.aborted || this.client.opts.signal?.aborted;
+        if (!isTrustpinError(e, 'ABORTED') || mine) throw e;
+      }
+    }
+  }
+
+  private async fetchTop(o: SourceCallOptions): Promise<Descriptor> {
     const { registry, repository, digest, tag } = this.reference;
     const ref = digest ?? tag!;
-    const res = await this.client.getManifest(registry, repository, ref, this.cap);
+    const res = await this.client.getManifest(registry, repository, ref, this.cap, o);
     const payload = schema1Payload(res.bytes);
     // By digest: the bytes must match it. By tag: the digest is what we compute, whatever the header says.
     const vb = digest
@@ -44,7 +64,7 @@ export class RegistrySource implements ImageSource {
     return { mediaType: parsed.value.mediaType, digest: vb.digest, size: vb.size };
   }
 
-  async manifest(d: Descriptor): Promise<Verified<Manifest>> {
+  async manifest(d: Descriptor, o: SourceCallOptions = {}): Promise<Verified<Manifest>> {
     let got = this.seen.get(d.digest);
     if (!got) {
       if (d.size > this.cap) {
@@ -58,7 +78,7 @@ export class RegistrySource implements ImageSource {
         );
       }
       const { registry, repository } = this.reference;
-      got = await this.client.getManifest(registry, repository, d.digest, this.cap);
+      got = await this.client.getManifest(registry, repository, d.digest, this.cap, o);
     }
     const payload = schema1Payload(got.bytes);
     const vb = verifyBytes(
@@ -70,9 +90,9 @@ export class RegistrySource implements ImageSource {
     return parseManifest(vb, { descriptorMediaType: d.mediaType, contentType: got.contentType });
   }
 
-  async blob(d: Descriptor): Promise<Readable> {
+  async blob(d: Descriptor, o: SourceCallOptions = {}): Promise<Readable> {
     const { registry, repository } = this.reference;
-    return this.client.blob(registry, repository, d);
+    return this.client.blob(registry, repository, d, o);
   }
 
   async close(): Promise<void> {}

@@ -6,16 +6,28 @@ import type { Descriptor, Manifest } from '../manifest/index.js';
 
 export type Transport = 'docker' | 'oci' | 'docker-archive' | 'oci-archive';
 
+/**
+ * What every read of a source takes. A registry source also obeys its client's own `signal` (a process-wide
+ * shutdown); this one is per call (one admission request). An aborted call rejects, and an aborted blob stream
+ * errors, with ABORTED, and the connection behind it is closed.
+ */
+export interface SourceCallOptions {
+  signal?: AbortSignal | undefined;
+}
+
 export interface ImageSource {
   readonly transport: Transport;
   /** what the user asked for, normalised: `docker://127.0.0.1:5000/demo/app:1.0`, `oci:/path:tag` */
   readonly name: string;
-  /** the descriptor of the top-level manifest; its digest is computed from the bytes, never taken from a header */
-  resolve(): Promise<Descriptor>;
+  /**
+   * the descriptor of the top-level manifest; its digest is computed from the bytes, never taken from a header.
+   * Memoised: a second call returns the first answer without reading again (a tag is resolved once per source).
+   */
+  resolve(o?: SourceCallOptions): Promise<Descriptor>;
   /** manifest bytes checked against `d` (digest and size), then parsed */
-  manifest(d: Descriptor): Promise<Verified<Manifest>>;
+  manifest(d: Descriptor, o?: SourceCallOptions): Promise<Verified<Manifest>>;
   /** a stream of the blob that errors on size or digest mismatch; consume it fully before trusting it */
-  blob(d: Descriptor): Promise<Readable>;
+  blob(d: Descriptor, o?: SourceCallOptions): Promise<Readable>;
   close(): Promise<void>;
 }
 

@@ -34,7 +34,15 @@ export class NotaryServer implements TrustSource {
   }
 
   async fetch(gun: string, name: string, maxLength: number): Promise<Buffer | undefined> {
-    const res = await this.client.request(this.host, gun, 'GET', `_trust/tuf/${name}`);
+    // the server was named https://: never let the loopback plain-HTTP fallback reach it
+    const res = await this.client.request(
+      this.host,
+      gun,
+      'GET',
+      `_trust/tuf/${name}`,
+      {},
+      { scheme: 'https' },
+    );
     if (res.status === 404) {
       await res.body.dump().catch(() => undefined);
       return undefined;
