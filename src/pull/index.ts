@@ -2,7 +2,15 @@
 // Everything here works on any ImageSource: a registry, an OCI layout, or an archive.
 export { isTarLayer, type LayerProof } from './diff-ids.js';
 export { type PlannedImage, type PullPlan, planPull } from './plan.js';
-export { ProgressLines } from './progress.js';
+export {
+  type LayerProgress,
+  type LayerState,
+  ProgressLines,
+  type ProgressOptions,
+  type ProgressState,
+  type ProgressStream,
+  renderProgress,
+} from './progress.js';
 export {
   type BlobRole,
   type PullEvent,
