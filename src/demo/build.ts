@@ -5,6 +5,7 @@ import { pack } from 'tar-stream';
 import { type Digest, digestOf } from '../digest/index.js';
 import { type Descriptor, MT, type Platform } from '../manifest/index.js';
 
+/** One tar entry of a generated layer. */
 export interface FileSpec {
   path: string;
   content?: string | Buffer;
@@ -20,6 +21,7 @@ export interface FileSpec {
   pax?: Record<string, string>;
 }
 
+/** Bytes with their digest and media type. */
 export interface Blob {
   mediaType: string;
   digest: Digest;
@@ -27,6 +29,7 @@ export interface Blob {
   bytes: Buffer;
 }
 
+/** What {@link buildImage} builds. */
 export interface ImageSpec {
   platform: Platform;
   layers: FileSpec[][];
@@ -40,6 +43,7 @@ export interface ImageSpec {
   compression?: 'gzip' | 'none';
 }
 
+/** An image built by {@link buildImage}: manifest, config and layer blobs. */
 export interface BuiltImage {
   platform: Platform;
   manifest: Blob;
@@ -48,11 +52,13 @@ export interface BuiltImage {
   diffIds: Digest[];
 }
 
+/** An index over built images. */
 export interface BuiltIndex {
   index: Blob;
   images: BuiltImage[];
 }
 
+/** The fixed mtime of generated files. */
 export const EPOCH = new Date('2024-01-01T00:00:00Z');
 
 export function blobOf(bytes: Buffer, mediaType: string): Blob {
@@ -99,6 +105,7 @@ export async function makeTar(files: FileSpec[]): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** Build an image deterministically (same spec, same digests). */
 export async function buildImage(spec: ImageSpec): Promise<BuiltImage> {
   const docker = spec.format === 'docker';
   const gzip = (spec.compression ?? 'gzip') === 'gzip';
@@ -146,6 +153,7 @@ export async function buildImage(spec: ImageSpec): Promise<BuiltImage> {
   return { platform: spec.platform, manifest: manifestBlob, config: configBlob, layers, diffIds };
 }
 
+/** Options of {@link buildIndex}. */
 export interface IndexOptions {
   format?: 'oci' | 'docker';
   /** extra entries (e.g. attestation manifests) appended after the platforms */
@@ -154,6 +162,7 @@ export interface IndexOptions {
   indent?: number;
 }
 
+/** Build an index (OCI or Docker list) over images. */
 export function buildIndex(images: BuiltImage[], opts: IndexOptions = {}): BuiltIndex {
   const mediaType = opts.format === 'docker' ? MT.dockerList : MT.ociIndex;
   const index = {

@@ -11,6 +11,7 @@ function appLayer(arch: string, text?: string): FileSpec[] {
   ];
 }
 
+/** The demo images. */
 export interface DemoSet {
   app: BuiltIndex;
   liar: BuiltImage;
@@ -18,6 +19,7 @@ export interface DemoSet {
   mirror: BuiltIndex;
 }
 
+/** Build the demo images (deterministic). */
 export async function demoImages(): Promise<DemoSet> {
   const common = {
     cmd: ['/app/hello.txt'],

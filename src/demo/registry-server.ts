@@ -11,8 +11,10 @@ interface Repo {
   blobs: Map<string, Blob>;
 }
 
+/** A request hook of {@link MemoryRegistry}; return true when it answered. */
 export type Hook = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
 
+/** An in-memory registry (read side) on 127.0.0.1: `push()` images, `listen()`, `close()`. */
 export class MemoryRegistry {
   private readonly repos = new Map<string, Repo>();
   private server: Server | undefined;

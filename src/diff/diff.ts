@@ -20,6 +20,7 @@ import { compareHistory, type HistoryComparison } from './history.js';
 /** How sameness of content was established: the cheapest proof that held. */
 export type Basis = 'digest' | 'layers' | 'diff_ids' | 'files';
 
+/** One side of a diff: what the reference resolved to. */
 export interface SideInfo {
   reference: string;
   /** the top-level digest the reference resolved to (index or manifest) */
@@ -29,6 +30,7 @@ export interface SideInfo {
   platform?: string;
 }
 
+/** The result of {@link diffImages}: equal or not, on what basis, and the file, config and history differences. */
 export interface ImageDiff {
   equal: boolean;
   mode: DiffMode;
@@ -53,6 +55,7 @@ export interface ImageDiff {
   layersRead: number;
 }
 
+/** Options of {@link diffImages}: the comparison mode, the platform, and layer read limits. */
 export interface DiffOptions extends LayerReadOptions {
   mode?: DiffMode;
   platform?: Platform | undefined;
@@ -146,6 +149,7 @@ function contentSummary(basis: Basis, f: ImageDiff['files'], layers: number, mod
   return `${added} added, ${removed} removed, ${changed} changed${layerNote}`;
 }
 
+/** Compare two images by content (digests, then layers, diff_ids, then files), reading layers only when cheaper proofs fail. */
 export async function diffImages(a: ImageSource, b: ImageSource, opts: DiffOptions = {}): Promise<ImageDiff> {
   const mode = opts.mode ?? 'strict';
   const { na, nb, topA, topB, warnings } = await pickNodes(a, b, opts.platform);

@@ -4,6 +4,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { TreeNode } from '../layer/tree.js';
 import type { FlatImage, LayerFingerprint } from './flatten.js';
 
+/** `strict` reports every difference; `semantic` sets aside benign ones (mtimes, layer moves) as ignored. */
 export type DiffMode = 'strict' | 'semantic';
 
 /** What differs about a path present on both sides. */
@@ -26,6 +27,7 @@ export interface NodeView {
   layer: number;
 }
 
+/** A path present on both sides whose entries differ, and how. */
 export interface ChangedFile {
   path: string;
   what: What[];
@@ -34,6 +36,7 @@ export interface ChangedFile {
   class?: BenignClass;
 }
 
+/** The file-level result of comparing two flattened images. */
 export interface FileDiff {
   added: string[];
   removed: string[];

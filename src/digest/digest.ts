@@ -4,7 +4,9 @@ import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { TrustpinError } from '../errors/index.js';
 
+/** Hash algorithms accepted in digests. */
 export type Algorithm = 'sha256' | 'sha512';
+/** A validated `algorithm:hex` digest string (build one with {@link parseDigest} or {@link digestOf}). */
 export type Digest = string & { readonly __digest: unique symbol };
 
 const HEX_LENGTH: Record<Algorithm, number> = { sha256: 64, sha512: 128 };
@@ -42,6 +44,7 @@ export function parseDigest(s: string): Digest {
   return s as Digest;
 }
 
+/** True when `s` is a well-formed digest. */
 export function isDigest(s: string): boolean {
   try {
     parseDigest(s);
@@ -59,6 +62,7 @@ export function hexOf(d: Digest): string {
   return d.slice(d.indexOf(':') + 1);
 }
 
+/** The digest of exact bytes. */
 export function digestOf(bytes: Uint8Array, algo: Algorithm = 'sha256'): Digest {
   return `${algo}:${createHash(algo).update(bytes).digest('hex')}` as Digest;
 }

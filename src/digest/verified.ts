@@ -5,6 +5,7 @@ import { algorithmOf, type Digest, digestOf } from './digest.js';
 
 const KEY = Symbol('verified');
 
+/** Bytes whose digest was checked; only the verifying functions construct it. */
 export class VerifiedBytes {
   readonly bytes: Buffer;
   readonly digest: Digest;
@@ -29,6 +30,7 @@ export interface Verified<T> {
   readonly bytes: Buffer;
 }
 
+/** What bytes must match: a digest, optionally a size, and what they are (for messages). */
 export interface Expectation {
   digest: Digest;
   size?: number | undefined;

@@ -1,6 +1,7 @@
 // One error type for the whole library: a closed set of codes, each with what was expected, what was found and
 // what to do. The CLI maps the code's class to an exit code (verification failure → 1, everything else → 2).
 
+/** Codes meaning "the content is not what it claims to be" (the CLI exits 1). */
 export const VERIFICATION_CODES = [
   'DIGEST_MISMATCH',
   'SIZE_MISMATCH',
@@ -28,6 +29,7 @@ export const VERIFICATION_CODES = [
   'TRUST_DATA_NOT_FOUND',
 ] as const;
 
+/** Codes meaning "could not check" (the CLI exits 2). */
 export const OPERATIONAL_CODES = [
   'USAGE',
   'REFERENCE_INVALID',
@@ -59,10 +61,14 @@ export const OPERATIONAL_CODES = [
   'INTERNAL',
 ] as const;
 
+/** Codes for "the content is not what it claims": the CLI exits 1. */
 export type VerificationCode = (typeof VERIFICATION_CODES)[number];
+/** Codes for "could not check" (network, usage, input): the CLI exits 2. */
 export type OperationalCode = (typeof OPERATIONAL_CODES)[number];
+/** Every error code trustpin throws. */
 export type ErrorCode = VerificationCode | OperationalCode;
 
+/** What was expected, what was found, what to do next, and the underlying cause. */
 export interface ErrorDetails {
   expected?: string;
   found?: string;
@@ -70,6 +76,7 @@ export interface ErrorDetails {
   cause?: unknown;
 }
 
+/** The one error type of the library: a code from a closed set, with expected/found/hint. */
 export class TrustpinError extends Error {
   readonly code: ErrorCode;
   readonly expected: string | undefined;
@@ -99,6 +106,7 @@ export class TrustpinError extends Error {
   }
 }
 
+/** True when `e` is a {@link TrustpinError} (with `code`, when given). */
 export function isTrustpinError(e: unknown, code?: ErrorCode): e is TrustpinError {
   return e instanceof TrustpinError && (code === undefined || e.code === code);
 }

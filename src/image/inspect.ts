@@ -9,6 +9,7 @@ interface Blob {
   mediaType: string;
 }
 
+/** One manifest in the `inspect --json` shape. */
 export interface InspectImageJson {
   digest: string;
   mediaType: string;
@@ -21,6 +22,7 @@ export interface InspectImageJson {
   warnings?: string[];
 }
 
+/** The `inspect --json` document: the verified tree of an image. */
 export interface InspectJson extends InspectImageJson {
   reference: string;
   transport: string;
@@ -66,6 +68,7 @@ function imageJson(n: ImageNode): InspectImageJson {
   return out;
 }
 
+/** The `inspect --json` document of a walked tree (or of one selected platform). */
 export function inspectJson(tree: ImageTree, reference: string, selected?: ImageNode): InspectJson {
   const root = tree.root;
   if (selected && selected !== root) {

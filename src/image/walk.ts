@@ -16,6 +16,7 @@ import {
 import { readConfig } from '../source/helpers.js';
 import type { ImageSource } from '../source/types.js';
 
+/** One verified manifest of the tree (and its config when read). */
 export interface ImageNode {
   descriptor: Descriptor;
   kind: EntryKind;
@@ -26,6 +27,7 @@ export interface ImageNode {
   warnings: string[];
 }
 
+/** An image walked from its top manifest: the root and, for an index, its children. */
 export interface ImageTree {
   source: ImageSource;
   root: ImageNode;
@@ -33,6 +35,7 @@ export interface ImageTree {
   children: ImageNode[];
 }
 
+/** Options of {@link walkImage}. */
 export interface WalkOptions {
   /** read and verify each image config (small JSON); off for `digest` */
   configs?: boolean;
@@ -64,6 +67,7 @@ async function node(src: ImageSource, d: Descriptor, kind: EntryKind, opts: Walk
   return n;
 }
 
+/** Walk an image top-down, fetching every node by the digest its verified parent names. */
 export async function walkImage(src: ImageSource, opts: WalkOptions = {}): Promise<ImageTree> {
   const top = await src.resolve();
   const root = await node(src, top, 'platform', {
@@ -112,6 +116,7 @@ export function selectPlatform(tree: ImageTree, platform: Platform | undefined):
   );
 }
 
+/** The image manifest of a node; throws MANIFEST_INVALID when the node is an index. */
 export function imageManifest(n: ImageNode): ImageManifest {
   const m = n.manifest.value;
   if (m.kind !== 'image') {

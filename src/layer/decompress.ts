@@ -16,6 +16,7 @@ export function compressionOf(mediaType: string, head?: Buffer): Compression {
   return 'none';
 }
 
+/** Caps on one decompressed layer: total bytes and the compression ratio (a bomb fails cleanly). */
 export interface Limits {
   /** largest total output, bytes */
   maxBytes: number;

@@ -36,8 +36,10 @@ const configSchema = z.object({
   history: z.array(historySchema).nullish(),
 });
 
+/** A parsed image config (the fields trustpin uses) with its layer diff_ids. */
 export type ImageConfig = z.infer<typeof configSchema> & { diffIds: Digest[] };
 
+/** Parse verified image config bytes. */
 export function parseImageConfig(vb: VerifiedBytes): Verified<ImageConfig> {
   let doc: unknown;
   try {

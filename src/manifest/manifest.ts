@@ -6,6 +6,7 @@ import { TrustpinError } from '../errors/index.js';
 import { IMAGE_MANIFEST_TYPES, INDEX_TYPES, isManifestType, MT, SCHEMA1_TYPES } from './media-types.js';
 import type { Platform } from './platform.js';
 
+/** An OCI content descriptor: media type, digest and size of the bytes it names. */
 export interface Descriptor {
   mediaType: string;
   digest: Digest;
@@ -17,6 +18,7 @@ export interface Descriptor {
   data?: string | undefined;
 }
 
+/** A parsed OCI index or Docker manifest list. */
 export interface IndexManifest {
   kind: 'index';
   mediaType: string;
@@ -26,6 +28,7 @@ export interface IndexManifest {
   artifactType?: string | undefined;
 }
 
+/** A parsed OCI image manifest or Docker v2s2 manifest. */
 export interface ImageManifest {
   kind: 'image';
   mediaType: string;
@@ -36,6 +39,7 @@ export interface ImageManifest {
   artifactType?: string | undefined;
 }
 
+/** A Docker schema1 manifest (read for digests only; never asked for). */
 export interface Schema1Manifest {
   kind: 'schema1';
   mediaType: string;
@@ -46,6 +50,7 @@ export interface Schema1Manifest {
   history: { v1Compatibility: string }[];
 }
 
+/** Any parsed manifest, discriminated by `kind`. */
 export type Manifest = IndexManifest | ImageManifest | Schema1Manifest;
 
 const digestSchema = z.string().transform((s, ctx) => {
@@ -129,6 +134,7 @@ export interface ParseHints {
   contentType?: string | undefined;
 }
 
+/** Parse verified manifest bytes (OCI, Docker v2s2, lists, schema1). */
 export function parseManifest(vb: VerifiedBytes, hints: ParseHints = {}): Verified<Manifest> {
   let doc: unknown;
   try {
@@ -193,6 +199,7 @@ export function checkEmbeddedData(d: Descriptor): VerifiedBytes | undefined {
   });
 }
 
+/** What an index entry is: a platform image, an attestation, a signature, or unknown. */
 export type EntryKind = 'platform' | 'attestation' | 'signature' | 'unknown';
 
 const SIGNATURE_ARTIFACTS = [

@@ -1,4 +1,5 @@
 // Media types trustpin understands (OCI image-spec, Docker distribution, containerd).
+/** The media types trustpin knows. */
 export const MT = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',

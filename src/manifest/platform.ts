@@ -1,6 +1,7 @@
 // Platforms: parse `os/arch[/variant]`, normalise like containerd, and match index entries.
 import { TrustpinError } from '../errors/index.js';
 
+/** An OCI platform: os, architecture, variant and OS version/features. */
 export interface Platform {
   os: string;
   architecture: string;
@@ -38,6 +39,7 @@ export function parsePlatform(s: string): Platform {
   return { os: os.toLowerCase(), architecture: arch, variant };
 }
 
+/** `os/arch[/variant]`, or `unknown`. */
 export function formatPlatform(p: Platform | undefined): string {
   if (!p) return 'unknown';
   const base = `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;

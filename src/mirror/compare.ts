@@ -17,9 +17,12 @@ import {
 import type { ImageSource } from '../source/types.js';
 import { configDifferences } from './config-diff.js';
 
+/** How two images are the same: same index › manifest › config › diff_ids, or none. */
 export type Level = 'index' | 'manifest' | 'config' | 'diff_ids' | 'none';
+/** The levels from strongest to weakest. */
 export const LEVELS: Level[] = ['index', 'manifest', 'config', 'diff_ids', 'none'];
 
+/** One side of a platform comparison: digests and media type. */
 export interface Side {
   manifest: string;
   config?: string;
@@ -27,6 +30,7 @@ export interface Side {
   layers: string[];
 }
 
+/** The comparison of one platform. */
 export interface PlatformResult {
   platform: string;
   level: Level;
@@ -38,6 +42,7 @@ export interface PlatformResult {
   diffIds?: { a: string[]; b: string[] };
 }
 
+/** An attestation or signature entry of an index, listed apart from platforms. */
 export interface Attestation {
   digest: string;
   kind: string;
@@ -45,6 +50,7 @@ export interface Attestation {
   refersTo?: string;
 }
 
+/** The result of {@link compareImages}: the sameness level per platform and why. */
 export interface Comparison {
   equivalent: boolean;
   deep: boolean;
@@ -57,6 +63,7 @@ export interface Comparison {
   attestations: { a: Attestation[]; b: Attestation[] };
 }
 
+/** Options of {@link compareImages}: platforms to compare, and `deep` (prove layer contents). */
 export interface CompareOptions {
   platforms?: Platform[];
   deep?: boolean;
@@ -235,6 +242,7 @@ async function comparePlatform(
   return { ...base, level: 'none', reasons, warnings, diffIds };
 }
 
+/** Compare two images platform by platform and say at which level they are the same. */
 export async function compareImages(
   a: ImageSource,
   b: ImageSource,

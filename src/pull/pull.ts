@@ -13,14 +13,17 @@ import { settleAll, startLimited } from './limit.js';
 import { type PullPlan, planPull } from './plan.js';
 import { OciStore } from './store.js';
 
+/** What a blob is to the image. */
 export type BlobRole = 'manifest' | 'config' | 'layer';
 
+/** Progress events of {@link pull}. */
 export type PullEvent =
   | { type: 'start'; blobs: { digest: Digest; size: number; role: BlobRole }[] }
   | { type: 'bytes'; digest: Digest; phase: 'download' | 'verify' | 'unpack'; bytes: number }
   | { type: 'blob'; digest: Digest; state: 'reused' | 'fetched' }
   | { type: 'layer'; digest: Digest; state: 'proven' | 'unpacking' | 'unpacked' };
 
+/** Options of {@link pull}. */
 export interface PullOptions {
   /** the OCI layout directory to write */
   dest: string;
@@ -39,11 +42,13 @@ export interface PullOptions {
   onWarning?: (w: UnpackWarning) => void;
 }
 
+/** A pulled layer and its proven diff_id. */
 export interface PulledLayer extends Descriptor {
   diffId?: Digest | undefined;
   uncompressed?: number | undefined;
 }
 
+/** What {@link pull} wrote and proved. */
 export interface PullResult {
   source: string;
   layout: string;
@@ -61,6 +66,7 @@ function since(t: number): number {
   return Math.round(performance.now() - t) / 1000;
 }
 
+/** Pull an image into an OCI layout, every blob verified before use, and optionally unpack it safely. */
 export async function pull(src: ImageSource, opts: PullOptions): Promise<PullResult> {
   const t0 = performance.now();
   const jobs = Math.max(1, opts.jobs ?? 4);

@@ -26,6 +26,7 @@ const NAME = new RegExp(`^(?:(${domainAndPort})/)?(${pathComponent}(?:/${pathCom
 const IDENTIFIER = /^[a-f0-9]{64}$/;
 const TAG = new RegExp(`^${tagPat}$`);
 
+/** A normalised image reference. */
 export interface Reference {
   /** registry host as docker names it: `docker.io`, `ghcr.io`, `127.0.0.1:5000` */
   readonly registry: string;
@@ -92,6 +93,7 @@ export function parseReference(input: string): Reference {
   return { registry: n[1] ?? domain, repository: path, tag, digest };
 }
 
+/** The reference with tag `latest` when it has neither tag nor digest. */
 export function withDefaultTag(ref: Reference): Reference {
   return ref.tag === undefined && ref.digest === undefined ? { ...ref, tag: 'latest' } : ref;
 }
@@ -117,14 +119,17 @@ function suffix(ref: Reference): string {
   return `${ref.tag === undefined ? '' : `:${ref.tag}`}${ref.digest === undefined ? '' : `@${ref.digest}`}`;
 }
 
+/** The full reference: `docker.io/library/alpine:3.20@sha256:…`. */
 export function formatReference(ref: Reference): string {
   return fullName(ref) + suffix(ref);
 }
 
+/** The reference as docker prints it (`alpine:3.20`). */
 export function familiarString(ref: Reference): string {
   return familiarName(ref) + suffix(ref);
 }
 
+/** The same repository pinned to `digest`. */
 export function withDigest(ref: Reference, digest: Digest): Reference {
   return { registry: ref.registry, repository: ref.repository, tag: ref.tag, digest };
 }

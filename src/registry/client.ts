@@ -60,6 +60,7 @@ export const MAX_HOSTS = 256;
 const CERT_REFUSED =
   /^(UNABLE_TO_|CERT_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH)/;
 
+/** The registry client: scheme discovery, token auth, capped and hashed manifests, verified blob streams. */
 export class RegistryClient {
   readonly http: Http;
   private readonly auth: Authenticator;

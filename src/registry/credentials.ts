@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { TrustpinError } from '../errors/index.js';
 import { isDockerHub } from '../reference/index.js';
 
+/** Credentials for one registry host. */
 export interface Credential {
   username?: string;
   password?: string;

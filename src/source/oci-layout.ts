@@ -205,6 +205,7 @@ function list(names: string[]): string {
   return names.length === 0 ? 'none' : names.join(', ');
 }
 
+/** An image in an OCI layout (a directory or a tar). */
 export class OciLayoutSource implements ImageSource {
   readonly transport: Transport;
   readonly name: string;

@@ -10,6 +10,7 @@ import type { ImageSource } from './types.js';
 
 const TRANSPORTS = ['docker://', 'oci:', 'docker-archive:', 'oci-archive:'] as const;
 
+/** Open `docker://REF` (or a bare REF), `oci:DIR[:TAG|@DIGEST]`, `docker-archive:FILE[:REF]` or `oci-archive:FILE[:TAG]`. */
 export async function openSource(spec: string, client: RegistryClient): Promise<ImageSource> {
   if (spec.startsWith('docker://'))
     return new RegistrySource(parseReference(spec.slice('docker://'.length)), client);

@@ -8,10 +8,12 @@ import { formatReference, type Reference, withDefaultTag } from '../reference/in
 import type { RegistryClient } from '../registry/client.js';
 import { DEFAULT_MANIFEST_CAP, type ImageSource, type SourceCallOptions } from './types.js';
 
+/** Options of {@link RegistrySource}. */
 export interface RegistrySourceOptions {
   manifestCap?: number;
 }
 
+/** An image in a registry (`docker://`). */
 export class RegistrySource implements ImageSource {
   readonly transport = 'docker' as const;
   readonly reference: Reference;

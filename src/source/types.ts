@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import type { Verified } from '../digest/index.js';
 import type { Descriptor, Manifest } from '../manifest/index.js';
 
+/** The transports trustpin reads. */
 export type Transport = 'docker' | 'oci' | 'docker-archive' | 'oci-archive';
 
 /**
@@ -15,6 +16,7 @@ export interface SourceCallOptions {
   signal?: AbortSignal | undefined;
 }
 
+/** A place an image lives; every implementation verifies what it returns. */
 export interface ImageSource {
   readonly transport: Transport;
   /** what the user asked for, normalised: `docker://127.0.0.1:5000/demo/app:1.0`, `oci:/path:tag` */

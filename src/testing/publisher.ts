@@ -1,9 +1,10 @@
-// A minimal Notary v1 publisher (spec §3.11) on node:crypto, written independently of src/ so the tests do not
-// check the verifier against itself: keys, root certificates, signed metadata and the files a server serves.
+// A minimal Notary v1 publisher (spec §3.11) on node:crypto, independent of src/trust so the tests do not check
+// the verifier against itself: keys, root certificates, signed metadata and the files a server serves.
 import { createHash, type KeyObject, sign } from 'node:crypto';
 import { p256, rootCert } from './x509.js';
 
-type J = null | boolean | number | string | J[] | { [k: string]: J };
+/** A JSON value. */
+export type J = null | boolean | number | string | J[] | { [k: string]: J };
 
 /** docker/go MarshalCanonical: keys in bytewise UTF-8 order, only `\` and `"` escaped, no whitespace. */
 export function canonical(v: J): string {
@@ -16,6 +17,7 @@ export function canonical(v: J): string {
 
 const sha = (alg: string, b: Buffer | string) => createHash(alg).update(b);
 
+/** A TUF signing key with its IDs and its private half. */
 export interface Key {
   /** the ID root.json / delegations list (for the root: of the certificate key) */
   id: string;
@@ -42,6 +44,7 @@ export function ecdsaKey(): Key {
   };
 }
 
+/** Validity of a root certificate, in ms since the epoch. */
 export interface CertValidity {
   notBefore?: number;
   notAfter?: number;
@@ -56,6 +59,7 @@ export function rootKey(gun: string, now: number, v: CertValidity = {}): Key {
   return { id: tufId('ecdsa-x509', pub), canonicalId: plain.id, priv: plain.priv, tuf, certPem: cert.pem };
 }
 
+/** TUF FILEMETA: the length and hashes of a metadata file. */
 export interface FileMeta {
   length: number;
   hashes: { sha256: string; sha512?: string };
@@ -68,6 +72,7 @@ export function fileMeta(b: Buffer): FileMeta {
   };
 }
 
+/** A signed TUF document before serialisation. */
 export interface Envelope {
   signed: { [k: string]: J };
   signatures: { keyid: string; method: string; sig: string }[];
@@ -97,7 +102,9 @@ export function flipSignature(e: Envelope, i = 0): void {
   s.sig = raw.toString('base64');
 }
 
+/** One day in ms. */
 export const DAY = 86_400_000;
+/** 365 days in ms. */
 export const YEAR = 365 * DAY;
 const DEFAULT_EXPIRY: Record<string, number> = {
   root: 10 * YEAR,
@@ -124,6 +131,7 @@ interface Signed {
   bytes: Buffer;
 }
 
+/** The publisher's clock (ms) and its root certificate's validity. */
 export interface PublisherOptions {
   now: number;
   rootCert?: CertValidity;

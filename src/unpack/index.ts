@@ -42,6 +42,7 @@ export interface UnpackOptions {
   unicodeNormalizing?: boolean;
 }
 
+/** What an unpack wrote, and the warnings it gave. */
 export interface UnpackResult extends ApplyStats {
   rootfs: string;
   layers: number;

@@ -1,6 +1,7 @@
 // Named warnings of an unpack: each says what an entry wanted, what was done instead, and why. A warning is
 // never a write outside the root; anything that would be one is an error (PATH_ESCAPE / LAYER_INVALID).
 
+/** The kinds of unpack warnings. */
 export type UnpackWarningCode =
   /** an absolute entry name (`/etc/x`) was written relative to the root, as docker and umoci do */
   | 'ABSOLUTE_PATH'
@@ -15,6 +16,7 @@ export type UnpackWarningCode =
   /** a whiteout named something written by its own layer; whiteouts only hide lower layers */
   | 'WHITEOUT_IGNORED';
 
+/** Something the unpack changed or skipped to stay safe. */
 export interface UnpackWarning {
   code: UnpackWarningCode;
   /** index of the layer (0 = bottom) */
