@@ -40,6 +40,14 @@ const LABEL: Record<LayerState, string> = {
   unpacked: 'unpacked, diff_id proven',
 };
 const LABEL_WIDTH = 29;
+/** for a narrow window: the bytes matter more than the wording */
+const SHORT: Record<LayerState, string> = {
+  ...LABEL,
+  reused: 'present',
+  proving: 'proving',
+  proven: 'proven',
+  unpacked: 'unpacked',
+};
 
 type Phase = 'waiting' | 'active' | 'done';
 
@@ -63,10 +71,9 @@ function fit(s: string, width: number): string {
 function layerLine(l: LayerProgress, width: number): string {
   // the algorithm prefix is the first thing a narrow window gives up
   const id = width >= 60 ? l.digest.slice(0, 19) : l.digest.slice(7, 19);
-  const label = LABEL[l.state];
   const bytes = l.state === 'waiting' ? '' : `${mib(Math.min(l.done, l.size))} / ${mib(l.size)} MiB`;
-  const padded = `${id}  ${label.padEnd(LABEL_WIDTH)}  ${bytes}`.trimEnd();
-  return fit(padded.length <= width ? padded : `${id} ${label} ${bytes}`.trimEnd(), width);
+  const padded = `${id}  ${LABEL[l.state].padEnd(LABEL_WIDTH)}  ${bytes}`.trimEnd();
+  return fit(padded.length <= width ? padded : `${id} ${SHORT[l.state]} ${bytes}`.trimEnd(), width);
 }
 
 function counts(ls: LayerProgress[]): string {
