@@ -3,7 +3,9 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { MemoryRegistry } from '../../../src/demo/registry-server.js';
 import { isTrustpinError } from '../../../src/errors/index.js';
+import { RegistryClient } from '../../../src/registry/client.js';
 import { lookupCredential } from '../../../src/registry/credentials.js';
 
 const roots: string[] = [];
@@ -265,4 +267,109 @@ test('helper failures: error exit, bad output, missing program, timeout', { skip
     (m) => assert.match(m, /300 ms/),
   );
   assert.ok(Date.now() - started < 5000, 'timeout must not wait for the helper');
+});
+
+test('static credentials for a host win over every config file; other hosts still use the files', async () => {
+  const h = await home({
+    auths: { 'reg.test': { auth: b64('file:pw') }, 'other.test': { auth: b64('o:pw') } },
+  });
+  const o = {
+    env: { ...h.env, DOCKER_AUTH_CONFIG: JSON.stringify({ auths: { 'reg.test': { auth: b64('env:pw') } } }) },
+    homedir: h.home,
+    static: {
+      'reg.test': { username: 'given', password: 'p' },
+      'docker.io': { username: 'hub', password: 'h' },
+    },
+  };
+  const c = await lookupCredential('reg.test', o);
+  assert.equal(c?.username, 'given');
+  assert.equal(c?.password, 'p');
+  assert.equal((await lookupCredential('other.test', o))?.username, 'o');
+  // the client asks for Docker Hub by its API host; a key spelled docker.io still applies
+  assert.equal((await lookupCredential('registry-1.docker.io', o))?.username, 'hub');
+});
+
+test('authFile: only that file is read (not DOCKER_AUTH_CONFIG, config.json or podman files)', async () => {
+  const h = await home({
+    auths: { 'reg.test': { auth: b64('docker:pw') }, 'only-docker.test': { auth: b64('d:pw') } },
+  });
+  const authFile = join(h.dir, 'given-auth.json');
+  await writeFile(authFile, JSON.stringify({ auths: { 'reg.test': { auth: b64('authfile:pw') } } }));
+  const podman = join(h.dir, 'podman.json');
+  await writeFile(podman, JSON.stringify({ auths: { 'only-podman.test': { auth: b64('p:pw') } } }));
+  const env = {
+    ...h.env,
+    REGISTRY_AUTH_FILE: podman,
+    DOCKER_AUTH_CONFIG: JSON.stringify({ auths: { 'reg.test': { auth: b64('env:pw') } } }),
+  };
+  const o = { env, homedir: h.home, authFile };
+  const c = await lookupCredential('reg.test', o);
+  assert.equal(c?.username, 'authfile');
+  assert.match(c?.source ?? '', /given-auth\.json/);
+  assert.equal(await lookupCredential('only-docker.test', o), undefined);
+  assert.equal(await lookupCredential('only-podman.test', o), undefined);
+  // static credentials still come first
+  const s = await lookupCredential('reg.test', {
+    ...o,
+    static: { 'reg.test': { username: 'flag', password: 'x' } },
+  });
+  assert.equal(s?.username, 'flag');
+});
+
+test('authFile missing → NOT_FOUND naming it; empty → anonymous; malformed → IO_ERROR', async () => {
+  const h = await home();
+  const missing = join(h.dir, 'nope.json');
+  await fails(
+    lookupCredential('reg.test', { env: h.env, homedir: h.home, authFile: missing }),
+    'NOT_FOUND',
+    (m) => assert.match(m, /nope\.json/),
+  );
+  const empty = join(h.dir, 'empty.json');
+  await writeFile(empty, '');
+  assert.equal(
+    await lookupCredential('reg.test', { env: h.env, homedir: h.home, authFile: empty }),
+    undefined,
+  );
+  const bad = join(h.dir, 'bad.json');
+  await writeFile(bad, '{"auths": {"reg.test": {"auth": "c2VjcmV0"}}');
+  await fails(lookupCredential('reg.test', { env: h.env, homedir: h.home, authFile: bad }), 'IO_ERROR');
+});
+
+/** A registry that wants Basic `user:pass`; returns the Authorization headers the manifest requests carried. */
+async function basicRegistry(user: string, pass: string) {
+  const reg = new MemoryRegistry();
+  const host = await reg.listen();
+  const want = `Basic ${b64(`${user}:${pass}`)}`;
+  reg.hook = (req, res) => {
+    if (req.headers.authorization === want) {
+      res.writeHead(200, { 'Content-Length': 2 });
+      res.end('{}');
+    } else {
+      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="r"', 'Content-Length': 0 });
+      res.end();
+    }
+    return true;
+  };
+  return { reg, host };
+}
+
+test('RegistryClient: credentials (per host) and authFile options reach the registry', async () => {
+  const { reg, host } = await basicRegistry('alice', 's3cret');
+  const h = await home();
+  const authFile = join(h.dir, 'auth.json');
+  await writeFile(authFile, JSON.stringify({ auths: { [host]: { auth: b64('alice:s3cret') } } }));
+  try {
+    for (const o of [{ credentials: { [host]: { username: 'alice', password: 's3cret' } } }, { authFile }]) {
+      const client = new RegistryClient({ attempts: 1, env: h.env, ...o });
+      try {
+        const res = await client.request(host, 'demo/app', 'GET', 'tags/list');
+        await res.body.dump();
+        assert.equal(res.status, 200, JSON.stringify(Object.keys(o)));
+      } finally {
+        await client.close();
+      }
+    }
+  } finally {
+    await reg.close();
+  }
 });
