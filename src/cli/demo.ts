@@ -1,28 +1,23 @@
 // `trustpin demo`: start the embedded registry on 127.0.0.1 with a generated two-platform image and a Docker-format
 // mirror of it, then run inspect, digest and compare against them and show a tampered registry being caught. No network, no Docker needed.
-import type { Command } from 'commander';
-import { demoImages } from '../demo/images.js';
-import { MemoryRegistry } from '../demo/registry-server.js';
+import { demoImages, MemoryRegistry } from '../demo/index.js';
 import { TrustpinError } from '../errors/index.js';
-import { inspectJson, renderInspect } from '../image/inspect.js';
-import { selectPlatform, walkImage } from '../image/walk.js';
-import { compareImages } from '../mirror/compare.js';
+import { inspectJson, renderInspect, selectPlatform, walkImage } from '../image/index.js';
+import { compareImages } from '../mirror/index.js';
 import { parseReference } from '../reference/index.js';
-import { renderComparison } from '../report/mirror.js';
-import { RegistrySource } from '../source/registry.js';
-import { EXIT, type GlobalOptions, makeContext } from './common.js';
+import { renderComparison } from '../report/index.js';
+import { RegistrySource } from '../source/index.js';
+import type { Action } from './command.js';
+import { type Context, EXIT } from './common.js';
 
-export function registerDemo(program: Command, run: (fn: () => Promise<number>) => Promise<void>): void {
-  program
-    .command('demo')
-    .description(
-      'run inspect, digest and compare against an embedded registry, and catch a lying one (no network needed)',
-    )
-    .action(() => run(() => demo(program.opts<GlobalOptions>())));
-}
+// A walk-through printed as it goes (the lie is staged between steps), so it writes itself; -q keeps the verdicts.
+export const action: Action<Record<string, never>> = async (_args, _flags, ctx) => ({
+  exit: await demo(ctx),
+});
 
-async function demo(g: GlobalOptions): Promise<number> {
-  const ctx = makeContext(g);
+async function demo(full: Context): Promise<0 | 1> {
+  const ctx = { ...full, out: full.opts.quiet ? () => undefined : full.out, client: full.client };
+  const verdict = full.out;
   const s = ctx.style;
   const set = await demoImages();
   const reg = new MemoryRegistry();
@@ -67,24 +62,24 @@ async function demo(g: GlobalOptions): Promise<number> {
     const liar = new RegistrySource(parseReference(ref), ctx.client);
     try {
       await walkImage(liar, { configs: true });
-      ctx.out(s.bad('✘ the lie was not detected — this is a bug'));
+      verdict(s.bad('✘ the lie was not detected — this is a bug'));
       return EXIT.failed;
     } catch (e) {
       if (!(e instanceof TrustpinError) || (e.code !== 'DIGEST_MISMATCH' && e.code !== 'SIZE_MISMATCH'))
         throw e;
-      ctx.out(`${s.ok('✔ rejected')}: error[${e.code}] ${e.message}`);
+      verdict(`${s.ok('✔ rejected')}: error[${e.code}] ${e.message}`);
       ctx.out(
         s.dim(
           `  expected ${e.expected}\n  found    ${e.found}\n  (the registry's Docker-Content-Digest header claimed the right digest; trustpin hashes the bytes)`,
         ),
       );
     }
-    ctx.out(
+    verdict(
       `\n${s.ok('demo complete')}: every manifest and config above was fetched by digest and verified before parsing.`,
     );
     return EXIT.ok;
   } finally {
-    await ctx.client.close();
+    await full.close();
     await reg.close();
   }
 }

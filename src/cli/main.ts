@@ -1,15 +1,18 @@
 #!/usr/bin/env node
-// The trustpin command line: a thin layer over the library. Each command lives in its own file.
+// The trustpin command line: a thin layer over the library. main declares every command from its spec and
+// imports a command's modules only when it runs (see command.ts), so start-up stays small as commands grow.
 import { Command } from 'commander';
-import { collect, EXIT, printError } from './common.js';
-import { registerCompare } from './compare.js';
-import { registerDemo } from './demo.js';
-import { registerDiff } from './diff.js';
-import { registerDigest } from './digest.js';
-import { registerInspect } from './inspect.js';
-import { registerPull } from './pull.js';
-import { registerTrust } from './trust.js';
-import { registerVerify } from './verify.js';
+import { addCommand, collect } from './command.js';
+import { AFTER_TRUST, BEFORE_TRUST } from './specs.js';
+import { trustSpecs, verifySpec } from './trust-specs.js';
+
+// A reader that stops early (`trustpin demo | head -1`) closes stdout: what is left to print has no reader, so
+// it is dropped quietly and the command still ends with its own exit code.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') return;
+  process.stderr.write(`error[IO_ERROR]: cannot write to stdout: ${e.message}\n`);
+  process.exit(2);
+});
 
 const program = new Command();
 program
@@ -25,36 +28,29 @@ program
   )
   .option('--json', 'machine-readable output')
   .option('--no-color', 'no colours (also NO_COLOR)')
-  .option('-q, --quiet', 'print only results and errors')
+  .option('-q, --quiet', 'print only results and errors (compare/diff: nothing but the exit code)')
   .option('-v, --verbose', 'print every HTTP request')
   .option('--timeout <seconds>', 'give up on a stalled registry after this many seconds', '30')
+  .option('--creds <user:pass>', "log in to the registry of the command's image references with these")
+  .option('--authfile <file>', 'read registry credentials only from this docker/podman auth JSON file')
   .showHelpAfterError()
   .exitOverride();
 
-async function run(fn: () => Promise<number>): Promise<void> {
-  try {
-    process.exitCode = await fn();
-  } catch (e) {
-    process.exitCode = printError(e, program.opts().json);
-  }
-}
-
-registerInspect(program, run);
-registerDigest(program, run);
-registerCompare(program, run);
-registerDiff(program, run);
-registerVerify(program, run);
-registerTrust(program, run);
-registerDemo(program, run);
-registerPull(program, run);
+for (const spec of BEFORE_TRUST) addCommand(program, program, spec);
+addCommand(program, program, verifySpec);
+const trust = program
+  .command('trust')
+  .description('Docker Content Trust (Notary v1): inspect, archive, pin, key IDs');
+for (const spec of trustSpecs) addCommand(trust, program, spec);
+for (const spec of AFTER_TRUST) addCommand(program, program, spec);
 
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
-  const code = (e as { code?: string; exitCode?: number }).code ?? '';
+  const code = (e as { code?: string }).code ?? '';
   if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help')
-    process.exitCode = EXIT.ok;
-  else process.exitCode = EXIT.error;
+    process.exitCode = 0;
+  else process.exitCode = 2;
 }
 // Everything is written (stdout/stderr are synchronous for files and pipes on Linux) and every resource was closed
 // by its command; do not wait for idle keep-alive sockets and timers to wind down.

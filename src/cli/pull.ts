@@ -1,25 +1,14 @@
 // `trustpin pull REF --dest oci:DIR[:TAG]`: a verified download into an OCI layout, diff_ids proven, optionally
 // unpacked with no path escapes. Exit 0 ok, 1 when a proof or a safety check failed, 2 on operational errors.
-import type { Command } from 'commander';
 import { TrustpinError } from '../errors/index.js';
-import { DEFAULT_LIMITS } from '../layer/decompress.js';
+import { DEFAULT_LIMITS } from '../layer/index.js';
 import { parsePlatform } from '../manifest/index.js';
 import { ProgressLines, type PullResult, pull } from '../pull/index.js';
-import { parseOciRef } from '../source/oci-layout.js';
-import { openSource } from '../source/open.js';
+import { parseOciRef } from '../source/index.js';
 import type { UnpackWarning } from '../unpack/index.js';
-import { EXIT, type GlobalOptions, makeContext } from './common.js';
-
-interface PullFlags {
-  dest: string;
-  platform?: string;
-  allPlatforms?: boolean;
-  unpack?: string;
-  jobs: string;
-  allowDevices?: boolean;
-  preserveSetid?: boolean;
-  maxLayerBytes?: string;
-}
+import type { Action } from './command.js';
+import { EXIT } from './common.js';
+import type { PullFlags } from './specs.js';
 
 const UNITS: Record<string, number> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
 
@@ -84,82 +73,49 @@ function text(r: PullResult): string {
   return lines.join('\n');
 }
 
-export function registerPull(program: Command, run: (fn: () => Promise<number>) => Promise<void>): void {
-  program
-    .command('pull')
-    .description(
-      'download an image into an OCI layout with every blob verified, prove each layer against its diff_id, and optionally unpack it without path escapes',
-    )
-    .argument('<ref>', 'image to pull (any transport)')
-    .requiredOption('--dest <oci:DIR[:TAG]>', 'OCI layout to write (created if missing)')
-    .option(
-      '--platform <os/arch[/variant]>',
-      'platform to pull from an index (default: the host, linux/amd64 here)',
-    )
-    .option('--all-platforms', 'pull the whole index: every platform and attestation')
-    .option('--unpack <dir>', 'also unpack the image into this new or empty directory')
-    .option(
-      '--jobs <n>',
-      'parallel downloads (diff_id proofs: at most this many, and no more than the cores)',
-      '4',
-    )
-    .option('--allow-devices', 'create device nodes when unpacking (only as root)')
-    .option('--preserve-setid', 'keep setuid/setgid bits when unpacking')
-    .option(
-      '--max-layer-bytes <n>',
-      `largest uncompressed layer, e.g. 8G (default ${DEFAULT_LIMITS.maxBytes / 2 ** 30}G; ratio cap ${DEFAULT_LIMITS.maxRatio}:1)`,
-    )
-    .action((ref: string, o: PullFlags) =>
-      run(async () => {
-        const g = program.opts<GlobalOptions>();
-        const dest = parseDest(o.dest);
-        const jobs = Number(o.jobs);
-        if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64)
-          throw new TrustpinError('USAGE', `--jobs ${o.jobs} is out of range`, {
-            expected: '1 to 64',
-            found: o.jobs,
-          });
-        if (o.unpack !== undefined && o.allPlatforms)
-          throw new TrustpinError('USAGE', '--unpack needs exactly one image', {
-            expected: 'one platform (--platform, or the host default)',
-            found: '--all-platforms',
-            hint: 'drop --all-platforms, or unpack each platform with its own pull',
-          });
-        if (o.platform && o.allPlatforms)
-          throw new TrustpinError('USAGE', '--platform and --all-platforms exclude each other', {
-            hint: 'give one platform, or all of them',
-          });
-        const limits = {
-          ...DEFAULT_LIMITS,
-          ...(o.maxLayerBytes ? { maxBytes: parseBytes(o.maxLayerBytes, '--max-layer-bytes') } : {}),
-        };
-        const ctx = makeContext(g);
-        const progress =
-          process.stderr.isTTY && !g.quiet && !g.json ? new ProgressLines(process.stderr) : undefined;
-        const warn = (w: UnpackWarning) => ctx.err(`warning[${w.code}]: layer ${w.layer}: ${w.message}`);
-        const src = await openSource(ref, ctx.client);
-        try {
-          const r = await pull(src, {
-            dest: dest.dir,
-            tag: dest.tag,
-            platform: o.platform ? parsePlatform(o.platform) : undefined,
-            allPlatforms: o.allPlatforms === true,
-            jobs,
-            unpack: o.unpack,
-            allowDevices: o.allowDevices === true,
-            preserveSetid: o.preserveSetid === true,
-            limits,
-            onEvent: progress?.onEvent,
-            onWarning: g.json ? undefined : warn,
-          });
-          progress?.stop();
-          ctx.out(g.json ? JSON.stringify(summary(r), null, 2) : text(r));
-          return EXIT.ok;
-        } finally {
-          progress?.stop();
-          await src.close();
-          await ctx.client.close();
-        }
-      }),
-    );
-}
+export const action: Action<PullFlags> = async ([ref], o, ctx) => {
+  const g = ctx.opts;
+  const dest = parseDest(o.dest);
+  const jobs = Number(o.jobs);
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64)
+    throw new TrustpinError('USAGE', `--jobs ${o.jobs} is out of range`, {
+      expected: '1 to 64',
+      found: o.jobs,
+    });
+  if (o.unpack !== undefined && o.allPlatforms)
+    throw new TrustpinError('USAGE', '--unpack needs exactly one image', {
+      expected: 'one platform (--platform, or the host default)',
+      found: '--all-platforms',
+      hint: 'drop --all-platforms, or unpack each platform with its own pull',
+    });
+  if (o.platform && o.allPlatforms)
+    throw new TrustpinError('USAGE', '--platform and --all-platforms exclude each other', {
+      hint: 'give one platform, or all of them',
+    });
+  const limits = {
+    ...DEFAULT_LIMITS,
+    ...(o.maxLayerBytes ? { maxBytes: parseBytes(o.maxLayerBytes, '--max-layer-bytes') } : {}),
+  };
+  // a terminal gets a redrawn frame, a pipe or a log one line per finished layer (ProgressLines decides)
+  const progress = !g.quiet && !g.json ? new ProgressLines(process.stderr) : undefined;
+  const warn = (w: UnpackWarning) => ctx.err(`warning[${w.code}]: layer ${w.layer}: ${w.message}`);
+  const src = await ctx.open(ref!);
+  try {
+    const r = await pull(src, {
+      dest: dest.dir,
+      tag: dest.tag,
+      platform: o.platform ? parsePlatform(o.platform) : undefined,
+      allPlatforms: o.allPlatforms === true,
+      jobs,
+      unpack: o.unpack,
+      allowDevices: o.allowDevices === true,
+      preserveSetid: o.preserveSetid === true,
+      limits,
+      onEvent: progress?.onEvent,
+      onWarning: g.json ? undefined : warn,
+    });
+    return { exit: EXIT.ok, json: summary(r), text: text(r), quiet: r.digest };
+  } finally {
+    progress?.stop();
+  }
+};

@@ -2,3 +2,4 @@
 // Other folders import them from here.
 export * from './inspect.js';
 export * from './walk.js';
+export * from './resolve.js';

@@ -7,3 +7,5 @@ export * from './credentials.js';
 export * from './http.js';
 export * from './options.js';
 export * from './transport.js';
+export * from './lru.js';
+export * from './tags.js';
