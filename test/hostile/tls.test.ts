@@ -1,0 +1,154 @@
+// A trust server or registry whose certificate the given CA did not sign: the user sees TLS_ERROR naming the
+// host, and no plain-HTTP request reaches the port — even on loopback, where plain HTTP is otherwise a fallback.
+// The server here speaks both TLS and plain HTTP on one port, and answers anything over plain HTTP, so a fallback
+// would not just hide the TLS error but succeed.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer as createHttp, type RequestListener } from 'node:http';
+import { createServer as createHttps } from 'node:https';
+import { type AddressInfo, createServer as createNet, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { RegistryClient } from '../../src/registry/client.js';
+import { NotaryServer } from '../../src/trust/dct/source.js';
+import { makeTestPki, type TestPki } from '../harness/tls.js';
+import { rejectsWith } from './liar.js';
+
+let dir: string;
+let signer: TestPki;
+let other: TestPki;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'trustpin-tls-'));
+  [signer, other] = await Promise.all([
+    makeTestPki(await mkdtemp(join(dir, 'a-')), ['server']),
+    makeTestPki(await mkdtemp(join(dir, 'b-')), ['server']),
+  ]);
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+interface Dual {
+  host: string;
+  /** request paths that arrived over plain HTTP / over TLS */
+  plain: string[];
+  tls: string[];
+  close(): Promise<void>;
+}
+
+const answer =
+  (log: string[]): RequestListener =>
+  (req, res) => {
+    log.push(req.url ?? '');
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': 2 });
+    res.end('{}');
+  };
+
+/** One port, two protocols: a first byte 0x16 (a TLS handshake) goes to HTTPS, anything else to plain HTTP. */
+async function dualServer(pki: TestPki): Promise<Dual> {
+  const plain: string[] = [];
+  const tls: string[] = [];
+  const leaf = pki.leaves.server!;
+  const https = createHttps(
+    { cert: await readFile(leaf.certFile), key: await readFile(leaf.keyFile) },
+    answer(tls),
+  );
+  const http = createHttp(answer(plain));
+  const net: Server = createNet((socket) => {
+    socket.once('data', (first) => {
+      socket.pause();
+      socket.unshift(first);
+      (first[0] === 0x16 ? https : http).emit('connection', socket);
+      // the servers do not resume a socket paused by someone else
+      process.nextTick(() => socket.resume());
+    });
+  });
+  await new Promise<void>((r) => net.listen(0, '127.0.0.1', () => r()));
+  return {
+    host: `127.0.0.1:${(net.address() as AddressInfo).port}`,
+    plain,
+    tls,
+    close: async () => {
+      https.closeAllConnections();
+      http.closeAllConnections();
+      await new Promise<void>((r) => net.close(() => r()));
+    },
+  };
+}
+
+async function withDual(fn: (d: Dual) => Promise<void>): Promise<void> {
+  const d = await dualServer(signer);
+  try {
+    await fn(d);
+  } finally {
+    await d.close();
+  }
+}
+
+function client(host: string, ca: TestPki): RegistryClient {
+  return new RegistryClient({
+    attempts: 1,
+    timeoutMs: 5000,
+    credentials: async () => undefined,
+    extraCa: { [host]: [Buffer.from(ca.caPem)] },
+  });
+}
+
+test('a notary server with a certificate the given CA did not sign → TLS_ERROR naming it, no plain HTTP', () =>
+  withDual(async (d) => {
+    const c = client(d.host, other);
+    try {
+      const server = new NotaryServer(`https://${d.host}`, c);
+      const e = await rejectsWith(server.fetch('docker.io/library/app', 'root.json', 1 << 20), 'TLS_ERROR');
+      assert.ok(e.message.includes(d.host), e.message);
+      assert.deepEqual(d.plain, [], 'no plain-HTTP request may reach the port');
+    } finally {
+      await c.close();
+    }
+  }));
+
+test('a loopback registry with a certificate the given CA did not sign → TLS_ERROR, no plain-HTTP fallback', () =>
+  withDual(async (d) => {
+    const c = client(d.host, other);
+    try {
+      const e = await rejectsWith(c.getManifest(d.host, 'demo/app', '1.0', 1 << 20), 'TLS_ERROR');
+      assert.ok(e.message.includes(d.host), e.message);
+      assert.deepEqual(d.plain, []);
+    } finally {
+      await c.close();
+    }
+  }));
+
+test('the right CA: the same server is reached over HTTPS', () =>
+  withDual(async (d) => {
+    const c = client(d.host, signer);
+    try {
+      const server = new NotaryServer(`https://${d.host}`, c);
+      assert.ok(await server.fetch('docker.io/library/app', 'root.json', 1 << 20));
+      assert.ok(d.tls.includes('/v2/docker.io/library/app/_trust/tuf/root.json'), d.tls.join(' '));
+      assert.deepEqual(d.plain, []);
+    } finally {
+      await c.close();
+    }
+  }));
+
+test('an https:// server that does not speak TLS is never asked over plain HTTP', async () => {
+  const plain: string[] = [];
+  const http = createHttp(answer(plain));
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
+  const host = `127.0.0.1:${(http.address() as AddressInfo).port}`;
+  const c = new RegistryClient({ attempts: 1, timeoutMs: 5000, credentials: async () => undefined });
+  try {
+    const server = new NotaryServer(`https://${host}`, c);
+    await assert.rejects(server.fetch('docker.io/library/app', 'root.json', 1 << 20));
+    assert.deepEqual(plain, []);
+    // the same host as a loopback registry may still fall back to plain HTTP: the rule is per request
+    const res = await c.request(host, 'demo/app', 'GET', 'tags/list');
+    await res.body.dump();
+    assert.equal(res.status, 200);
+    assert.deepEqual(plain, ['/v2/', '/v2/demo/app/tags/list']);
+  } finally {
+    await c.close();
+    http.closeAllConnections();
+    await new Promise<void>((r) => http.close(() => r()));
+  }
+});
