@@ -6,6 +6,7 @@ import { fullName } from '../reference/index.js';
 import { type ImageSource, parseOciRef, RegistrySource } from '../source/index.js';
 import { selectPlatform, walkImage } from './walk.js';
 
+/** Options of {@link resolveDigest}. */
 export interface ResolveOptions {
   /** the platform manifest's digest instead of the index's (PLATFORM_NOT_FOUND when the image has none) */
   platform?: Platform | undefined;
