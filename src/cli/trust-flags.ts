@@ -1,46 +1,17 @@
-// The Docker Content Trust flags shared by `verify --dct` and `trust …`, turned into library options.
+// The Docker Content Trust flags turned into library options, and library hints (which name options) turned
+// back into the flags a CLI user types.
 import { readFileSync } from 'node:fs';
-import type { Command } from 'commander';
 import { TrustpinError } from '../errors/index.js';
 import { parseReference } from '../reference/index.js';
-import { TrustStore, trustpinHome } from '../trust/dct/store.js';
-import { type DctOptions, trustServerFor } from '../trust/dct/verify.js';
-import { type Context, collect } from './common.js';
-
-export interface TrustFlags {
-  trustServer?: string;
-  trustCa?: string;
-  rootKeyId?: string[];
-  signer?: string[];
-  offline?: boolean;
-  trustArchive?: string;
-  asOf?: string;
-  allowExpiredRoot?: boolean;
-}
-
-export function addTrustFlags(cmd: Command): Command {
-  return cmd
-    .option(
-      '--trust-server <url>',
-      'notary server (default: $DOCKER_CONTENT_TRUST_SERVER, notary.docker.io for docker.io, else https://REGISTRY)',
-    )
-    .option('--trust-ca <file>', 'CA certificate for the notary server')
-    .option(
-      '--root-key-id <id>',
-      'pin the root key: the ID `docker trust inspect` shows or the canonical ID (repeatable)',
-      collect,
-    )
-    .option('--offline', 'use only the trust store (no network call for trust data)')
-    .option(
-      '--trust-archive <path>',
-      'read trust data from an archive or a directory of TUF metadata (no network call for trust data)',
-    )
-    .option('--as-of <time>', 'judge expiry and certificate validity at this time (RFC 3339 or YYYY-MM-DD)')
-    .option(
-      '--allow-expired-root',
-      'accept an expired root certificate (reported); for forensics on archived data',
-    );
-}
+import {
+  type DctTrustOptions,
+  type DctVerifierOptions,
+  TrustStore,
+  trustpinHome,
+  trustServerFor,
+} from '../trust/index.js';
+import type { Context } from './common.js';
+import type { TrustFlags } from './trust-specs.js';
 
 export function parseAsOf(s: string | undefined): number {
   if (!s) return Date.now();
@@ -48,6 +19,7 @@ export function parseAsOf(s: string | undefined): number {
   if (Number.isNaN(t))
     throw new TrustpinError('USAGE', `--as-of ${JSON.stringify(s)} is not a time`, {
       expected: 'RFC 3339 (2026-01-01T00:00:00Z) or YYYY-MM-DD',
+      found: s,
     });
   return t;
 }
@@ -67,21 +39,67 @@ export function trustCa(f: TrustFlags, registries: string[]): Record<string, Buf
 }
 
 export function registriesOf(refs: string[]): string[] {
-  return refs.map((r) => parseReference(r).registry);
+  return refs.map((r) => parseReference(r.replace(/^docker:\/\//, '')).registry);
 }
 
-export function dctOptions(f: TrustFlags, ctx: Context): DctOptions {
+function exclusive(f: TrustFlags): void {
   if (f.offline && f.trustArchive)
     throw new TrustpinError('USAGE', '--offline and --trust-archive are exclusive');
+}
+
+/** Options for loading trust data (`trust inspect`). */
+export function trustOptions(f: TrustFlags, ctx: Context): DctTrustOptions {
+  exclusive(f);
   return {
     client: ctx.client,
     store: new TrustStore(trustpinHome()),
     trustServer: f.trustServer,
     rootKeyIds: f.rootKeyId ?? [],
-    signers: f.signer ?? [],
     offline: f.offline,
     trustArchive: f.trustArchive,
     now: parseAsOf(f.asOf),
     allowExpiredRoot: f.allowExpiredRoot,
+    allowFirstUse: f.firstUse !== false,
   };
+}
+
+/** Options for `createDctVerifier` (`verify --dct`). */
+export function verifierOptions(f: TrustFlags, ctx: Context): DctVerifierOptions {
+  const now = parseAsOf(f.asOf);
+  const asOf = f.asOf !== undefined;
+  return {
+    ...trustOptions(f, ctx),
+    signers: f.signer ?? [],
+    now: () => (asOf ? now : Date.now()),
+  };
+}
+
+const FLAGS: Record<string, string> = {
+  rootKeyIds: '--root-key-id',
+  trustServer: '--trust-server',
+  trustArchive: '--trust-archive',
+  allowFirstUse: 'allow first use (drop --no-first-use)',
+  now: '--as-of',
+  trustCa: '--trust-ca',
+  signers: '--signer',
+};
+
+/** A library hint names options (`option rootKeyIds`); the CLI user needs the flag. */
+export function cliHint(hint: string | undefined): string | undefined {
+  if (hint === undefined) return undefined;
+  return hint
+    .replace(/option (\w+)/g, (m, name: string) => FLAGS[name] ?? m)
+    .replace(/\btrust pin\b/g, '`trustpin trust pin`')
+    .replace(/\btrust import-docker\b/g, '`trustpin trust import-docker`');
+}
+
+/** The same error with its hint in CLI terms. */
+export function cliError(e: unknown): unknown {
+  if (!(e instanceof TrustpinError) || e.hint === undefined) return e;
+  return new TrustpinError(e.code, e.message, {
+    expected: e.expected,
+    found: e.found,
+    hint: cliHint(e.hint),
+    cause: e,
+  });
 }

@@ -1,212 +1,151 @@
-// `trustpin trust …`: inspect (docker trust inspect parity), archive, key-id, import-docker.
-import { existsSync, readFileSync } from 'node:fs';
+// `trustpin trust …`: inspect (docker trust inspect parity), archive, key-id, import-docker, pin, forget — thin
+// actions over the DCT library.
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Command } from 'commander';
 import { TrustpinError } from '../errors/index.js';
 import { fullName, parseReference } from '../reference/index.js';
-import { prettyTrustInfo, type TrustInfo, trustInfo } from '../trust/dct/inspect.js';
-import { canonicalKeyId, isX509, keyId, readKeyFile } from '../trust/dct/keys.js';
 import {
-  ARCHIVE_FORMAT,
-  type ArchiveFile,
-  FileSet,
-  NotaryServer,
-  type TrustSource,
-} from '../trust/dct/source.js';
-import { updateTrust } from '../trust/dct/updater.js';
-import { loadTrust, trustServerFor } from '../trust/dct/verify.js';
-import { writeAtomic } from '../util/fs.js';
-import { EXIT, type GlobalOptions, makeContext, printError } from './common.js';
-import {
-  addTrustFlags,
-  dctOptions,
-  parseAsOf,
-  registriesOf,
-  type TrustFlags,
-  trustCa,
-} from './trust-flags.js';
+  archiveTrust,
+  canonicalKeyId,
+  importDockerTrust,
+  isX509,
+  keyId,
+  loadTrust,
+  prettyTrustInfo,
+  readKeyFile,
+  type TrustInfo,
+  TrustStore,
+  trustInfo,
+  trustpinHome,
+} from '../trust/index.js';
+import type { Action } from './command.js';
+import { EXIT, exitCodeOf, formatError } from './common.js';
+import { cliError, parseAsOf, trustOptions } from './trust-flags.js';
+import type { TrustFlags } from './trust-specs.js';
 
-export function registerTrust(program: Command, run: (fn: () => Promise<number>) => Promise<void>): void {
-  const trust = program
-    .command('trust')
-    .description('Docker Content Trust (Notary v1): inspect, archive, key IDs');
+const gunOf = (remote: string) => {
+  const ref = parseReference(remote.replace(/^docker:\/\//, ''));
+  return { ref, gun: fullName(ref) };
+};
 
-  addTrustFlags(
-    trust
-      .command('inspect')
-      .description('what `docker trust inspect` printed: signed tags, signers and administrative keys')
-      .argument('<repos...>', 'REPO[:TAG]')
-      .option('--pretty', 'the three human-readable tables'),
-  ).action((repos: string[], f: TrustFlags & { pretty?: boolean }) =>
-    run(async () => {
-      const g = program.opts<GlobalOptions>();
-      const ctx = makeContext(g, trustCa(f, registriesOf(repos)));
-      const opts = dctOptions(f, ctx);
-      const infos: TrustInfo[] = [];
-      let failed = false;
-      try {
-        for (const remote of repos) {
-          try {
-            const ref = parseReference(remote);
-            const { repo } = await loadTrust(fullName(ref), ref.registry, opts);
-            const info = trustInfo(repo, remote, ref.tag);
-            infos.push(info);
-            if (f.pretty) process.stdout.write(prettyTrustInfo(info));
-            for (const w of repo.warnings) ctx.err(`warning: ${w}`);
-          } catch (e) {
-            failed = true;
-            printError(e, false);
-          }
-        }
-        if (!f.pretty) ctx.out(JSON.stringify(infos, null, 4));
-        return failed ? EXIT.failed : EXIT.ok;
-      } finally {
-        await ctx.client.close();
-      }
-    }),
-  );
-
-  trust
-    .command('archive')
-    .description('save every signed document the notary server has (all root versions too), for offline use')
-    .argument('<repos...>', 'REPO (the GUN is the full name, e.g. docker.io/nicolas/webdis)')
-    .requiredOption('--out <path>', 'archive file to write')
-    .option('--trust-server <url>', 'notary server')
-    .option('--trust-ca <file>', 'CA certificate for the notary server')
-    .option('--root-key-id <id>', 'pin the root key (repeatable)', (v: string, p: string[] = []) => [...p, v])
-    .action((repos: string[], f: TrustFlags & { out: string }) =>
-      run(async () => {
-        const g = program.opts<GlobalOptions>();
-        const ctx = makeContext(g, trustCa(f, registriesOf(repos)));
-        try {
-          const doc: ArchiveFile = {
-            format: ARCHIVE_FORMAT,
-            createdAt: new Date().toISOString(),
-            server: '',
-            repositories: [],
-          };
-          for (const remote of repos) {
-            const ref = parseReference(remote);
-            const gun = fullName(ref);
-            const server = trustServerFor(ref.registry, f.trustServer);
-            doc.server = server;
-            ctx.client.useCredentialsOf(new URL(server).host, ref.registry);
-            const files = await archiveRepo(new NotaryServer(server, ctx.client), gun, f.rootKeyId ?? []);
-            doc.repositories.push({
-              gun,
-              fetchedAt: new Date().toISOString(),
-              files: Object.fromEntries([...files].map(([k, v]) => [k, v.toString('base64')])),
-            });
-            ctx.err(`${gun}: ${files.size} documents (${[...files.keys()].sort().join(', ')})`);
-          }
-          await writeAtomic(f.out, `${JSON.stringify(doc, null, 1)}\n`);
-          ctx.out(f.out);
-          return EXIT.ok;
-        } finally {
-          await ctx.client.close();
-        }
-      }),
-    );
-
-  trust
-    .command('key-id')
-    .description(
-      'print the key ID of a public key or certificate file (docker/notary PEM, role: headers allowed)',
-    )
-    .argument('<files...>')
-    .action((files: string[]) =>
-      run(async () => {
-        const g = program.opts<GlobalOptions>();
-        const out = files.map((file) => {
-          let text: string;
-          try {
-            text = readFileSync(file, 'utf8');
-          } catch (e) {
-            throw new TrustpinError('IO_ERROR', `cannot read ${file}: ${(e as Error).message}`);
-          }
-          const k = readKeyFile(text);
-          return {
-            file,
-            keytype: k.keytype,
-            id: keyId(k),
-            ...(isX509(k) ? { canonical: canonicalKeyId(k) } : {}),
-          };
-        });
-        if (g.json) process.stdout.write(`${JSON.stringify(out.length === 1 ? out[0] : out, null, 2)}\n`);
-        else
-          for (const o of out)
-            process.stdout.write(
-              `${o.id}${o.canonical ? `  (canonical ${o.canonical})` : ''}${files.length > 1 ? `  ${o.file}` : ''}\n`,
-            );
-        return EXIT.ok;
-      }),
-    );
-
-  trust
-    .command('import-docker')
-    .description(
-      "verify docker's cached trust data for a repository and make it trustpin's pin (TOFU from docker)",
-    )
-    .argument('<repos...>', 'REPO')
-    .option(
-      '--trust-dir <dir>',
-      "docker's trust directory",
-      join(process.env.DOCKER_CONFIG ?? join(homedir(), '.docker'), 'trust'),
-    )
-    .option('--trust-server <url>', 'the notary server this data came from')
-    .option('--as-of <time>', 'judge expiry at this time')
-    .action((repos: string[], f: TrustFlags & { trustDir: string }) =>
-      run(async () => {
-        const g = program.opts<GlobalOptions>();
-        const ctx = makeContext(g);
-        const opts = dctOptions(f, ctx);
-        for (const remote of repos) {
-          const ref = parseReference(remote);
-          const gun = fullName(ref);
-          const dir = join(f.trustDir, 'tuf', gun, 'metadata');
-          if (!existsSync(join(dir, 'root.json'))) {
-            throw new TrustpinError(
-              'TRUST_DATA_NOT_FOUND',
-              `docker has no trust data for ${gun} in ${f.trustDir}`,
-            );
-          }
-          const { repo } = await loadTrust(gun, ref.registry, { ...opts, trustArchive: dir });
-          const serverKey = new URL(trustServerFor(ref.registry, f.trustServer)).host;
-          await opts.store.withLock(serverKey, gun, () => opts.store.save(serverKey, gun, repo.files));
-          ctx.out(
-            `${gun}: imported root v${repo.root.signed.version} from ${dir} into ${opts.store.dir(serverKey, gun)}`,
-          );
-        }
-        await ctx.client.close();
-        return EXIT.ok;
-      }),
-    );
+/** Worst exit over several repositories: an operational failure (2) outranks a verification failure (1). */
+function worst(codes: number[]): 0 | 1 | 2 {
+  return codes.includes(EXIT.error) ? EXIT.error : codes.includes(EXIT.failed) ? EXIT.failed : EXIT.ok;
 }
 
-/** Fetch every document (all root versions too), verified as a client would before it is written. */
-async function archiveRepo(server: NotaryServer, gun: string, pins: string[]): Promise<Map<string, Buffer>> {
-  const seen = new Map<string, Buffer>();
-  const recording: TrustSource = {
-    describe: server.describe,
-    network: true,
-    fetch: async (g, name, max) => {
-      const b = await server.fetch(g, name, max);
-      if (b) seen.set(name.replace(/\.[0-9a-f]{64,128}\.json$/, '.json'), b);
-      return b;
-    },
-  };
-  const repo = await updateTrust({ gun, source: recording, pinnedRootKeys: pins, now: parseAsOf(undefined) });
-  for (let v = 1; v <= repo.root.signed.version; v++) {
-    const b = await server.fetch(gun, `${v}.root.json`, 1024 * 1024);
-    if (b) seen.set(`${v}.root.json`, b);
+export const inspect: Action<TrustFlags & { pretty?: boolean }> = async (repos, f, ctx) => {
+  const opts = trustOptions(f, ctx);
+  const infos: TrustInfo[] = [];
+  const codes: number[] = [];
+  let pretty = '';
+  for (const remote of repos) {
+    try {
+      const { ref, gun } = gunOf(remote);
+      const { repo } = await loadTrust(gun, ref.registry, opts);
+      const info = trustInfo(repo, remote, ref.tag);
+      infos.push(info);
+      if (f.pretty) pretty += prettyTrustInfo(info);
+      for (const w of repo.warnings) ctx.err(`warning: ${w}`);
+    } catch (e) {
+      const err = cliError(e);
+      codes.push(exitCodeOf(err));
+      process.stderr.write(`${formatError(err)}\n`);
+    }
   }
-  // the archive must verify offline on its own before it is written
-  await updateTrust({
-    gun,
-    source: new FileSet('archive', new Map([[gun, seen]])),
-    pinnedRootKeys: pins,
-    now: parseAsOf(undefined),
+  const out = f.pretty && !ctx.opts.json ? pretty : `${JSON.stringify(infos, null, 4)}\n`;
+  return { exit: worst(codes), raw: Buffer.from(out) };
+};
+
+export const archive: Action<TrustFlags & { out: string }> = async (repos, f, ctx) => {
+  const doc = await archiveTrust(
+    repos.map((r) => {
+      const { ref, gun } = gunOf(r);
+      return { gun, registry: ref.registry };
+    }),
+    f.out,
+    {
+      client: ctx.client,
+      store: new TrustStore(trustpinHome()),
+      trustServer: f.trustServer,
+      rootKeyIds: f.rootKeyId,
+      allowFirstUse: f.firstUse !== false,
+      onRepository: (gun, files) => ctx.err(`${gun}: ${files.length} documents (${files.join(', ')})`),
+    },
+  ).catch((e) => {
+    throw cliError(e);
   });
-  return seen;
-}
+  return { exit: EXIT.ok, json: doc, text: f.out, quiet: f.out };
+};
+
+export const keyId_: Action<Record<string, never>> = async (files, _f, ctx) => {
+  const out = files.map((file) => {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new TrustpinError('IO_ERROR', `cannot read ${file}: ${(e as Error).message}`);
+    }
+    const k = readKeyFile(text);
+    return { file, keytype: k.keytype, id: keyId(k), ...(isX509(k) ? { canonical: canonicalKeyId(k) } : {}) };
+  });
+  const text = out
+    .map(
+      (o) =>
+        `${o.id}${o.canonical ? `  (canonical ${o.canonical})` : ''}${files.length > 1 ? `  ${o.file}` : ''}`,
+    )
+    .join('\n');
+  void ctx;
+  return { exit: EXIT.ok, json: out.length === 1 ? out[0] : out, text };
+};
+export { keyId_ as keyId };
+
+export const importDocker: Action<TrustFlags & { trustDir?: string }> = async (repos, f, ctx) => {
+  const store = new TrustStore(trustpinHome());
+  const trustDir = f.trustDir ?? join(process.env.DOCKER_CONFIG ?? join(homedir(), '.docker'), 'trust');
+  const now = parseAsOf(f.asOf);
+  const lines: string[] = [];
+  for (const remote of repos) {
+    const { ref, gun } = gunOf(remote);
+    const r = await importDockerTrust(gun, ref.registry, {
+      client: ctx.client,
+      store,
+      trustDir,
+      rootKeyIds: f.rootKeyId,
+      allowFirstUse: f.firstUse !== false,
+      now: () => now,
+    }).catch((e) => {
+      throw cliError(e);
+    });
+    lines.push(`${gun}: imported root v${r.rootVersion} from ${r.from} into ${r.dir}`);
+  }
+  return { exit: EXIT.ok, text: lines.join('\n'), json: lines };
+};
+
+export const pin: Action<Record<string, never>> = async ([repo, ...ids]) => {
+  const { gun } = gunOf(repo!);
+  for (const id of ids) {
+    if (!/^[0-9a-f]{12,64}$/.test(id)) {
+      throw new TrustpinError('USAGE', `${JSON.stringify(id)} is not a root key ID`, {
+        expected:
+          '12 to 64 lower-case hex characters (as `docker trust inspect` or `trustpin trust key-id` print)',
+        found: id,
+      });
+    }
+  }
+  const store = new TrustStore(trustpinHome());
+  await store.setPin(gun, ids);
+  const text = `${gun}: root pinned to ${ids.join(', ')}; a cached root not signed by it is replaced by the next verification that passes under the pin`;
+  return { exit: EXIT.ok, text, json: { gun, rootKeyIds: ids }, quiet: '' };
+};
+
+export const forget: Action<Record<string, never>> = async (repos) => {
+  const store = new TrustStore(trustpinHome());
+  const result: { gun: string; forgotten: boolean }[] = [];
+  for (const r of repos) {
+    const { gun } = gunOf(r);
+    result.push({ gun, forgotten: await store.forget(gun) });
+  }
+  const text = result.map((r) => `${r.gun}: ${r.forgotten ? 'forgotten' : 'nothing stored'}`).join('\n');
+  return { exit: EXIT.ok, text, json: result, quiet: '' };
+};

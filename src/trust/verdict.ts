@@ -1,36 +1,79 @@
-// One verdict shape for every signature system (DCT now; cosign and Notation later), and the chain of trust
-// it carries: nodes from the trust anchor down to the bytes, each edge checked (✔) or failed (✘).
+// The one contract every signature system implements (DCT now; cosign, Notation and the policy engine next):
+// a verifier answers "is this image signed by whom I trust?" with a verdict whose failures are coded problems.
+import type { ErrorCode, TrustpinError } from '../errors/index.js';
+import type { Reference } from '../reference/index.js';
+import type { ChainGraph } from './chain.js';
 
-export type ChainKind =
-  | 'root'
-  | 'role'
-  | 'signed-tag'
-  | 'index'
-  | 'manifest'
-  | 'config'
-  | 'layer'
-  | 'registry-tag';
+/** The signature systems trustpin verifies. */
+export type TrustSystem = 'dct' | 'cosign' | 'notation';
 
-export interface ChainNode {
-  kind: ChainKind;
-  label: string;
-  digest?: string;
-  detail?: string;
-  ok: boolean;
-  children?: ChainNode[];
-}
-
-export interface Signer {
-  name: string;
-  keyIds: string[];
-}
-
-export interface TrustVerdict {
-  system: 'dct' | 'cosign' | 'notation';
+/** What was verified: the reference asked about and the digest trust was decided for. */
+export interface TrustSubject {
+  /** the reference as verified, e.g. `docker.io/library/alpine:3.20` */
   reference: string;
-  subject: string;
-  signers: Signer[];
-  chain: ChainNode[];
+  /** the digest the signature covers (absent when verification failed before one was known) */
+  digest?: string | undefined;
+}
+
+/** Who signed, as a discriminated union on `type` — one member per kind of signer identity. */
+export type SignerClaim =
+  | {
+      /** Docker Content Trust: a role (targets or a delegation) signed the tag */
+      type: 'dct';
+      role: string;
+      /** the delegation's name without `targets/` (`Repo Admin` for the targets role) */
+      name: string;
+      keyIds: string[];
+    }
+  | { type: 'cosign-key'; keyId: string }
+  | { type: 'cosign-keyless'; issuer: string; subject: string }
+  | { type: 'notation-x509'; subject: string; issuer?: string | undefined; fingerprint?: string | undefined };
+
+/** A check that did not hold: a code a program can match on, and what was expected and found. */
+export interface Problem {
+  code: ErrorCode;
+  message: string;
+  expected?: string | undefined;
+  found?: string | undefined;
+  /** what to do next, in terms of library options */
+  hint?: string | undefined;
+}
+
+/** The answer of a {@link TrustVerifier}. `ok` is true exactly when `problems` is empty. */
+export interface TrustVerdict {
+  system: TrustSystem;
+  subject: TrustSubject;
   ok: boolean;
+  claims: SignerClaim[];
+  chain: ChainGraph;
+  problems: Problem[];
+  /** non-fatal notes (a skipped expired delegation, a root accepted on first use) */
   warnings: string[];
+}
+
+/** Options for one `verify()` call. */
+export interface VerifyOptions {
+  /** abandon the verification (network calls are cancelled; the promise rejects with `ABORTED`) */
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * A verifier for one signature system, created once (trust material loaded) and used for many verifications.
+ * `verify` resolves to a verdict for verification failures and rejects only on operational failures (network,
+ * authentication, usage).
+ */
+export interface TrustVerifier<V extends TrustVerdict = TrustVerdict> {
+  readonly system: TrustSystem;
+  verify(subject: string | Reference, options?: VerifyOptions): Promise<V>;
+}
+
+/** A verification failure turned into a problem; anything else is rethrown by the caller. */
+export function problemOf(e: TrustpinError): Problem {
+  return {
+    code: e.code,
+    message: e.message,
+    ...(e.expected !== undefined ? { expected: e.expected } : {}),
+    ...(e.found !== undefined ? { found: e.found } : {}),
+    ...(e.hint !== undefined ? { hint: e.hint } : {}),
+  };
 }

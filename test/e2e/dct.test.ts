@@ -1,8 +1,11 @@
 // Docker Content Trust against the real notary-server + notary-signer, seeded with the real notary and docker
 // CLIs: trust inspect equals `docker trust inspect`, verify passes and fails for the right reasons.
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Publisher } from '../../src/testing/index.js';
 import { trustpin } from '../cli/run.js';
 import {
   makeTempDir,
@@ -17,6 +20,7 @@ import {
   startNotary,
   startRegistry,
 } from '../harness/index.js';
+import { HostileNotary } from '../hostile-notary/server.js';
 
 describe('Docker Content Trust with the real notary', () => {
   let reg: RunningRegistry;
@@ -69,15 +73,21 @@ describe('Docker Content Trust with the real notary', () => {
       ]);
       assert.equal(r.code, 0, r.stderr + r.stdout);
       const j = JSON.parse(r.stdout);
-      assert.equal(j.subject, images.demoApp.digest);
+      assert.equal(j.ok, true);
+      assert.equal(j.subject.digest, images.demoApp.digest);
       assert.equal(j.pinned, `${reg.host}/demo/app@${images.demoApp.digest}`);
+      assert.equal(j.rootTrust, 'pinned');
+      assert.deepEqual(j.problems, []);
       assert.deepEqual(
-        j.signers.map((s: { name: string }) => s.name),
-        ['alice'],
+        j.claims.map((s: { type: string; name: string }) => `${s.type}:${s.name}`),
+        ['dct:releases', 'dct:alice'],
       );
-      const manifests = j.chain.find((n: { kind: string }) => n.kind === 'index').children;
+      const index = j.chain.nodes.find((n: { kind: string }) => n.kind === 'index');
+      const manifests = j.chain.edges
+        .filter((e: { from: string; kind: string }) => e.from === index.id && e.kind === 'contains')
+        .map((e: { to: string }) => e.to.replace(/^manifest:/, ''));
       assert.deepEqual(
-        manifests.map((m: { digest: string }) => m.digest).sort(),
+        manifests.sort(),
         Object.values(images.demoApp.platforms)
           .map((p) => p.digest)
           .sort(),
@@ -138,6 +148,98 @@ describe('Docker Content Trust with the real notary', () => {
     );
     assert.equal(d.code, 0, d.stderr);
     assert.match(d.stdout, new RegExp(images.demoLiar.digest.slice(7)));
+  });
+
+  test('pins are per repository: a forged archive and another notary server get TUF_ROOT_CHANGED; first use is visible and refusable', async () => {
+    const env = { TRUSTPIN_HOME: await makeTempDir('tphome-pins') };
+    const gun = `${reg.host}/demo/app`;
+    const ref = `${gun}:1.0`;
+    const verify = async (extra: string[]) => {
+      const r = await trustpin(['--json', 'verify', '--dct', ...extra, ref], { env });
+      return { code: r.code, j: JSON.parse(r.stdout), stderr: r.stderr };
+    };
+    const refused = await verify([...flags(), '--no-first-use']);
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.equal(refused.j.ok, false);
+    assert.equal(refused.j.problems[0].code, 'FIRST_USE_REFUSED');
+    assert.ok(!existsSync(join(env.TRUSTPIN_HOME, 'dct', reg.host)), 'a refused first use stores nothing');
+    const first = await verify(flags());
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.j.rootTrust, 'first-use');
+    assert.equal((await verify(flags())).j.rootTrust, 'cached');
+
+    // someone else's notary data for the same repository: own root keys, CN=GUN, the same tag and digest
+    const forged = new Publisher(gun, { now: Date.now() }).addTarget('targets', '1.0', {
+      digest: images.demoApp.digest.slice(7),
+      length: images.demoApp.size,
+    });
+    const files = forged.publish();
+    const dir = await makeTempDir('forged');
+    const archive = join(dir, 'forged.json');
+    await writeFile(
+      archive,
+      JSON.stringify({
+        format: 'trustpin-trust-archive/v1',
+        createdAt: new Date().toISOString(),
+        server: 'https://notary.evil.example',
+        repositories: [
+          {
+            gun,
+            fetchedAt: new Date().toISOString(),
+            files: Object.fromEntries([...files].map(([k, v]) => [k, v.toString('base64')])),
+          },
+        ],
+      }),
+    );
+    const viaArchive = await verify(['--trust-archive', archive]);
+    assert.equal(viaArchive.code, 1, viaArchive.stderr);
+    assert.equal(viaArchive.j.problems[0].code, 'TUF_ROOT_CHANGED');
+    const evil = await HostileNotary.start(gun, files);
+    try {
+      const other = ['--trust-server', evil.url, '--trust-ca', evil.caFile];
+      const viaServer = await verify(other);
+      assert.equal(viaServer.code, 1, viaServer.stderr);
+      assert.equal(viaServer.j.problems[0].code, 'TUF_ROOT_CHANGED');
+      assert.match(viaServer.j.problems[0].hint, /--root-key-id/);
+      // recovery: an explicit pin wins over the cached root, and replaces it once verification under it passes
+      const repinned = await verify([...other, '--root-key-id', forged.rootKey.id]);
+      assert.equal(repinned.code, 0, repinned.stderr);
+      assert.equal(repinned.j.rootTrust, 'pinned');
+      assert.equal(
+        (await verify(flags())).j.problems[0]?.code,
+        'TUF_ROOT_CHANGED',
+        'the new root is the pin now',
+      );
+      // trust pin / trust forget: no store directories deleted by hand
+      const forget = await trustpin(['trust', 'forget', gun], { env });
+      assert.equal(forget.code, 0, forget.stderr);
+      assert.equal((await verify(flags())).j.rootTrust, 'first-use');
+      const pin = await trustpin(['trust', 'pin', gun, trust.keys.app.root.keyId], { env });
+      assert.equal(pin.code, 0, pin.stderr);
+      assert.equal((await verify(flags())).j.rootTrust, 'pinned');
+      const pinnedOther = await verify(other);
+      assert.equal(pinnedOther.code, 1);
+      assert.equal(pinnedOther.j.problems[0].code, 'TUF_ROOT_CHANGED');
+    } finally {
+      await evil.close();
+    }
+  });
+
+  test('trust inspect: operational errors exit 2; the default server guess names --trust-server and leaves no store directory', async () => {
+    const env = { TRUSTPIN_HOME: await makeTempDir('tphome-ops') };
+    const down = await trustpin(
+      ['trust', 'inspect', '--trust-server', 'https://127.0.0.1:9', `${reg.host}/demo/app`],
+      { env },
+    );
+    assert.equal(down.code, 2, down.stderr);
+    assert.match(down.stderr, /error\[NETWORK_ERROR\]/);
+    // the registry itself is no notary server (and speaks plain HTTP): docker's default guess for it fails
+    const guess = await trustpin(['trust', 'inspect', `${reg.host}/demo/app`], {
+      env: { ...env, DOCKER_CONTENT_TRUST_SERVER: '' },
+    });
+    assert.equal(guess.code, 2, guess.stderr);
+    assert.match(guess.stderr, /--trust-server/);
+    assert.ok(!existsSync(join(env.TRUSTPIN_HOME, 'dct', reg.host)), 'no empty store directory left behind');
   });
 
   test('the registry serves another image for the signed tag: TAG_MOVED', async () => {

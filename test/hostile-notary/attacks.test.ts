@@ -45,7 +45,7 @@ describe('hostile notary server', () => {
   it('control: an honest repository verifies over HTTPS with a verified CA', async () => {
     srv.files = publisher().publish();
     const repo = await update();
-    assert.equal(repo.pinnedBy, 'tofu');
+    assert.equal(repo.pinnedBy, 'first-use');
     assert.equal(resolveTag(repo, 'latest').digest, `sha256:${MANIFEST.digest}`);
     assert.ok(srv.requests.some((p) => /_trust\/tuf\/snapshot\.[0-9a-f]{64}\.json$/.test(p)));
   });
@@ -188,7 +188,7 @@ describe('hostile notary server', () => {
     assert.ok(e.found?.includes(pub.rootKey.canonicalId), e.found);
     // both spellings of the right key are accepted as pins
     for (const pin of [pub.rootKey.id, pub.rootKey.canonicalId.slice(0, 12)]) {
-      assert.equal((await update({ pinnedRootKeys: [pin] })).pinnedBy, 'keys');
+      assert.equal((await update({ pinnedRootKeys: [pin] })).pinnedBy, 'pinned');
     }
   });
 

@@ -124,6 +124,8 @@ export function parseEnvelope<T>(role: string, raw: Buffer): Envelope<T> {
     throw invalid(role, 'expected {"signed": {...}, "signatures": [...]}');
   }
   const s = doc.signed;
+  // the signatures cover the object as received: canonicalise before any field is normalised or dropped
+  const canonical = canonicalJson(s as Json);
   const wantType = TYPES[role] ?? 'Targets';
   if (s._type !== wantType) throw invalid(role, `_type is ${JSON.stringify(s._type)}, expected ${wantType}`);
   if (!Number.isSafeInteger(s.version) || (s.version as number) < 1)
@@ -193,7 +195,7 @@ export function parseEnvelope<T>(role: string, raw: Buffer): Envelope<T> {
     }
     Object.assign(s, { targets, delegations });
   }
-  return { role, signed: s as unknown as T, signatures, raw, canonical: canonicalJson(doc.signed as Json) };
+  return { role, signed: s as unknown as T, signatures, raw, canonical };
 }
 
 /** RFC 3339 with optional fractional seconds of any length (notary trims trailing zeros) and an offset. */

@@ -51,6 +51,8 @@ export interface Resolution {
   digest: Digest;
   length: number;
   role: string;
+  /** the keys of the role that signed it (root.json IDs for targets, canonical IDs for delegations) */
+  keyIds: string[];
   /** delegations (other than releases) that signed the same tag and digest */
   signers: { name: string; keyIds: string[] }[];
 }
@@ -87,7 +89,7 @@ export function resolveTag(repo: TrustedRepo, tag: string): Resolution {
   const signers = all
     .filter((t) => t.role !== RELEASES && t.role !== 'targets' && sha256Hex(t.meta) === hex)
     .map((t) => ({ name: t.role.slice('targets/'.length), keyIds: t.keyIds }));
-  return { tag, digest, length: hit.meta.length, role: hit.role, signers };
+  return { tag, digest, length: hit.meta.length, role: hit.role, keyIds: hit.keyIds, signers };
 }
 
 export interface SignerRequirement {

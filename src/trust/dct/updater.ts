@@ -32,7 +32,12 @@ export interface UpdateOptions {
   /** the time expiry and certificate validity are judged at */
   now: number;
   allowExpiredRoot?: boolean;
+  /** accept a root with no cached pin and no pinned keys (trust on first use); default true */
+  allowFirstUse?: boolean;
 }
+
+/** How the root was trusted: keys the user pinned, the root cached by an earlier run, or first use. */
+export type RootTrust = 'pinned' | 'cached' | 'first-use';
 
 export interface LoadedDelegation {
   role: DelegationRole;
@@ -48,7 +53,9 @@ export interface TrustedRepo {
   root: Envelope<RootSigned>;
   /** the root came from this run with no earlier pin and no pinned keys */
   firstUse: boolean;
-  pinnedBy: 'cache' | 'keys' | 'tofu';
+  pinnedBy: RootTrust;
+  /** explicitly pinned keys replaced a cached root that they do not sign */
+  replacedCachedRoot?: boolean;
   rootRotatedFrom?: number;
   timestamp: Envelope<TimestampSigned>;
   snapshot: Envelope<SnapshotSigned>;
@@ -63,7 +70,12 @@ export interface TrustedRepo {
 
 class Run {
   private readonly files = new Map<string, Buffer>();
-  constructor(private readonly o: UpdateOptions) {}
+  /** the cache in force: dropped when explicitly pinned keys do not sign the cached root */
+  private cache: Map<string, Buffer> | undefined;
+  private replacedCachedRoot = false;
+  constructor(private readonly o: UpdateOptions) {
+    this.cache = o.cached;
+  }
 
   private get rc(): RootCheck {
     return { gun: this.o.gun, now: this.o.now, allowExpiredRoot: this.o.allowExpiredRoot };
@@ -86,7 +98,7 @@ class Run {
   }
 
   private cachedDoc<T>(role: string): Envelope<T> | undefined {
-    const b = this.o.cached?.get(`${role}.json`);
+    const b = this.cache?.get(`${role}.json`);
     if (!b) return undefined;
     try {
       return parseEnvelope<T>(role, b);
@@ -131,16 +143,39 @@ class Run {
     }
   }
 
-  /** The root to start from: the cached pin, else the first root the source has (TOFU or pinned keys). */
-  private async bootstrap(): Promise<{ root: Envelope<RootSigned>; pinnedBy: TrustedRepo['pinnedBy'] }> {
+  /** Do the pinned keys sign this root (by either ID form)? */
+  private signedByPins(root: Envelope<RootSigned>): boolean {
+    try {
+      this.checkPins(root);
+      return true;
+    } catch (e) {
+      if (e instanceof TrustpinError && e.code === 'ROOT_KEY_MISMATCH') return false;
+      throw e;
+    }
+  }
+
+  /**
+   * The root to start from. Pinned keys win: a cached root they sign is the start, one they do not sign is
+   * set aside (replaced only if this run verifies under the pin). Else the cached root, else first use.
+   */
+  private async bootstrap(): Promise<{ root: Envelope<RootSigned>; pinnedBy: RootTrust }> {
+    const pinned = Boolean(this.o.pinnedRootKeys?.length);
     const cached = this.cachedDoc<RootSigned>('root');
+    if (cached && (!pinned || this.signedByPins(cached)))
+      return { root: cached, pinnedBy: pinned ? 'pinned' : 'cached' };
     if (cached) {
-      this.checkPins(cached);
-      return { root: cached, pinnedBy: this.o.pinnedRootKeys?.length ? 'keys' : 'cache' };
+      this.cache = undefined;
+      this.replacedCachedRoot = true;
+    }
+    if (!pinned && this.o.allowFirstUse === false) {
+      throw new TrustpinError('FIRST_USE_REFUSED', `no pinned root for ${this.o.gun}`, {
+        expected: 'a root key pinned for this repository, or its root cached by an earlier verification',
+        found: 'no pin: its root would be trusted on first use',
+        hint: `pin the publisher's root key (option rootKeyIds, or trust pin ${this.o.gun} KEYID), or allow first use`,
+      });
     }
     // Offline sources may hold every root version: on first use start at the oldest so rotations are checked
     // too. Pinned keys replace that history: the newest root must simply be signed by them.
-    const pinned = Boolean(this.o.pinnedRootKeys?.length);
     const first =
       this.o.source.network || pinned
         ? undefined
@@ -151,7 +186,7 @@ class Run {
     );
     verifyRootSelf(root, this.rc);
     this.checkPins(root);
-    return { root, pinnedBy: this.o.pinnedRootKeys?.length ? 'keys' : 'tofu' };
+    return { root, pinnedBy: pinned ? 'pinned' : 'first-use' };
   }
 
   /** Move to the newest root the source has, each version signed by its predecessor (notary's updateRoot). */
@@ -159,6 +194,8 @@ class Run {
     const latest = parseEnvelope<RootSigned>('root', await this.get('root.json', ROOT_MAX, 'root.json'));
     const v = trusted.signed.version;
     if (latest.signed.version < v) {
+      // an older root the trusted keys never signed is not a rollback of this repository: it is another root
+      if (!this.signedByRootOf(trusted, latest)) throw this.rootChanged(trusted, latest);
       throw new TrustpinError(
         'TUF_ROLLBACK',
         `the server's root is version ${latest.signed.version}, older than the trusted version ${v}`,
@@ -186,6 +223,15 @@ class Run {
     return latest;
   }
 
+  private signedByRootOf(trusted: Envelope<RootSigned>, other: Envelope<RootSigned>): boolean {
+    try {
+      verifyRootRotation(trusted, other, this.rc);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   private rotate(prev: Envelope<RootSigned>, next: Envelope<RootSigned>, newest: boolean): void {
     try {
       verifyRootRotation(prev, next, this.rc);
@@ -207,13 +253,13 @@ class Run {
       {
         expected: `root signed by ${ids(trusted)} (trusted root v${trusted.signed.version})`,
         found: `root v${got.signed.version} with keys ${ids(got)}`,
-        hint: 'potential malicious behaviour — trust data mismatch. If the publisher really re-created the repository, verify the new root key out of band and pin it with --root-key-id',
+        hint: `potential malicious behaviour — trust data mismatch. If the publisher really re-created the repository, verify the new root key out of band and pin it (option rootKeyIds, or trust pin ${this.o.gun} KEYID): a pinned key replaces the cached root`,
       },
     );
   }
 
   private async fetchMeta(role: string, meta: FileMeta, parent: string): Promise<Buffer> {
-    const cached = this.o.cached?.get(`${role}.json`);
+    const cached = this.cache?.get(`${role}.json`);
     if (cached) {
       try {
         checkFileMeta(role, cached, meta, parent);
@@ -333,8 +379,9 @@ class Run {
       gun: this.o.gun,
       source: this.o.source.describe,
       root,
-      firstUse: start.pinnedBy === 'tofu',
+      firstUse: start.pinnedBy === 'first-use',
       pinnedBy: start.pinnedBy,
+      ...(this.replacedCachedRoot ? { replacedCachedRoot: true } : {}),
       ...(rotatedFrom !== undefined ? { rootRotatedFrom: rotatedFrom } : {}),
       ...result,
       files: this.files,

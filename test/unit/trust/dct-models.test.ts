@@ -176,8 +176,8 @@ test('the testbed samples: rotation 1→4 verifies, delegations load, root pin b
     new Map([[gun, new Map([...files].filter(([k]) => !/^\d\.root/.test(k)))]]),
   );
   for (const pin of [rootId, canon, canon.slice(0, 12)]) {
-    assert.equal((await updateTrust({ gun, source: src, now, pinnedRootKeys: [pin] })).pinnedBy, 'keys');
-    assert.equal((await updateTrust({ gun, source: single, now, pinnedRootKeys: [pin] })).pinnedBy, 'keys');
+    assert.equal((await updateTrust({ gun, source: src, now, pinnedRootKeys: [pin] })).pinnedBy, 'pinned');
+    assert.equal((await updateTrust({ gun, source: single, now, pinnedRootKeys: [pin] })).pinnedBy, 'pinned');
   }
   // a pin of the retired key: the current root is not signed by a pinned root key
   await assert.rejects(updateTrust({ gun, source: src, now, pinnedRootKeys: [v1] }), (e: unknown) =>

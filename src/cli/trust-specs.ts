@@ -1,0 +1,172 @@
+// The specs of `verify` and `trust …`: their flags, declared up front; the actions (verify.ts, trust.ts) and the
+// trust libraries load only when one of these commands runs.
+import { type CommandSpec, collect, type OptionSpec } from './command.js';
+
+/** The Docker Content Trust flags shared by `verify --dct` and `trust …`. */
+export interface TrustFlags {
+  trustServer?: string;
+  trustCa?: string;
+  rootKeyId?: string[];
+  signer?: string[];
+  offline?: boolean;
+  trustArchive?: string;
+  asOf?: string;
+  allowExpiredRoot?: boolean;
+  /** false with --no-first-use */
+  firstUse?: boolean;
+}
+
+const SERVER: OptionSpec = {
+  flags: '--trust-server <url>',
+  description:
+    'notary server (default: $DOCKER_CONTENT_TRUST_SERVER, notary.docker.io for docker.io, else https://REGISTRY)',
+};
+const CA: OptionSpec = { flags: '--trust-ca <file>', description: 'CA certificate for the notary server' };
+const ROOT_KEY: OptionSpec = {
+  flags: '--root-key-id <id>',
+  description: 'pin the root key: the ID `docker trust inspect` shows or the canonical ID (repeatable)',
+  parse: collect,
+};
+const NO_FIRST_USE: OptionSpec = {
+  flags: '--no-first-use',
+  description: 'refuse a repository whose root is neither pinned nor cached (no trust on first use)',
+};
+const AS_OF: OptionSpec = {
+  flags: '--as-of <time>',
+  description: 'judge expiry and certificate validity at this time (RFC 3339 or YYYY-MM-DD)',
+};
+
+const TRUST_FLAGS: OptionSpec[] = [
+  SERVER,
+  CA,
+  ROOT_KEY,
+  NO_FIRST_USE,
+  { flags: '--offline', description: 'use only the trust store (no network call for trust data)' },
+  {
+    flags: '--trust-archive <path>',
+    description:
+      "read trust data from an archive or a directory of TUF metadata (checked against the store's pin)",
+  },
+  AS_OF,
+  {
+    flags: '--allow-expired-root',
+    description: 'accept an expired root certificate (reported); for forensics on archived data',
+  },
+];
+
+const trustCa = async (args: string[], f: TrustFlags) =>
+  (await import('./trust-flags.js')).trustCa(f, (await import('./trust-flags.js')).registriesOf(args));
+
+export interface VerifyFlags extends TrustFlags {
+  dct?: boolean;
+  mirrorOf?: string;
+  platform?: string[];
+  deep?: boolean;
+}
+
+export const verifySpec: CommandSpec<VerifyFlags> = {
+  name: 'verify',
+  description:
+    'verify an image by signature (Docker Content Trust) and by digest, and print the chain of trust',
+  args: [
+    {
+      name: '<ref>',
+      description: 'image reference with a tag (or, with --mirror-of, the mirror in any transport)',
+    },
+  ],
+  options: [
+    { flags: '--dct', description: 'use Docker Content Trust (Notary v1)' },
+    {
+      flags: '--signer <name[:keyid]>',
+      description: 'require this signer (delegation) to have signed the tag (repeatable)',
+      parse: collect,
+    },
+    {
+      flags: '--mirror-of <origin>',
+      description: 'decide trust on ORIGIN, then prove REF is the same image',
+    },
+    {
+      flags: '--platform <os/arch[/variant]>',
+      description: 'with --mirror-of: compare only this platform (repeatable)',
+      parse: collect,
+    },
+    { flags: '--deep', description: 'with --mirror-of: compare layer contents when configs differ' },
+    ...TRUST_FLAGS,
+  ],
+  images: (args, f) => (f.mirrorOf ? [f.mirrorOf, ...args] : args),
+  ca: (args, f) =>
+    trustCa(f.mirrorOf ? [f.mirrorOf] : args.filter((a) => !/^(oci|docker-archive|oci-archive):/.test(a)), f),
+  load: () => import('./verify.js'),
+};
+
+const trustAction = (name: 'inspect' | 'archive' | 'keyId' | 'importDocker' | 'pin' | 'forget') => () =>
+  import('./trust.js').then((m) => ({ action: m[name] as never }));
+
+export const trustSpecs: CommandSpec<never>[] = [
+  {
+    name: 'inspect',
+    description: 'what `docker trust inspect` printed: signed tags, signers and administrative keys',
+    args: [{ name: '<repos...>', description: 'REPO[:TAG]' }],
+    options: [{ flags: '--pretty', description: 'the three human-readable tables' }, ...TRUST_FLAGS],
+    images: (args) => args,
+    ca: trustCa as never,
+    load: trustAction('inspect'),
+  },
+  {
+    name: 'archive',
+    description: 'save every signed document the notary server has (all root versions too), for offline use',
+    args: [
+      { name: '<repos...>', description: 'REPO (the GUN is the full name, e.g. docker.io/nicolas/webdis)' },
+    ],
+    options: [
+      { flags: '--out <path>', description: 'archive file to write', required: true },
+      SERVER,
+      CA,
+      ROOT_KEY,
+      NO_FIRST_USE,
+    ],
+    images: (args) => args,
+    ca: trustCa as never,
+    load: trustAction('archive'),
+  },
+  {
+    name: 'key-id',
+    description:
+      'print the key ID of a public key or certificate file (docker/notary PEM, role: headers allowed)',
+    args: [{ name: '<files...>', description: 'PEM files' }],
+    load: trustAction('keyId'),
+  },
+  {
+    name: 'import-docker',
+    description: "verify docker's cached trust data for a repository and make it trustpin's pin",
+    args: [{ name: '<repos...>', description: 'REPO' }],
+    options: [
+      {
+        flags: '--trust-dir <dir>',
+        description: "docker's trust directory (default: $DOCKER_CONFIG/trust, ~/.docker/trust)",
+      },
+      ROOT_KEY,
+      NO_FIRST_USE,
+      AS_OF,
+    ],
+    load: trustAction('importDocker'),
+  },
+  {
+    name: 'pin',
+    description: "pin a repository's root key: later verifications accept only roots signed by it",
+    args: [
+      { name: '<repo>', description: 'REPO (e.g. docker.io/library/alpine)' },
+      {
+        name: '<keyids...>',
+        description: 'root key IDs (as `docker trust inspect` or `trust key-id` print them)',
+      },
+    ],
+    load: trustAction('pin'),
+  },
+  {
+    name: 'forget',
+    description: "remove a repository's cached trust data and pin (the next verification is a first use)",
+    args: [{ name: '<repos...>', description: 'REPO' }],
+    load: trustAction('forget'),
+  },
+];

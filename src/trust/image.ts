@@ -1,0 +1,119 @@
+// The image half of every signature system: once a signature names a digest, fetch the image by that digest and
+// verify it down to its configs, and check what the registry serves for the tag today. Draws its chain links.
+import { TrustpinError } from '../errors/index.js';
+import { type ImageTree, walkImage } from '../image/walk.js';
+import { formatPlatform } from '../manifest/index.js';
+import { formatReference, type Reference, withDigest } from '../reference/index.js';
+import type { RegistryClient } from '../registry/client.js';
+import { RegistrySource } from '../source/registry.js';
+import { type ChainBuilder, chainStep } from './chain.js';
+
+/** What a signature says the image is. */
+export interface SignedDigest {
+  digest: string;
+  /** the manifest length the signature covers, when the system signs one (DCT does) */
+  size?: number | undefined;
+}
+
+/**
+ * Fetch `ref`'s repository by the signed digest and verify the manifest (or index), its children and configs.
+ * Adds the index/manifest node after `prev` and returns its id. Throws a verification error when the registry's
+ * bytes are not the signed ones.
+ */
+export async function verifySignedImage(
+  client: RegistryClient,
+  ref: Reference,
+  signed: SignedDigest,
+  b: ChainBuilder,
+  prev: string | undefined,
+): Promise<{ id: string; tree: ImageTree }> {
+  const src = new RegistrySource(withDigest({ ...ref, tag: undefined }, signed.digest as never), client);
+  const id = `image:${signed.digest}`;
+  try {
+    const top = await src.resolve();
+    if (signed.size !== undefined && top.size !== signed.size) {
+      throw new TrustpinError(
+        'SIZE_MISMATCH',
+        `the signed manifest is ${signed.size} bytes; the registry's is ${top.size}`,
+        { expected: `${signed.size} bytes`, found: `${top.size} bytes` },
+      );
+    }
+    const tree = await walkImage(src, { configs: true });
+    const m = tree.root.manifest.value;
+    const kind = m.kind === 'index' ? 'index' : 'manifest';
+    chainStep(b, prev, {
+      id,
+      kind,
+      label: `${kind} fetched by digest`,
+      digest: signed.digest,
+      detail: `${m.mediaType}, bytes verified`,
+      ok: true,
+    });
+    if (m.kind === 'image' && tree.root.config) configNode(b, id, tree.root.config.digest, undefined);
+    for (const c of tree.children) {
+      const cid = b.node({
+        id: `manifest:${c.descriptor.digest}`,
+        kind: 'manifest',
+        label: formatPlatform(c.descriptor.platform),
+        digest: c.descriptor.digest,
+        platform: formatPlatform(c.descriptor.platform),
+        ok: true,
+      });
+      b.edge(id, cid, 'contains');
+      if (c.config) configNode(b, cid, c.config.digest, formatPlatform(c.descriptor.platform));
+    }
+    return { id, tree };
+  } catch (e) {
+    if (e instanceof TrustpinError && e.isVerificationFailure)
+      chainStep(b, prev, {
+        id,
+        kind: 'manifest',
+        label: 'image fetched by the signed digest',
+        digest: signed.digest,
+        detail: e.message,
+        ok: false,
+      });
+    throw e;
+  } finally {
+    await src.close();
+  }
+}
+
+function configNode(b: ChainBuilder, parent: string, digest: string, platform: string | undefined): void {
+  const id = b.node({ id: `config:${digest}`, kind: 'config', label: 'config', digest, platform, ok: true });
+  b.edge(parent, id, 'contains');
+}
+
+/** What the registry serves for the tag today must be the signed digest; adds the registry-tag node. */
+export async function verifyTagServes(
+  client: RegistryClient,
+  ref: Reference & { tag: string },
+  digest: string,
+  b: ChainBuilder,
+  prev: string | undefined,
+): Promise<string> {
+  const byTag = new RegistrySource({ ...ref, digest: undefined }, client);
+  const id = `registry-tag:${ref.tag}`;
+  const now = await byTag.resolve();
+  const ok = now.digest === digest;
+  chainStep(b, prev, {
+    id,
+    kind: 'registry-tag',
+    label: `registry tag ${ref.tag}`,
+    digest: now.digest,
+    detail: ok ? 'serves the signed digest' : 'serves other content than was signed',
+    ok,
+  });
+  if (!ok) {
+    throw new TrustpinError(
+      'TAG_MOVED',
+      `${formatReference({ ...ref, digest: undefined })} now points at other content than was signed`,
+      {
+        expected: `${digest} (signed)`,
+        found: `${now.digest} (served for the tag)`,
+        hint: `the tag was moved or the registry is lying; pull the signed image by digest: ${formatReference({ ...ref, tag: undefined, digest: digest as never })}`,
+      },
+    );
+  }
+  return id;
+}
