@@ -1,0 +1,45 @@
+// Signatures cover the `signed` object exactly as received: a field trustpin does not model, or one it
+// normalises, must verify as notary verifies it (canonical JSON of what came over the wire).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ecdsaKey, serialize, signEnvelope } from '../../../src/testing/index.js';
+import { parseEnvelope, verifyThreshold } from '../../../src/trust/dct/metadata.js';
+
+const role = (k: ReturnType<typeof ecdsaKey>) => ({ keyids: [k.id], threshold: 1 });
+
+test('targets with fields trustpin does not model verify over the canonical form as received', () => {
+  const k = ecdsaKey();
+  const delegate = ecdsaKey();
+  const signed = {
+    _type: 'Targets',
+    version: 1,
+    expires: '2030-01-01T00:00:00Z',
+    // a target with an extra member and a delegation role with members notary knows and trustpin drops
+    targets: { latest: { hashes: { sha256: 'q'.repeat(43) + '=' }, length: 12, 'x-extra': 'kept' } },
+    delegations: {
+      keys: {
+        [delegate.id]: { keytype: 'ECDSA', keyval: { private: null, public: delegate.tuf.keyval.public } },
+      },
+      roles: [
+        {
+          name: 'targets/releases',
+          keyids: [delegate.id],
+          threshold: 1,
+          paths: [''],
+          path_hash_prefixes: [],
+        },
+      ],
+    },
+    future_field: { nested: [1, 2, 3] },
+  };
+  const doc = parseEnvelope('targets', serialize(signEnvelope(signed, [k])));
+  assert.doesNotThrow(() => verifyThreshold(doc, { [k.id]: k.tuf as never }, role(k)));
+  // and the check is real: the same bytes with one unmodelled field changed do not verify
+  const tampered = JSON.parse(serialize(signEnvelope(signed, [k])).toString());
+  tampered.signed.future_field.nested[0] = 9;
+  const bad = parseEnvelope('targets', Buffer.from(JSON.stringify(tampered)));
+  assert.throws(
+    () => verifyThreshold(bad, { [k.id]: k.tuf as never }, role(k)),
+    (e: { code?: string }) => e.code === 'TUF_SIGNATURE_INVALID',
+  );
+});
