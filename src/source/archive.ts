@@ -25,6 +25,7 @@ import {
   parseOciRef,
   REF_NAME,
 } from './oci-layout.js';
+import { PinnedSource } from './pinned.js';
 import { DEFAULT_MANIFEST_CAP, type ImageSource } from './types.js';
 
 /** containerd's (and Docker 25's `docker save`) full image name annotation: `docker.io/library/alpine:3.20`. */
@@ -333,6 +334,13 @@ function pickLegacy(entries: LegacyEntry[], want: string | undefined, where: str
 }
 
 function openDockerArchive(spec: string): ImageSource {
+  // `FILE[:REF]@DIGEST`, the form `trustpin digest` prints: select by REF (or the only image), then hold the pin
+  const pin = /@((?:sha256|sha512):[0-9a-f]{64,128})$/.exec(spec);
+  if (pin)
+    return new PinnedSource(
+      openDockerArchive(spec.slice(0, pin.index).replace(/:$/, '')),
+      parseDigest(pin[1]!),
+    );
   const { file, ref } = splitDockerArchiveSpec(spec);
   const want = ref === undefined ? undefined : canonicalRef(ref);
   if (ref !== undefined && want === undefined) {

@@ -255,3 +255,36 @@ test('-q prints results only: inspect the digest, compare nothing, digest the pi
   assert.equal(demo.code, 0, demo.stderr);
   assert.ok(demo.stdout.trim().split('\n').length <= 3, demo.stdout);
 });
+
+test('a docker-archive pin prints as FILE:NAME:TAG@sha256:… and is accepted back; a wrong pin exits 1', async () => {
+  const { writeFileSync, mkdirSync } = await import('node:fs');
+  const { execFileSync } = await import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), 'tp-save-'));
+  const img = set.app.images[0]!;
+  const hex = (d: string) => d.slice('sha256:'.length);
+  // a pre-25 `docker save`: manifest.json, <config hex>.json, <dir>/layer.tar
+  writeFileSync(join(dir, `${hex(img.config.digest)}.json`), img.config.bytes);
+  const layers = img.layers.map((l, i) => {
+    mkdirSync(join(dir, `l${i}`));
+    writeFileSync(join(dir, `l${i}`, 'layer.tar'), l.bytes);
+    return `l${i}/layer.tar`;
+  });
+  const manifest = [{ Config: `${hex(img.config.digest)}.json`, RepoTags: ['demo/app:1.0'], Layers: layers }];
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+  const tar = join(dir, 'app.tar');
+  execFileSync('tar', ['-C', dir, '-cf', tar, 'manifest.json', `${hex(img.config.digest)}.json`, ...layers]);
+
+  const r = await trustpin(['digest', `docker-archive:${tar}:demo/app:1.0`]);
+  assert.equal(r.code, 0, r.stderr);
+  const pinned = r.stdout.trim();
+  const digest = pinned.slice(pinned.lastIndexOf('@') + 1);
+  assert.equal(pinned, `docker-archive:${tar}:demo/app:1.0@${digest}`);
+  for (const again of [pinned, `docker-archive:${tar}@${digest}`]) {
+    const back = await trustpin(['digest', again]);
+    assert.equal(back.code, 0, `${again}: ${back.stderr}`);
+    assert.equal(back.stdout.trim().split('@').pop(), digest);
+  }
+  const wrong = await trustpin(['inspect', `docker-archive:${tar}:demo/app:1.0@${set.liar.manifest.digest}`]);
+  assert.equal(wrong.code, 1);
+  assert.deepEqual(codes(wrong.stderr), ['DIGEST_MISMATCH']);
+});
