@@ -11,7 +11,8 @@ import {
   type ImageManifest,
   type Manifest,
   type Platform,
-  platformMatches,
+  bestPlatformMatch,
+  requirePlatform,
 } from '../manifest/index.js';
 import { readConfig } from '../source/helpers.js';
 import type { ImageSource } from '../source/types.js';
@@ -39,18 +40,23 @@ export interface ImageTree {
 export interface WalkOptions {
   /** read and verify each image config (small JSON); off for `digest` */
   configs?: boolean;
-  /** follow only entries matching this platform (attestations are still listed, not fetched) */
+  /**
+   * follow only the index entry that best matches this platform (attestations are not fetched); for a single image,
+   * read its config, which is what says its platform
+   */
   platform?: Platform | undefined;
   /** fetch attestation/signature child manifests too */
   attestations?: boolean;
   concurrency?: number;
+  /** abandon the walk: every fetch is cancelled and the walk rejects with ABORTED */
+  signal?: AbortSignal | undefined;
 }
 
 async function node(src: ImageSource, d: Descriptor, kind: EntryKind, opts: WalkOptions): Promise<ImageNode> {
-  const manifest = await src.manifest(d);
+  const manifest = await src.manifest(d, { signal: opts.signal });
   const n: ImageNode = { descriptor: d, kind, manifest, warnings: [] };
   if (opts.configs && manifest.value.kind === 'image') {
-    n.config = await readConfig(src, manifest.value.config);
+    n.config = await readConfig(src, manifest.value.config, opts.signal);
     if (kind === 'platform' && d.platform) {
       const c = n.config.value;
       if (
@@ -69,19 +75,21 @@ async function node(src: ImageSource, d: Descriptor, kind: EntryKind, opts: Walk
 
 /** Walk an image top-down, fetching every node by the digest its verified parent names. */
 export async function walkImage(src: ImageSource, opts: WalkOptions = {}): Promise<ImageTree> {
-  const top = await src.resolve();
+  const top = await src.resolve({ signal: opts.signal });
   const root = await node(src, top, 'platform', {
     ...opts,
-    configs: opts.configs && !isIndexDescriptor(top),
+    configs: (opts.configs || opts.platform !== undefined) && !isIndexDescriptor(top),
   });
   const children: ImageNode[] = [];
   const m = root.manifest.value;
   if (m.kind === 'index') {
-    const wanted = m.manifests.filter((d) => {
-      const kind = classifyEntry(d);
-      if (kind === 'platform') return !opts.platform || platformMatches(opts.platform, d.platform);
-      return opts.attestations === true && !opts.platform;
-    });
+    const platforms = m.manifests.filter((d) => classifyEntry(d) === 'platform');
+    const best = opts.platform ? bestPlatformMatch(opts.platform, platforms) : undefined;
+    const wanted = opts.platform
+      ? best
+        ? [best]
+        : []
+      : m.manifests.filter((d) => classifyEntry(d) === 'platform' || opts.attestations === true);
     children.push(
       ...(await mapLimit(wanted, opts.concurrency ?? 6, (d) => node(src, d, classifyEntry(d), opts))),
     );
@@ -93,12 +101,24 @@ function isIndexDescriptor(d: Descriptor): boolean {
   return d.mediaType.includes('index') || d.mediaType.includes('manifest.list');
 }
 
-/** Pick one platform's image from a walked tree (the image itself when it is not an index). */
+/**
+ * Pick one platform's image from a walked tree: the index entry that best matches `platform`, or the image itself
+ * when it is not an index — provided its verified config says it is that platform.
+ * @throws TrustpinError PLATFORM_NOT_FOUND when nothing matches (or no platform is given for an index)
+ */
 export function selectPlatform(tree: ImageTree, platform: Platform | undefined): ImageNode {
   const m = tree.root.manifest.value;
-  if (m.kind !== 'index') return tree.root;
+  if (m.kind !== 'index') {
+    if (platform) requirePlatform(platform, rootPlatform(tree), tree.source.name);
+    return tree.root;
+  }
   const plats = tree.children.filter((c) => c.kind === 'platform');
-  const hit = platform ? plats.find((c) => platformMatches(platform, c.descriptor.platform)) : undefined;
+  const hit = platform
+    ? bestPlatformMatch(
+        platform,
+        plats.map((c) => ({ platform: c.descriptor.platform, digest: c.descriptor.digest, c })),
+      )?.c
+    : undefined;
   if (hit) return hit;
   const available = m.manifests
     .filter((d) => classifyEntry(d) === 'platform')
@@ -114,6 +134,18 @@ export function selectPlatform(tree: ImageTree, platform: Platform | undefined):
       hint: `choose one with --platform (${available.join(', ')})`,
     },
   );
+}
+
+/** A single image's platform is what its verified config says (there is no index entry to say it). */
+function rootPlatform(tree: ImageTree): Platform | undefined {
+  const c = tree.root.config?.value;
+  if (!c) {
+    throw new TrustpinError('INTERNAL', `the config of ${tree.source.name} was not read before choosing a platform`, {
+      hint: 'walk the image with the platform option, or with configs',
+    });
+  }
+  if (c.os === undefined || c.architecture === undefined) return undefined;
+  return { os: c.os, architecture: c.architecture, variant: c.variant, 'os.version': c['os.version'] };
 }
 
 /** The image manifest of a node; throws MANIFEST_INVALID when the node is an index. */

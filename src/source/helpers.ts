@@ -8,6 +8,7 @@ export async function readVerifiedBlob(
   src: ImageSource,
   d: Descriptor,
   cap = DEFAULT_CONFIG_CAP,
+  signal?: AbortSignal,
 ): Promise<VerifiedBytes> {
   if (d.size > cap) {
     throw new TrustpinError(
@@ -19,12 +20,16 @@ export async function readVerifiedBlob(
       },
     );
   }
-  const stream = await src.blob(d);
+  const stream = await src.blob(d, { signal });
   const bytes = await readCapped(stream, cap, `blob ${d.digest}`);
   // The stream already verified; checking again costs little and makes the type say so.
   return verifyBytes(bytes, { digest: d.digest, size: d.size, what: 'blob' });
 }
 
-export async function readConfig(src: ImageSource, d: Descriptor): Promise<Verified<ImageConfig>> {
-  return parseImageConfig(await readVerifiedBlob(src, d));
+export async function readConfig(
+  src: ImageSource,
+  d: Descriptor,
+  signal?: AbortSignal,
+): Promise<Verified<ImageConfig>> {
+  return parseImageConfig(await readVerifiedBlob(src, d, DEFAULT_CONFIG_CAP, signal));
 }

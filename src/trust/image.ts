@@ -26,11 +26,12 @@ export async function verifySignedImage(
   signed: SignedDigest,
   b: ChainBuilder,
   prev: string | undefined,
+  signal?: AbortSignal,
 ): Promise<{ id: string; tree: ImageTree }> {
   const src = new RegistrySource(withDigest({ ...ref, tag: undefined }, signed.digest as never), client);
   const id = `image:${signed.digest}`;
   try {
-    const top = await src.resolve();
+    const top = await src.resolve({ signal });
     if (signed.size !== undefined && top.size !== signed.size) {
       throw new TrustpinError(
         'SIZE_MISMATCH',
@@ -38,7 +39,7 @@ export async function verifySignedImage(
         { expected: `${signed.size} bytes`, found: `${top.size} bytes` },
       );
     }
-    const tree = await walkImage(src, { configs: true });
+    const tree = await walkImage(src, { configs: true, signal });
     const m = tree.root.manifest.value;
     const kind = m.kind === 'index' ? 'index' : 'manifest';
     chainStep(b, prev, {
@@ -91,10 +92,11 @@ export async function verifyTagServes(
   digest: string,
   b: ChainBuilder,
   prev: string | undefined,
+  signal?: AbortSignal,
 ): Promise<string> {
   const byTag = new RegistrySource({ ...ref, digest: undefined }, client);
   const id = `registry-tag:${ref.tag}`;
-  const now = await byTag.resolve();
+  const now = await byTag.resolve({ signal });
   const ok = now.digest === digest;
   chainStep(b, prev, {
     id,

@@ -24,6 +24,8 @@ export interface DctTrustOptions {
   allowExpiredRoot?: boolean | undefined;
   /** accept a repository with no pin (trust on first use); default true */
   allowFirstUse?: boolean | undefined;
+  /** cancels the network calls; loading rejects with ABORTED */
+  signal?: AbortSignal | undefined;
 }
 
 /** docker's choice of notary server for a registry host. */
@@ -80,6 +82,7 @@ export async function loadTrust(gun: string, registry: string, o: DctTrustOption
       now: o.now,
       allowExpiredRoot: o.allowExpiredRoot,
       allowFirstUse: o.allowFirstUse,
+      signal: o.signal,
     });
   try {
     const repo = source.network

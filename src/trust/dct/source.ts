@@ -11,7 +11,7 @@ export interface TrustSource {
   readonly describe: string;
   readonly network: boolean;
   /** `name` as on the server: `timestamp.json`, `3.root.json`, `snapshot.<hex>.json`, `targets/releases.json` */
-  fetch(gun: string, name: string, maxLength: number): Promise<Buffer | undefined>;
+  fetch(gun: string, name: string, maxLength: number, signal?: AbortSignal): Promise<Buffer | undefined>;
 }
 
 export class NotaryServer implements TrustSource {
@@ -33,7 +33,12 @@ export class NotaryServer implements TrustSource {
     return this.url;
   }
 
-  async fetch(gun: string, name: string, maxLength: number): Promise<Buffer | undefined> {
+  async fetch(
+    gun: string,
+    name: string,
+    maxLength: number,
+    signal?: AbortSignal,
+  ): Promise<Buffer | undefined> {
     // the server was named https://: never let the loopback plain-HTTP fallback reach it
     const res = await this.client.request(
       this.host,
@@ -41,7 +46,7 @@ export class NotaryServer implements TrustSource {
       'GET',
       `_trust/tuf/${name}`,
       {},
-      { scheme: 'https' },
+      { scheme: 'https', signal },
     );
     if (res.status === 404) {
       await res.body.dump().catch(() => undefined);

@@ -34,6 +34,8 @@ export interface UpdateOptions {
   allowExpiredRoot?: boolean;
   /** accept a root with no cached pin and no pinned keys (trust on first use); default true */
   allowFirstUse?: boolean;
+  /** cancels every fetch; the update rejects with ABORTED */
+  signal?: AbortSignal | undefined;
 }
 
 /** How the root was trusted: keys the user pinned, the root cached by an earlier run, or first use. */
@@ -82,7 +84,7 @@ class Run {
   }
 
   private async get(name: string, max: number, what: string): Promise<Buffer> {
-    const b = await this.o.source.fetch(this.o.gun, name, max);
+    const b = await this.o.source.fetch(this.o.gun, name, max, this.o.signal);
     if (!b) {
       throw new TrustpinError(
         'TRUST_DATA_NOT_FOUND',
@@ -179,7 +181,7 @@ class Run {
     const first =
       this.o.source.network || pinned
         ? undefined
-        : await this.o.source.fetch(this.o.gun, '1.root.json', ROOT_MAX);
+        : await this.o.source.fetch(this.o.gun, '1.root.json', ROOT_MAX, this.o.signal);
     const root = parseEnvelope<RootSigned>(
       'root',
       first ?? (await this.get('root.json', ROOT_MAX, 'root.json')),
@@ -212,7 +214,7 @@ class Run {
     }
     let prev = trusted;
     for (let n = v + 1; n < latest.signed.version; n++) {
-      const b = await this.o.source.fetch(this.o.gun, `${n}.root.json`, ROOT_MAX);
+      const b = await this.o.source.fetch(this.o.gun, `${n}.root.json`, ROOT_MAX, this.o.signal);
       if (!b) continue;
       const mid = parseEnvelope<RootSigned>('root', b);
       if (mid.signed.version !== n) continue;
@@ -389,7 +391,7 @@ class Run {
   }
 
   private async updateRootIfPresent(root: Envelope<RootSigned>): Promise<Envelope<RootSigned>> {
-    const b = await this.o.source.fetch(this.o.gun, 'root.json', ROOT_MAX);
+    const b = await this.o.source.fetch(this.o.gun, 'root.json', ROOT_MAX, this.o.signal);
     if (!b || b.equals(root.raw)) return root;
     return this.updateRoot(root);
   }

@@ -11,6 +11,7 @@ import {
   type SignerClaim,
   type TrustVerdict,
   type TrustVerifier,
+  type VerifyOptions,
 } from '../verdict.js';
 import { canonicalKeyId } from './keys.js';
 import { type LoadedTrust, loadTrust } from './load.js';
@@ -96,7 +97,8 @@ class DctVerifier implements TrustVerifier<DctVerdict> {
     return { [new URL(server).host]: [Buffer.from(this.o.trustCa)] };
   }
 
-  async verify(subject: string | Reference): Promise<DctVerdict> {
+  async verify(subject: string | Reference, options: VerifyOptions = {}): Promise<DctVerdict> {
+    const signal = options.signal;
     const ref = typeof subject === 'string' ? parseReference(subject.replace(/^docker:\/\//, '')) : subject;
     const gun = fullName(ref);
     const tag = ref.tag ?? (ref.digest ? undefined : 'latest');
@@ -119,7 +121,7 @@ class DctVerifier implements TrustVerifier<DctVerdict> {
       server: '',
     };
     try {
-      const trust = await this.loadTrust(gun, ref, b, v);
+      const trust = await this.loadTrust(gun, ref, b, v, signal);
       const target = this.signedTarget(trust.repo, ref, tag, b, v);
       if (this.o.fetchImage !== false) {
         const image = await verifySignedImage(
@@ -128,8 +130,9 @@ class DctVerifier implements TrustVerifier<DctVerdict> {
           { digest: target.digest, size: target.length },
           b,
           `signed-tag:${tag}`,
+          signal,
         );
-        await verifyTagServes(this.client, { ...ref, tag }, target.digest, b, image.id);
+        await verifyTagServes(this.client, { ...ref, tag }, target.digest, b, image.id, signal);
       }
       v.pinned = `${gun}@${target.digest}`;
     } catch (e) {
@@ -142,7 +145,13 @@ class DctVerifier implements TrustVerifier<DctVerdict> {
   }
 
   /** Step 1: the repository's trust data, verified under its pin; the root and role nodes of the chain. */
-  private async loadTrust(gun: string, ref: Reference, b: ChainBuilder, v: DctVerdict): Promise<LoadedTrust> {
+  private async loadTrust(
+    gun: string,
+    ref: Reference,
+    b: ChainBuilder,
+    v: DctVerdict,
+    signal: AbortSignal | undefined,
+  ): Promise<LoadedTrust> {
     let t: LoadedTrust;
     try {
       t = await loadTrust(gun, ref.registry, {
@@ -156,6 +165,7 @@ class DctVerifier implements TrustVerifier<DctVerdict> {
         now: this.o.now?.() ?? Date.now(),
         allowExpiredRoot: this.o.allowExpiredRoot,
         allowFirstUse: this.o.allowFirstUse,
+        signal,
       });
     } catch (e) {
       if (e instanceof TrustpinError && e.isVerificationFailure)
