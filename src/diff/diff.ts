@@ -14,6 +14,7 @@ import { type ConfigDifference, configDifferences } from '../mirror/config-diff.
 import { readConfig } from '../source/helpers.js';
 import type { ImageSource } from '../source/types.js';
 import { type ChangedFile, compareTrees, type DiffMode, type FileDiff, fileDiffEmpty } from './files.js';
+import type { DiffFinding } from './findings.js';
 import { flattenImage, LayerReader, type LayerReadOptions } from './flatten.js';
 import { compareHistory, type HistoryComparison } from './history.js';
 
@@ -32,7 +33,10 @@ export interface SideInfo {
 
 /** The result of {@link diffImages}: equal or not, on what basis, and the file, config and history differences. */
 export interface ImageDiff {
+  /** equal under `mode`: exactly when `differences` is empty */
   equal: boolean;
+  /** what makes the images unequal under `mode`, coded (FILES_DIFFER, CONFIG_DIFFERS, HISTORY_DIFFERS, …) */
+  differences: DiffFinding[];
   mode: DiffMode;
   basis: Basis;
   summary: string;
@@ -50,7 +54,8 @@ export interface ImageDiff {
   /** behaviour, platform and metadata differences of the configs (history has its own section) */
   config: ConfigDifference[];
   history: HistoryComparison;
-  warnings: string[];
+  /** what the comparison could not take at face value (a chosen platform, a config that lies, …) */
+  warnings: DiffFinding[];
   /** layer blobs downloaded and read; zero on every fast path */
   layersRead: number;
 }
@@ -84,20 +89,22 @@ async function pickNodes(
   a: ImageSource,
   b: ImageSource,
   platform: Platform | undefined,
-): Promise<{ na: ImageNode; nb: ImageNode; topA: string; topB: string; warnings: string[] }> {
+): Promise<{ na: ImageNode; nb: ImageNode; topA: string; topB: string; warnings: DiffFinding[] }> {
   const [A, B] = await Promise.all([walkImage(a, { platform }), walkImage(b, { platform })]);
   const topA = A.root.descriptor.digest;
   const topB = B.root.descriptor.digest;
-  const warnings: string[] = [];
+  const warnings: DiffFinding[] = [];
   let want = platform;
   const kinds = [A.root.manifest.value.kind, B.root.manifest.value.kind];
   if (!want && kinds[0] !== kinds[1] && topA !== topB) {
     const single = kinds[0] === 'image' ? A : B;
     single.root.config = await readConfig(single.source, imageManifest(single.root).config);
     want = platformOf(single.root.config.value);
-    warnings.push(
-      `comparing ${formatPlatform(want)}, the platform of the single image ${single.source.name}`,
-    );
+    warnings.push({
+      code: 'PLATFORM_CHOSEN',
+      message: `comparing ${formatPlatform(want)}, the platform of the single image ${single.source.name}`,
+      platform: formatPlatform(want),
+    });
   }
   const na = topA === topB ? A.root : selectPlatform(A, want);
   const nb = topA === topB ? B.root : selectPlatform(B, want);
@@ -160,6 +167,7 @@ export async function diffImages(a: ImageSource, b: ImageSource, opts: DiffOptio
     const what = topA === topB ? 'the same top-level digest' : 'the same image manifest';
     return {
       equal: true,
+      differences: [],
       mode,
       basis: 'digest',
       summary: `identical by digest: ${what} (${topA === topB ? topA : na.descriptor.digest}); no layer read`,
@@ -167,7 +175,10 @@ export async function diffImages(a: ImageSource, b: ImageSource, opts: DiffOptio
       b: sideB,
       files: emptyFiles(),
       config: [],
-      history: { ...compareHistory({}, {}, false), note: 'the same bytes on both sides; history not read' },
+      history: {
+        ...compareHistory({}, {}, false),
+        finding: { code: 'HISTORY_NOT_READ', message: 'the same bytes on both sides; history not read' },
+      },
       warnings,
       layersRead: 0,
     };
@@ -180,18 +191,24 @@ export async function diffImages(a: ImageSource, b: ImageSource, opts: DiffOptio
   ]);
   Object.assign(sideA, { config: ca.digest, platform: formatPlatform(platformOf(ca.value)) });
   Object.assign(sideB, { config: cb.digest, platform: formatPlatform(platformOf(cb.value)) });
-  for (const [src, c, side] of [
-    [a, ca, sideA],
-    [b, cb, sideB],
+  for (const [src, c, info, side] of [
+    [a, ca, sideA, 'A'],
+    [b, cb, sideB, 'B'],
   ] as const) {
     if (opts.platform && !platformMatches(opts.platform, platformOf(c.value)))
-      warnings.push(`${src.name} is ${side.platform}, not the requested ${formatPlatform(opts.platform)}`);
+      warnings.push({
+        code: 'PLATFORM_MISMATCH',
+        message: `${src.name} is ${info.platform}, not the requested ${formatPlatform(opts.platform)}`,
+        side,
+        platform: info.platform,
+      });
   }
 
   let basis: Basis = 'files';
   let files = emptyFiles();
   let layersRead = 0;
-  const contentWarnings: string[] = [];
+  const contentWarnings: DiffFinding[] = [];
+  let diffIdsHold = true;
   const blobsA = ma.layers.map((l) => l.digest);
   const blobsB = mb.layers.map((l) => l.digest);
   if (isDeepStrictEqual(blobsA, blobsB)) basis = 'layers';
@@ -209,7 +226,11 @@ export async function diffImages(a: ImageSource, b: ImageSource, opts: DiffOptio
       throw e;
     });
     layersRead += reader.read.length;
-    contentWarnings.push(...fa.warnings.map((w) => `A: ${w}`), ...fb.warnings.map((w) => `B: ${w}`));
+    contentWarnings.push(
+      ...fa.warnings.map((w) => ({ ...w, side: 'A' as const })),
+      ...fb.warnings.map((w) => ({ ...w, side: 'B' as const })),
+    );
+    diffIdsHold = fa.diffIdsHold && fb.diffIdsHold;
     const d = compareTrees(fa, fb, mode);
     const compared = new Set([...fa.tree.nodes.keys(), ...fb.tree.nodes.keys()]).size;
     files = {
@@ -218,19 +239,17 @@ export async function diffImages(a: ImageSource, b: ImageSource, opts: DiffOptio
       truncated: false,
     };
   }
-  const diffIdLies = contentWarnings.some((w) => /diff_id/.test(w));
   const contentDiffers = basis === 'files' && !fileDiffEmpty(files);
   const history = compareHistory(ca.value, cb.value, contentDiffers, sideA.platform === sideB.platform);
   const config = configDifferences(ca.value, cb.value).filter(
     (d) => d.field !== 'diff_ids' && d.field !== 'history',
   );
   const behaviour = config.filter((d) => d.class === 'behaviour' || d.class === 'platform');
-  const equal =
-    !contentDiffers &&
-    !diffIdLies &&
-    (mode === 'semantic'
-      ? behaviour.length === 0
-      : config.length === 0 && isDeepStrictEqual(ca.value.history ?? [], cb.value.history ?? []));
+  const differences = differencesOf(mode, files, contentDiffers, diffIdsHold ? [] : contentWarnings, config, {
+    history,
+    same: isDeepStrictEqual(ca.value.history ?? [], cb.value.history ?? []),
+  });
+  const equal = differences.length === 0;
   const parts = [contentSummary(basis, files, blobsA.length, mode)];
   // semantic mode lists created/author too, but only what changes behaviour counts as a difference
   const counted = mode === 'semantic' ? behaviour : config;
@@ -239,6 +258,7 @@ export async function diffImages(a: ImageSource, b: ImageSource, opts: DiffOptio
   else if (history.forged) parts.push('HISTORY EQUAL, CONTENT DIFFERS');
   return {
     equal,
+    differences,
     mode,
     basis,
     summary: parts.join('; '),
@@ -250,6 +270,61 @@ export async function diffImages(a: ImageSource, b: ImageSource, opts: DiffOptio
     warnings: [...warnings, ...contentWarnings],
     layersRead,
   };
+}
+
+/**
+ * What makes two images unequal under `mode`: other files, a config that lies about its diff_ids, config fields
+ * (semantic mode: only how the container runs), and in strict mode created, author and the history itself.
+ */
+function differencesOf(
+  mode: DiffMode,
+  files: ImageDiff['files'],
+  contentDiffers: boolean,
+  warnings: DiffFinding[],
+  config: ConfigDifference[],
+  h: { history: HistoryComparison; same: boolean },
+): DiffFinding[] {
+  const out: DiffFinding[] = [];
+  const { added, removed, changed } = files.counts;
+  if (contentDiffers && added + removed + changed > 0)
+    out.push({
+      code: 'FILES_DIFFER',
+      message: `${added} added, ${removed} removed, ${changed} changed`,
+      detail: { added, removed, changed },
+    });
+  if (contentDiffers && files.layers.length > 0)
+    out.push({
+      code: 'LAYERS_DIFFER',
+      message: `layers differ: ${files.layers.join('; ')}`,
+      detail: { layers: files.layers },
+    });
+  out.push(...warnings.filter((w) => w.code === 'DIFF_ID_MISMATCH' || w.code === 'DIFF_ID_COUNT_MISMATCH'));
+  const runs = config.filter((d) => d.class === 'behaviour' || d.class === 'platform').map((d) => d.field);
+  if (runs.length)
+    out.push({
+      code: 'CONFIG_DIFFERS',
+      message: `config differs: ${runs.join(', ')}`,
+      detail: { fields: runs },
+    });
+  if (mode === 'semantic') return out;
+  for (const [field, code] of [
+    ['created', 'CREATED_DIFFERS'],
+    ['author', 'AUTHOR_DIFFERS'],
+  ] as const) {
+    const d = config.find((c) => c.field === field);
+    if (d)
+      out.push({
+        code,
+        message: `${field}: ${JSON.stringify(d.a)} → ${JSON.stringify(d.b)}`,
+        detail: { a: d.a, b: d.b },
+      });
+  }
+  if (!h.same)
+    out.push({
+      code: 'HISTORY_DIFFERS',
+      message: h.history.equal ? 'history differs in its timestamps only' : 'history differs',
+    });
+  return out;
 }
 
 /** Cap the listed paths (counts stay whole) so a huge diff stays readable and bounded. */

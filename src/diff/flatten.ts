@@ -12,6 +12,7 @@ import { FileTree } from '../layer/tree.js';
 import { fetchVerifiedFile } from '../layer/verified-file.js';
 import type { Descriptor, ImageConfig, ImageManifest } from '../manifest/index.js';
 import type { ImageSource } from '../source/types.js';
+import type { DiffFinding } from './findings.js';
 
 /** What a layer's tar looked like, beyond the tree it leaves: for strict mode's layer and order checks. */
 export interface LayerFingerprint {
@@ -34,8 +35,10 @@ export interface ParsedLayer {
 export interface FlatImage {
   tree: FileTree;
   layers: LayerFingerprint[];
-  /** the config's diff_ids disagree with the layers, writes through symlinks, … */
-  warnings: string[];
+  /** the config's diff_ids disagree with the layers (DIFF_ID_*), writes through symlinks, … */
+  warnings: DiffFinding[];
+  /** every layer decompresses to the diff_id the config claims for it, and there are as many of each */
+  diffIdsHold: boolean;
 }
 
 export interface LayerReadOptions {
@@ -150,22 +153,30 @@ export async function flattenImage(
     throw e;
   }
   const tree = new FileTree();
-  const warnings: string[] = [];
+  const warnings: DiffFinding[] = [];
   parsed.forEach((p, i) => {
     tree.applyLayer(i, p.entries);
   });
   const claimed = config.diffIds;
-  if (claimed.length !== parsed.length)
-    warnings.push(
-      `the config lists ${claimed.length} diff_ids for ${parsed.length} layers: docker would refuse this image`,
-    );
+  let diffIdsHold = claimed.length === parsed.length;
+  if (!diffIdsHold)
+    warnings.push({
+      code: 'DIFF_ID_COUNT_MISMATCH',
+      message: `the config lists ${claimed.length} diff_ids for ${parsed.length} layers: docker would refuse this image`,
+      detail: { diffIds: claimed.length, layers: parsed.length },
+    });
   parsed.forEach((p, i) => {
     const c = claimed[i];
-    if (c !== undefined && c !== p.fingerprint.diffId)
-      warnings.push(
-        `layer ${i} (${p.fingerprint.digest}): the config claims diff_id ${c}, the layer decompresses to ${p.fingerprint.diffId}`,
-      );
+    if (c !== undefined && c !== p.fingerprint.diffId) {
+      diffIdsHold = false;
+      warnings.push({
+        code: 'DIFF_ID_MISMATCH',
+        message: `layer ${i} (${p.fingerprint.digest}): the config claims diff_id ${c}, the layer decompresses to ${p.fingerprint.diffId}`,
+        detail: { layer: i, digest: p.fingerprint.digest, claimed: c, found: p.fingerprint.diffId },
+      });
+    }
   });
-  warnings.push(...tree.notes);
-  return { tree, layers: parsed.map((p) => p.fingerprint), warnings };
+  // the tree's only notes are writes resolved through a symlink
+  for (const message of tree.notes) warnings.push({ code: 'SYMLINK_TRAVERSAL', message });
+  return { tree, layers: parsed.map((p) => p.fingerprint), warnings, diffIdsHold };
 }

@@ -2,6 +2,7 @@
 // When it matches while the files do not, that is seed 002's forged-history case, and it is said loudly.
 import { isDeepStrictEqual } from 'node:util';
 import type { ImageConfig } from '../manifest/index.js';
+import type { DiffFinding } from './findings.js';
 
 export interface HistoryComparison {
   /** the same recorded build steps (commands, comments, empty-layer flags, authors), timestamps aside */
@@ -10,7 +11,8 @@ export interface HistoryComparison {
   timestampsDiffer: boolean;
   /** history equal while the content differs: the history was copied or rewritten */
   forged: boolean;
-  note: string;
+  /** the verdict on the history, coded: HISTORY_EQUAL, HISTORY_DIFFERS, FORGED_HISTORY, NO_HISTORY, … */
+  finding: DiffFinding;
   a: string[];
   b: string[];
 }
@@ -44,19 +46,32 @@ export function compareHistory(
       (b.history ?? []).map((h) => h.created),
     );
   const forged = equal && contentDiffers && sa.length > 0 && samePlatform;
-  let note: string;
+  const f = (code: DiffFinding['code'], message: string): DiffFinding => ({ code, message });
+  let finding: DiffFinding;
   if (equal && contentDiffers && !samePlatform)
-    note = `The same build steps for two platforms; other files are expected. ${UNPROVEN}`;
+    finding = f(
+      'HISTORY_EQUAL',
+      `The same build steps for two platforms; other files are expected. ${UNPROVEN}`,
+    );
   else if (forged)
-    note =
+    finding = f(
+      'FORGED_HISTORY',
       'HISTORY EQUAL, CONTENT DIFFERS: both images record the same build steps, yet their files differ. ' +
-      'A matching history proves nothing: it is editable metadata (a copied or rewritten history looks exactly ' +
-      'like this), and a non-reproducible rebuild differs too. Trust the content comparison, not the history.';
-  else if (equal && sa.length === 0) note = `Neither image records a history. ${UNPROVEN}`;
+        'A matching history proves nothing: it is editable metadata (a copied or rewritten history looks exactly ' +
+        'like this), and a non-reproducible rebuild differs too. Trust the content comparison, not the history.',
+    );
+  else if (equal && sa.length === 0)
+    finding = f('NO_HISTORY', `Neither image records a history. ${UNPROVEN}`);
   else if (equal)
-    note = `The same ${sa.length} build steps are recorded. ${UNPROVEN} The content comparison is the proof.`;
+    finding = f(
+      'HISTORY_EQUAL',
+      `The same ${sa.length} build steps are recorded. ${UNPROVEN} The content comparison is the proof.`,
+    );
   else if (!contentDiffers)
-    note = `History differs while the content is the same. ${UNPROVEN} It proves nothing either way.`;
-  else note = `History differs. ${UNPROVEN} The content comparison is what counts.`;
-  return { equal, timestampsDiffer, forged, note, a: sa, b: sb };
+    finding = f(
+      'HISTORY_DIFFERS',
+      `History differs while the content is the same. ${UNPROVEN} It proves nothing either way.`,
+    );
+  else finding = f('HISTORY_DIFFERS', `History differs. ${UNPROVEN} The content comparison is what counts.`);
+  return { equal, timestampsDiffer, forged, finding, a: sa, b: sb };
 }

@@ -69,7 +69,7 @@ export function renderDiff(d: ImageDiff, s: Style, opts: { benign?: boolean } = 
     const plat = x.platform ? ` ${x.platform}` : '';
     out.push(s.dim(`  ${n} ${x.reference}  ${x.manifest ?? x.digest}${plat}`));
   }
-  for (const w of d.warnings) out.push(s.warn(`  warning: ${w}`));
+  for (const w of d.warnings) out.push(s.warn(`  warning: ${w.side ? `${w.side}: ` : ''}${w.message}`));
 
   const f = d.files;
   const more = (listed: number, total: number) => {
@@ -115,7 +115,7 @@ export function renderDiff(d: ImageDiff, s: Style, opts: { benign?: boolean } = 
 
   out.push('', s.bold('History (unproven metadata):'));
   const h = d.history;
-  out.push(`  ${h.forged ? s.bad(`!! ${h.note}`) : h.note}`);
+  out.push(`  ${h.forged ? s.bad(`!! ${h.finding.message}`) : h.finding.message}`);
   if (!h.equal) {
     const n = Math.max(h.a.length, h.b.length);
     for (let i = 0; i < n; i++) {
@@ -138,14 +138,34 @@ function benignSection(d: ImageDiff, s: Style): string[] {
   return ['', s.bold('Classes:'), ...[...counts].map(([k, n]) => `  ${String(n).padStart(6)}  ${k}`)];
 }
 
+/**
+ * What `trustpin diff --json` prints: the verdict and its coded differences, both sides, the files, the config,
+ * the history (kept apart, with its coded finding), coded warnings, and with `--benign` the class counts.
+ */
+export interface DiffJson {
+  equal: boolean;
+  differences: ImageDiff['differences'];
+  mode: ImageDiff['mode'];
+  basis: ImageDiff['basis'];
+  summary: string;
+  a: ImageDiff['a'];
+  b: ImageDiff['b'];
+  files: ImageDiff['files'] & { classes?: Record<string, number> };
+  config: ImageDiff['config'];
+  history: ImageDiff['history'];
+  warnings: ImageDiff['warnings'];
+  layersRead: number;
+}
+
 /** The JSON document the CLI prints: the issue's shape, with the extra fields that explain it. */
-export function diffJson(d: ImageDiff, opts: { benign?: boolean } = {}): unknown {
+export function diffJson(d: ImageDiff, opts: { benign?: boolean } = {}): DiffJson {
   const classes: Record<string, number> = {};
   if (opts.benign) {
     for (const c of d.files.changed) classes[c.class ?? 'none'] = (classes[c.class ?? 'none'] ?? 0) + 1;
   }
   return {
     equal: d.equal,
+    differences: d.differences,
     mode: d.mode,
     basis: d.basis,
     summary: d.summary,

@@ -16,6 +16,7 @@ import {
 } from '../manifest/index.js';
 import type { ImageSource } from '../source/types.js';
 import { configDifferences } from './config-diff.js';
+import type { Finding, MirrorFinding } from './findings.js';
 
 /** How two images are the same: same index › manifest › config › diff_ids, or none. */
 export type Level = 'index' | 'manifest' | 'config' | 'diff_ids' | 'none';
@@ -36,8 +37,10 @@ export interface PlatformResult {
   level: Level;
   a: Side;
   b: Side;
-  reasons: string[];
-  warnings: string[];
+  /** why the level is what it is */
+  reasons: MirrorFinding[];
+  /** what the level reached does not prove, or a side that lies */
+  warnings: MirrorFinding[];
   /** diff_ids recomputed from the layer blobs (only with --deep) */
   diffIds?: { a: string[]; b: string[] };
 }
@@ -56,7 +59,8 @@ export interface Comparison {
   deep: boolean;
   a: { reference: string; digest: string; mediaType: string };
   b: { reference: string; digest: string; mediaType: string };
-  indexReasons: string[];
+  /** why the top-level digests differ (empty when they are equal) */
+  indexReasons: MirrorFinding[];
   platforms: PlatformResult[];
   onlyInA: string[];
   onlyInB: string[];
@@ -67,6 +71,18 @@ export interface Comparison {
 export interface CompareOptions {
   platforms?: Platform[];
   deep?: boolean;
+}
+
+/** Build a finding; `extra` fields that are undefined are left out, so JSON stays minimal. */
+function finding<C extends string>(
+  code: C,
+  message: string,
+  extra: Omit<Finding<C>, 'code' | 'message'> = {},
+): Finding<C> {
+  const f: Finding<C> = { code, message };
+  for (const [k, v] of Object.entries(extra))
+    if (v !== undefined) (f as unknown as Record<string, unknown>)[k] = v;
+  return f;
 }
 
 function platformKey(p: Platform | undefined, cfg?: ImageConfig): string {
@@ -119,33 +135,49 @@ function side(n: ImageNode): Side {
 const isDocker = (mt: string) => mt.startsWith('application/vnd.docker.');
 
 /** Why two image manifests with the same config differ. */
-function manifestReasons(a: ImageManifest, b: ImageManifest, rawA: Buffer, rawB: Buffer): string[] {
-  const r: string[] = [];
+function manifestReasons(
+  a: ImageManifest,
+  b: ImageManifest,
+  rawA: Buffer,
+  rawB: Buffer,
+  platform: string,
+): MirrorFinding[] {
+  const r: MirrorFinding[] = [];
+  const add = (code: MirrorFinding['code'], message: string, detail?: Record<string, unknown>) =>
+    r.push(finding(code, message, { platform, detail }));
   if (a.mediaType !== b.mediaType)
-    r.push(
+    add(
+      'MEDIA_TYPE_CONVERTED',
       `media types converted: ${isDocker(a.mediaType) ? 'Docker' : 'OCI'} → ${isDocker(b.mediaType) ? 'Docker' : 'OCI'}`,
+      { a: a.mediaType, b: b.mediaType },
     );
   const la = a.layers.map((l) => l.digest);
   const lb = b.layers.map((l) => l.digest);
   if (!isDeepStrictEqual(la, lb))
-    r.push(
+    add(
+      'LAYER_COMPRESSION_DIFFERS',
       'layer blobs differ (recompressed or converted layers); the config still commits to the same diff_ids',
     );
   const lta = a.layers.map((l) => l.mediaType);
   const ltb = b.layers.map((l) => l.mediaType);
   if (!isDeepStrictEqual(lta, ltb))
-    r.push(
+    add(
+      'LAYER_MEDIA_TYPES_DIFFER',
       `layer types: ${[...new Set(lta.map(shortType))].join(', ')} vs ${[...new Set(ltb.map(shortType))].join(', ')}`,
+      { a: lta, b: ltb },
     );
   if (a.config.mediaType !== b.config.mediaType)
-    r.push(`config type: ${shortType(a.config.mediaType)} vs ${shortType(b.config.mediaType)}`);
-  if (!isDeepStrictEqual(a.annotations ?? {}, b.annotations ?? {})) r.push('manifest annotations differ');
-  if (r.length === 0) {
-    r.push(
-      isDeepStrictEqual(JSON.parse(rawA.toString()), JSON.parse(rawB.toString()))
-        ? 'manifest JSON re-encoded (whitespace or key order); same content'
-        : 'manifest JSON differs',
+    add(
+      'CONFIG_MEDIA_TYPE_DIFFERS',
+      `config type: ${shortType(a.config.mediaType)} vs ${shortType(b.config.mediaType)}`,
+      { a: a.config.mediaType, b: b.config.mediaType },
     );
+  if (!isDeepStrictEqual(a.annotations ?? {}, b.annotations ?? {}))
+    add('ANNOTATIONS_DIFFER', 'manifest annotations differ');
+  if (r.length === 0) {
+    if (isDeepStrictEqual(JSON.parse(rawA.toString()), JSON.parse(rawB.toString())))
+      add('MANIFEST_REENCODED', 'manifest JSON re-encoded (whitespace or key order); same content');
+    else add('MANIFEST_DIFFERS', 'manifest JSON differs');
   }
   return r;
 }
@@ -157,31 +189,45 @@ function indexReasons(
   onlyB: string[],
   attA: Attestation[],
   attB: Attestation[],
-): string[] {
+): MirrorFinding[] {
   const ma = a.root.manifest.value;
   const mb = b.root.manifest.value;
   if (a.root.descriptor.digest === b.root.descriptor.digest) return [];
-  const r: string[] = [];
+  const r: MirrorFinding[] = [];
+  const add = (code: MirrorFinding['code'], message: string, detail?: Record<string, unknown>) =>
+    r.push(finding(code, message, { detail }));
   if (ma.kind !== 'index' && mb.kind !== 'index') return r;
   if (ma.kind !== mb.kind)
-    r.push(
+    add(
+      'INDEX_KIND_DIFFERS',
       `one side is ${ma.kind === 'index' ? 'an index' : 'a single manifest'}, the other ${mb.kind === 'index' ? 'an index' : 'a single manifest'}`,
     );
   if (ma.kind === 'index' && mb.kind === 'index') {
     if (ma.mediaType !== mb.mediaType)
-      r.push(`index type converted: ${shortType(ma.mediaType)} → ${shortType(mb.mediaType)}`);
+      add(
+        'INDEX_MEDIA_TYPE_CONVERTED',
+        `index type converted: ${shortType(ma.mediaType)} → ${shortType(mb.mediaType)}`,
+        { a: ma.mediaType, b: mb.mediaType },
+      );
     const same = isDeepStrictEqual(
       JSON.parse(a.root.manifest.bytes.toString()),
       JSON.parse(b.root.manifest.bytes.toString()),
     );
-    if (same) r.push('index JSON re-encoded (whitespace or key order); same content');
+    if (same) add('INDEX_REENCODED', 'index JSON re-encoded (whitespace or key order); same content');
   }
-  if (onlyA.length) r.push(`platforms missing on the second side: ${onlyA.join(', ')}`);
-  if (onlyB.length) r.push(`extra platforms on the second side: ${onlyB.join(', ')}`);
+  if (onlyA.length)
+    add('PLATFORMS_MISSING', `platforms missing on the second side: ${onlyA.join(', ')}`, {
+      platforms: onlyA,
+    });
+  if (onlyB.length)
+    add('PLATFORMS_EXTRA', `extra platforms on the second side: ${onlyB.join(', ')}`, { platforms: onlyB });
   if (attA.length !== attB.length || attA.some((x, i) => x.digest !== attB[i]?.digest)) {
-    r.push(`attestation/signature entries differ (${attA.length} vs ${attB.length})`);
+    add('ATTESTATIONS_DIFFER', `attestation/signature entries differ (${attA.length} vs ${attB.length})`, {
+      a: attA.length,
+      b: attB.length,
+    });
   }
-  if (r.length === 0) r.push('index entries point at different manifests');
+  if (r.length === 0) add('INDEX_ENTRIES_DIFFER', 'index entries point at different manifests');
   return r;
 }
 
@@ -193,26 +239,47 @@ async function comparePlatform(
   nb: ImageNode,
   deep: boolean,
 ): Promise<PlatformResult> {
-  const base = { platform: key, a: side(na), b: side(nb), reasons: [] as string[], warnings: [] as string[] };
+  const base = {
+    platform: key,
+    a: side(na),
+    b: side(nb),
+    reasons: [] as MirrorFinding[],
+    warnings: [] as MirrorFinding[],
+  };
+  const at = (
+    code: MirrorFinding['code'],
+    message: string,
+    extra: Omit<MirrorFinding, 'code' | 'message'> = {},
+  ) => finding(code, message, { platform: key, ...extra });
   if (A.root.descriptor.digest === B.root.descriptor.digest)
-    return { ...base, level: 'index', reasons: ['same index digest'] };
+    return { ...base, level: 'index', reasons: [at('SAME_INDEX', 'same index digest')] };
   if (na.descriptor.digest === nb.descriptor.digest)
-    return { ...base, level: 'manifest', reasons: ['same manifest digest'] };
+    return { ...base, level: 'manifest', reasons: [at('SAME_MANIFEST', 'same manifest digest')] };
   const ma = na.manifest.value as ImageManifest;
   const mb = nb.manifest.value as ImageManifest;
   if (ma.config.digest === mb.config.digest) {
     return {
       ...base,
       level: 'config',
-      reasons: manifestReasons(ma, mb, na.manifest.bytes, nb.manifest.bytes),
+      reasons: manifestReasons(ma, mb, na.manifest.bytes, nb.manifest.bytes, key),
     };
   }
   const cfgDiff = configDifferences(na.config!.value, nb.config!.value);
-  const reasons = [`configs differ: ${cfgDiff.map((d) => d.field).join(', ') || 'byte encoding only'}`];
+  const fields = cfgDiff.map((d) => d.field);
+  const reasons = [
+    at('CONFIG_DIFFERS', `configs differ: ${fields.join(', ') || 'byte encoding only'}`, {
+      detail: { fields },
+    }),
+  ];
   if (!deep) {
     const sameClaimed = isDeepStrictEqual(na.config!.value.diffIds, nb.config!.value.diffIds);
     if (sameClaimed)
-      reasons.push('the configs claim the same diff_ids; run with --deep to prove them from the layer blobs');
+      reasons.push(
+        at(
+          'DIFF_IDS_UNPROVEN',
+          'the configs claim the same diff_ids; the `deep` option (--deep) proves them from the layer blobs',
+        ),
+      );
     return { ...base, level: 'none', reasons };
   }
   const [da, db] = await Promise.all([
@@ -222,23 +289,28 @@ async function comparePlatform(
   const ida = da.map((x) => x.diffId);
   const idb = db.map((x) => x.diffId);
   const diffIds = { a: ida, b: idb };
-  const warnings: string[] = [];
-  for (const [n, ids, claimed] of [
-    ['first', ida, na.config!.value.diffIds],
-    ['second', idb, nb.config!.value.diffIds],
+  const warnings: MirrorFinding[] = [];
+  for (const [n, sd, ids, claimed] of [
+    ['first', 'A', ida, na.config!.value.diffIds],
+    ['second', 'B', idb, nb.config!.value.diffIds],
   ] as const) {
     if (!isDeepStrictEqual(ids, claimed as Digest[]))
-      warnings.push(`the ${n} image's config lists diff_ids its layers do not have`);
+      warnings.push(
+        at('DIFF_IDS_FALSE', `the ${n} image's config lists diff_ids its layers do not have`, { side: sd }),
+      );
   }
   if (isDeepStrictEqual(ida, idb) && warnings.length === 0) {
     if (cfgDiff.some((d) => d.field === 'history')) {
       warnings.push(
-        'history differs while every layer is identical: history is unproven metadata and can be forged either way',
+        at(
+          'HISTORY_DIFFERS',
+          'history differs while every layer is identical: history is unproven metadata and can be forged either way',
+        ),
       );
     }
     return { ...base, level: 'diff_ids', reasons, warnings, diffIds };
   }
-  reasons.push('layer contents differ (uncompressed digests)');
+  reasons.push(at('LAYER_CONTENTS_DIFFER', 'layer contents differ (uncompressed digests)'));
   return { ...base, level: 'none', reasons, warnings, diffIds };
 }
 

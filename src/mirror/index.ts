@@ -2,3 +2,4 @@
 // Other folders import them from here.
 export * from './compare.js';
 export * from './config-diff.js';
+export * from './findings.js';

@@ -43,8 +43,8 @@ function platformLines(p: PlatformResult, s: Style, ok: boolean): string[] {
     for (let i = 0; i < Math.max(p.diffIds.a.length, p.diffIds.b.length); i++)
       lines.push(row(s, `  diff_id ${i + 1}`, p.diffIds.a[i], p.diffIds.b[i]));
   }
-  for (const r of p.reasons) lines.push(`    ${s.dim(`· ${r}`)}`);
-  for (const w of p.warnings) lines.push(`    ${s.warn(`⚠ ${w}`)}`);
+  for (const r of p.reasons) lines.push(`    ${s.dim(`· ${r.message}`)}`);
+  for (const w of p.warnings) lines.push(`    ${s.warn(`⚠ ${w.message}`)}`);
   return lines;
 }
 
@@ -66,7 +66,7 @@ export function renderComparison(c: Comparison, s: Style, anchor?: SignedAnchor)
     !c.b.mediaType.includes('index') &&
     !c.b.mediaType.includes('list');
   if (!single) out.push(row(s, 'index', c.a.digest, c.b.digest));
-  for (const r of c.indexReasons) out.push(`    ${s.dim(`· ${r}`)}`);
+  for (const r of c.indexReasons) out.push(`    ${s.dim(`· ${r.message}`)}`);
   for (const p of c.platforms) out.push(...platformLines(p, s, okLevels.includes(p.level)));
   for (const k of c.onlyInA) out.push(`${s.bad('✘')} ${pad(k, W - 2)} ${s.bad('only in A')}`);
   for (const k of c.onlyInB) out.push(`${s.bad('✘')} ${pad(k, W - 2)} ${s.bad('only in B')}`);
@@ -94,6 +94,14 @@ export function renderComparison(c: Comparison, s: Style, anchor?: SignedAnchor)
     out.push(`${s.bad('not equivalent')}: ${bad.join(', ') || 'no platform in common'}`);
   }
   return out.join('\n');
+}
+
+/** What `trustpin compare --json` prints: the comparison, with coded reasons and warnings, and its graph. */
+export type ComparisonJson = Comparison & { graph: ReturnType<typeof comparisonGraph> };
+
+/** The `compare --json` document for a comparison. */
+export function comparisonJson(c: Comparison): ComparisonJson {
+  return { ...c, graph: comparisonGraph(c) };
 }
 
 export interface GraphNode {

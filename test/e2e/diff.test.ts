@@ -148,7 +148,11 @@ describe('trustpin diff', () => {
     assert.deepEqual(j.config, []);
     assert.equal(j.history.equal, true);
     assert.equal(j.history.forged, true);
-    assert.match(j.history.note, /HISTORY EQUAL, CONTENT DIFFERS/);
+    assert.equal(j.history.finding.code, 'FORGED_HISTORY');
+    assert.deepEqual(
+      j.differences.map((f: { code: string }) => f.code),
+      ['FILES_DIFFER'],
+    );
     // the text view says it too, and an index on one side takes the single image's platform
     const text = await trustpin(['diff', '--semantic', images.demoApp.ref, images.demoLiar.ref]);
     assert.equal(text.code, 1, text.stderr);
@@ -171,9 +175,11 @@ describe('trustpin diff', () => {
       ],
     );
     assert.ok(strict.j.config.some((c: { field: string }) => c.field === 'created'));
+    assert.ok(strict.j.differences.some((f: { code: string }) => f.code === 'CREATED_DIFFERS'));
     const semantic = await diff('--semantic', '--benign', a, b);
     assert.equal(semantic.code, 0, JSON.stringify(semantic.j));
     assert.equal(semantic.j.equal, true);
+    assert.deepEqual(semantic.j.differences, []);
     assert.equal(semantic.j.files.ignored.mtime, 3);
     assert.equal(semantic.j.history.equal, true);
     assert.equal(semantic.j.history.timestampsDiffer, true);
@@ -219,6 +225,7 @@ describe('trustpin diff', () => {
     assert.equal(j.basis, 'digest');
     assert.equal(j.layersRead, 0);
     assert.match(j.summary, /^identical by digest/);
+    assert.equal(j.history.finding.code, 'HISTORY_NOT_READ');
     assert.equal(await blobGets(), before, 'no blob GET reached the registry');
     // the v2s2 mirror: other manifests, the same layer blobs → same content without reading a layer
     const mid = await blobGets();

@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { allBlobs, type BuiltImage, blobOf, descriptorOf } from '../../../src/demo/build.js';
 import { diffImages, limitEntries } from '../../../src/diff/diff.js';
+import { DIFF_FINDING_CODES, type DiffFinding } from '../../../src/diff/findings.js';
 import { isTrustpinError } from '../../../src/errors/index.js';
 import { MT } from '../../../src/manifest/index.js';
 import { openOciLayout } from '../../../src/source/oci-layout.js';
@@ -77,6 +78,15 @@ before(async () => {
   images.rehistory = { ...images.base, ...(await rehistory(images.base)) };
   images.recompressed = recompressed(images.base, [await tarOf(files(T1))]);
   images.liar = liar(images.base, images.attrs);
+  // a directory named like the word the old equality regex looked for, written through a symlink
+  const viaLink = (mtime: Date): RawEntry[] => [
+    { name: 'real/', mtime },
+    { name: 'diff_id', type: 'symlink', linkname: 'real', mtime },
+    { name: 'diff_id/x', content: 'same bytes', mtime },
+  ];
+  images.linkA = await imageOf([viaLink(T1)]);
+  images.linkB = await imageOf([viaLink(T2)], { created: '2025-06-01T12:00:00Z' });
+  images.liarSameFiles = liar(images.later, images.recompressed);
   images.hostile = await imageOf([
     files(T1),
     [
@@ -104,12 +114,15 @@ async function rehistory(img: BuiltImage): Promise<Pick<BuiltImage, 'config' | '
   return { config, manifest: blobOf(Buffer.from(JSON.stringify(m)), MT.ociManifest) };
 }
 
+const codes = (fs: DiffFinding[]) => fs.map((f) => f.code);
+
 const diff = (a: string, b: string, mode: 'strict' | 'semantic' = 'strict') =>
   diffImages(openOciLayout(`${dir}:${a}`), openOciLayout(`${dir}:${b}`), { mode });
 
 test('a rebuild at another time: strict sees every mtime and `created`, semantic sees the same content', async () => {
   const s = await diff('base', 'later');
   assert.equal(s.equal, false);
+  assert.deepEqual(codes(s.differences), ['FILES_DIFFER', 'CREATED_DIFFERS', 'HISTORY_DIFFERS']);
   assert.equal(s.basis, 'files');
   assert.deepEqual(
     s.files.changed.map((c) => [c.path, c.what, c.class]),
@@ -120,6 +133,7 @@ test('a rebuild at another time: strict sees every mtime and `created`, semantic
   assert.equal(s.history.timestampsDiffer, true);
   const m = await diff('base', 'later', 'semantic');
   assert.equal(m.equal, true, m.summary);
+  assert.deepEqual(m.differences, []);
   assert.deepEqual(m.files.ignored, { mtime: 4, layer: 0 });
   assert.match(
     m.summary,
@@ -132,7 +146,9 @@ test('the same tree cut into other layers, reordered, or with a redundant opaque
   assert.equal(split.equal, false);
   assert.ok(split.files.changed.every((c) => c.what.join() === 'layer' && c.class === 'layer-only'));
   assert.ok(split.files.layers.includes('layer count: 1 vs 2'));
+  assert.deepEqual(codes(split.differences), ['FILES_DIFFER', 'LAYERS_DIFFER', 'HISTORY_DIFFERS']);
   const order = await diff('base', 'reordered');
+  assert.deepEqual(codes(order.differences), ['LAYERS_DIFFER']);
   assert.deepEqual(order.files.changed, []);
   assert.deepEqual(order.files.layers, ['layer 0: the same 4 entries in another tar order']);
   const opq = await diff('base', 'opaque');
@@ -168,6 +184,10 @@ test('an Env change is a behaviour difference even when the files are the same',
   const d = await diff('base', 'env', 'semantic');
   assert.equal(d.equal, false);
   assert.deepEqual(
+    d.differences.map((f) => [f.code, f.detail]),
+    [['CONFIG_DIFFERS', { fields: ['config.Env'] }]],
+  );
+  assert.deepEqual(
     d.config.map((c) => [c.field, c.class]),
     [['config.Env', 'behaviour']],
   );
@@ -179,8 +199,11 @@ test('same layer blobs: same content by digest, nothing read; a rewritten histor
   assert.equal(d.layersRead, 0);
   assert.equal(d.equal, true);
   assert.equal(d.history.equal, false);
-  assert.match(d.history.note, /History differs while the content is the same/);
-  assert.equal((await diff('base', 'rehistory')).equal, false, 'strict mode compares the history too');
+  assert.equal(d.history.finding.code, 'HISTORY_DIFFERS');
+  assert.deepEqual(d.differences, [], 'semantic mode: history is not a difference');
+  const strict = await diff('base', 'rehistory');
+  assert.equal(strict.equal, false, 'strict mode compares the history too');
+  assert.deepEqual(codes(strict.differences), ['HISTORY_DIFFERS']);
 });
 
 test('recompressed layers: the claimed diff_ids are proven from the blobs before "same content" is said', async () => {
@@ -194,14 +217,55 @@ test('a config that lies about its diff_ids is caught, and the files are compare
   const d = await diff('base', 'liar', 'semantic');
   assert.equal(d.basis, 'files');
   assert.equal(d.equal, false);
-  assert.ok(d.warnings.some((w) => /claims/.test(w)));
+  assert.ok(d.warnings.some((w) => w.code === 'DIFF_ID_MISMATCH' && w.side === 'B'));
   assert.ok(d.files.changed.length > 0);
   assert.equal(d.history.forged, true, 'same history (the config is a copy), other files');
+  assert.equal(d.history.finding.code, 'FORGED_HISTORY');
+  assert.ok(codes(d.differences).includes('DIFF_ID_MISMATCH'));
+});
+
+test('a config that lies about diff_ids over the same files is still not equal: the lie is a difference', async () => {
+  const d = await diff('base', 'liarSameFiles', 'semantic');
+  assert.equal(d.basis, 'files');
+  assert.deepEqual(d.files.counts, { added: 0, removed: 0, changed: 0, compared: 4 });
+  assert.equal(d.equal, false);
+  assert.deepEqual(
+    d.differences.map((f) => [f.code, f.side]),
+    [['DIFF_ID_MISMATCH', 'B']],
+  );
+});
+
+test('equality is decided from data: a path named diff_id in a warning does not make equal images differ', async () => {
+  const d = await diff('linkA', 'linkB', 'semantic');
+  assert.equal(d.basis, 'files');
+  assert.deepEqual(
+    d.warnings.map((w) => [w.code, w.side]),
+    [
+      ['SYMLINK_TRAVERSAL', 'A'],
+      ['SYMLINK_TRAVERSAL', 'B'],
+    ],
+  );
+  assert.equal(d.equal, true, JSON.stringify(d.warnings));
+});
+
+test('every code diff emits is in the closed list', async () => {
+  for (const [a, b, mode] of [
+    ['base', 'later', 'strict'],
+    ['base', 'liar', 'semantic'],
+    ['base', 'base', 'strict'],
+    ['linkA', 'linkB', 'strict'],
+    ['base', 'env', 'strict'],
+  ] as const) {
+    const d = await diff(a, b, mode);
+    for (const f of [...d.warnings, ...d.differences, d.history.finding])
+      assert.ok((DIFF_FINDING_CODES as readonly string[]).includes(f.code), f.code);
+  }
 });
 
 test('the same manifest is identical by digest; --max-entries caps lists but not counts', async () => {
   const d = await diff('base', 'base');
   assert.equal(d.basis, 'digest');
+  assert.equal(d.history.finding.code, 'HISTORY_NOT_READ');
   assert.equal(d.layersRead, 0);
   const big = limitEntries(await diff('base', 'later'), 2);
   assert.equal(big.files.changed.length, 2);
