@@ -259,7 +259,7 @@ function roleNodes(repo: TrustedRepo, how: RootTrust, b: ChainBuilder): void {
   const text = {
     cached: 'pinned by the trust store',
     pinned: 'matches the pinned root key',
-    'first-use': 'trusted on first use (pin it with option rootKeyIds)',
+    'first-use': 'trusted on first use: not pinned',
   }[how];
   let prev = chainStep(b, undefined, {
     id: 'root',
