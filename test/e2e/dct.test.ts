@@ -233,6 +233,27 @@ describe('Docker Content Trust with the real notary', () => {
     );
     assert.equal(down.code, 2, down.stderr);
     assert.match(down.stderr, /error\[NETWORK_ERROR\]/);
+    // a CA that did not sign the notary server's certificate: the TLS error, never a plain-HTTP retry
+    const stranger = await HostileNotary.start('unused');
+    try {
+      const wrongCa = await trustpin(
+        [
+          'trust',
+          'inspect',
+          '--trust-server',
+          notary.url,
+          '--trust-ca',
+          stranger.caFile,
+          `${reg.host}/demo/app`,
+        ],
+        { env },
+      );
+      assert.equal(wrongCa.code, 2, wrongCa.stderr);
+      assert.match(wrongCa.stderr, /error\[TLS_ERROR\]/);
+      assert.doesNotMatch(wrongCa.stderr, /not a registry API v2 endpoint|answered 400/);
+    } finally {
+      await stranger.close();
+    }
     // the registry itself is no notary server (and speaks plain HTTP): docker's default guess for it fails
     const guess = await trustpin(['trust', 'inspect', `${reg.host}/demo/app`], {
       env: { ...env, DOCKER_CONTENT_TRUST_SERVER: '' },
