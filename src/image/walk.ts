@@ -3,6 +3,7 @@
 import type { Digest, Verified } from '../digest/index.js';
 import { TrustpinError } from '../errors/index.js';
 import {
+  bestPlatformMatch,
   classifyEntry,
   type Descriptor,
   type EntryKind,
@@ -11,11 +12,11 @@ import {
   type ImageManifest,
   type Manifest,
   type Platform,
-  bestPlatformMatch,
   requirePlatform,
 } from '../manifest/index.js';
 import { readConfig } from '../source/helpers.js';
 import type { ImageSource } from '../source/types.js';
+import { mapLimit } from '../util/index.js';
 
 /** One verified manifest of the tree (and its config when read). */
 export interface ImageNode {
@@ -140,9 +141,13 @@ export function selectPlatform(tree: ImageTree, platform: Platform | undefined):
 function rootPlatform(tree: ImageTree): Platform | undefined {
   const c = tree.root.config?.value;
   if (!c) {
-    throw new TrustpinError('INTERNAL', `the config of ${tree.source.name} was not read before choosing a platform`, {
-      hint: 'walk the image with the platform option, or with configs',
-    });
+    throw new TrustpinError(
+      'INTERNAL',
+      `the config of ${tree.source.name} was not read before choosing a platform`,
+      {
+        hint: 'walk the image with the platform option, or with configs',
+      },
+    );
   }
   if (c.os === undefined || c.architecture === undefined) return undefined;
   return { os: c.os, architecture: c.architecture, variant: c.variant, 'os.version': c['os.version'] };
@@ -158,19 +163,6 @@ export function imageManifest(n: ImageNode): ImageManifest {
     );
   }
   return m;
-}
-
-export async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  });
-  await Promise.all(workers);
-  return out;
 }
 
 export type { Digest };

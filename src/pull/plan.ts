@@ -63,7 +63,13 @@ export async function planPull(src: ImageSource, opts: PlanOptions = {}): Promis
     concurrency: opts.concurrency ?? 4,
   });
   const isIndex = tree.root.manifest.value.kind === 'index';
-  const nodes: ImageNode[] = !isIndex ? [tree.root] : all ? tree.children : [selectPlatform(tree, platform)];
+  // an explicit platform is checked even for a single image (against its config); the host default is not, as
+  // docker pulls a single-platform image whatever it is built for
+  const nodes: ImageNode[] = all
+    ? isIndex
+      ? tree.children
+      : [tree.root]
+    : [selectPlatform(tree, isIndex ? platform : opts.platform)];
   const top = all || !isIndex ? plain(tree.root.descriptor) : plain(nodes[0]!.descriptor);
 
   const small = new Map<string, StoredBytes>();
@@ -96,10 +102,13 @@ export async function planPull(src: ImageSource, opts: PlanOptions = {}): Promis
       bytes: n.manifest.bytes,
       role: 'manifest',
     });
-    const stored = await opts.local?.(m.config);
-    const cfg = stored
-      ? verifyBytes(stored, { digest: m.config.digest, size: m.config.size, what: 'config' })
-      : await readVerifiedBlob(src, m.config);
+    // a single image's config was read (and verified) to check an asked platform
+    const stored = n.config ? undefined : await opts.local?.(m.config);
+    const cfg = n.config
+      ? verifyBytes(n.config.bytes, { digest: m.config.digest, size: m.config.size, what: 'config' })
+      : stored
+        ? verifyBytes(stored, { digest: m.config.digest, size: m.config.size, what: 'config' })
+        : await readVerifiedBlob(src, m.config);
     small.set(m.config.digest, { descriptor: plain(m.config), bytes: cfg.bytes, role: 'config' });
     for (const l of m.layers) layers.set(l.digest, plain(l));
     // attestations and signatures ride along as blobs; only images have a rootfs to prove
