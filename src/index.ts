@@ -4,6 +4,10 @@
 export {
   type Basis,
   type ChangedFile,
+  DIFF_FINDING_CODES,
+  type DiffFinding,
+  type DiffFindingCode,
+  type DiffJson,
   type DiffMode,
   type DiffOptions,
   diffImages,
@@ -74,8 +78,12 @@ export {
   type CompareOptions,
   type Comparison,
   compareImages,
+  type Finding,
   LEVELS,
   type Level,
+  MIRROR_FINDING_CODES,
+  type MirrorFinding,
+  type MirrorFindingCode,
   type PlatformResult,
   type Side,
 } from './mirror/index.js';
@@ -99,6 +107,7 @@ export {
 } from './reference/index.js';
 // The registry client and where images live.
 export { type Credential, RegistryClient, type RegistryOptions } from './registry/index.js';
+export type { ComparisonJson } from './report/index.js';
 export {
   type ImageSource,
   OciLayoutSource,

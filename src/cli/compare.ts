@@ -2,7 +2,7 @@
 // config or better (diff_ids only with --deep), 1 otherwise.
 import { parsePlatform } from '../manifest/index.js';
 import { compareImages } from '../mirror/index.js';
-import { comparisonGraph, renderComparison } from '../report/index.js';
+import { comparisonJson, renderComparison } from '../report/index.js';
 import type { Action } from './command.js';
 import { EXIT } from './common.js';
 import type { CompareFlags } from './specs.js';
@@ -12,7 +12,7 @@ export const action: Action<CompareFlags> = async ([a, b], o, ctx) => {
   const c = await compareImages(sa, sb, { platforms: (o.platform ?? []).map(parsePlatform), deep: o.deep });
   return {
     exit: c.equivalent ? EXIT.ok : EXIT.failed,
-    json: { ...c, graph: comparisonGraph(c) },
+    json: comparisonJson(c),
     text: renderComparison(c, ctx.style),
     quiet: '',
   };

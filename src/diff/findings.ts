@@ -43,6 +43,7 @@ export const DIFF_FINDING_CODES = [
   'AUTHOR_DIFFERS',
 ] as const;
 
+/** A code of {@link DIFF_FINDING_CODES}. */
 export type DiffFindingCode = (typeof DIFF_FINDING_CODES)[number];
 
 /** A warning, history verdict or difference of {@link diffImages}. */

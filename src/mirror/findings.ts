@@ -67,6 +67,7 @@ export const MIRROR_FINDING_CODES = [
   'INDEX_ENTRIES_DIFFER',
 ] as const;
 
+/** A code of {@link MIRROR_FINDING_CODES}. */
 export type MirrorFindingCode = (typeof MIRROR_FINDING_CODES)[number];
 
 /** A reason or warning of {@link compareImages}. */
