@@ -37,7 +37,12 @@ export interface DigestFlags {
 export const digestSpec: CommandSpec<DigestFlags> = {
   name: 'digest',
   description: 'print the digest of an image (NAME@sha256:…) or of exact bytes (--file)',
-  args: [{ name: '[refs...]', description: `image references (${ANY}); several are resolved concurrently` }],
+  args: [
+    {
+      name: '[refs...]',
+      description: `image references (${ANY}); several are resolved concurrently, each result printed and each failure reported (exit 2 if any failed operationally, else 1 if any failed verification)`,
+    },
+  ],
   options: [
     { flags: PLATFORM, description: "the platform manifest's digest instead of the index's" },
     { flags: '--file <path|->', description: 'digest the exact bytes of a file or stdin' },

@@ -10,6 +10,8 @@ import { selectPlatform, walkImage } from './walk.js';
 export interface ResolveOptions {
   /** the platform manifest's digest instead of the index's (PLATFORM_NOT_FOUND when the image has none) */
   platform?: Platform | undefined;
+  /** aborts the fetches: the call rejects with ABORTED */
+  signal?: AbortSignal | undefined;
 }
 
 /** One image string resolved: what was asked, the pinned form to use instead, the digest and its media type. */
@@ -31,13 +33,16 @@ export async function resolveDigest(source: ImageSource, opts: ResolveOptions = 
   let digest: Digest;
   let mediaType: string;
   if (opts.platform) {
-    const n = selectPlatform(await walkImage(source, { platform: opts.platform }), opts.platform);
+    const n = selectPlatform(
+      await walkImage(source, { platform: opts.platform, signal: opts.signal }),
+      opts.platform,
+    );
     digest = n.descriptor.digest as Digest;
     mediaType = n.manifest.value.mediaType;
   } else {
-    const d = await source.resolve();
+    const d = await source.resolve({ signal: opts.signal });
     // resolve() hashed the bytes; parsing them proves it is a manifest trustpin understands
-    await source.manifest(d);
+    await source.manifest(d, { signal: opts.signal });
     digest = d.digest as Digest;
     mediaType = d.mediaType;
   }

@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import type { Digest, Verified } from '../digest/index.js';
 import { TrustpinError } from '../errors/index.js';
 import type { Descriptor, Manifest } from '../manifest/index.js';
-import type { ImageSource, Transport } from './types.js';
+import type { ImageSource, SourceCallOptions, Transport } from './types.js';
 
 export class PinnedSource implements ImageSource {
   readonly transport: Transport;
@@ -18,11 +18,12 @@ export class PinnedSource implements ImageSource {
     this.name = `${inner.name}@${pin}`;
   }
 
-  resolve(): Promise<Descriptor> {
+  /** Memoised like every source's: the first caller's signal governs the one read. */
+  resolve(o?: SourceCallOptions): Promise<Descriptor> {
     this.top ??= (async () => {
-      const top = await this.inner.resolve();
+      const top = await this.inner.resolve(o);
       if (top.digest === this.pin) return top;
-      const m = (await this.inner.manifest(top)).value;
+      const m = (await this.inner.manifest(top, o)).value;
       const child = m.kind === 'index' ? m.manifests.find((d) => d.digest === this.pin) : undefined;
       if (child) return child;
       throw new TrustpinError('DIGEST_MISMATCH', `${this.inner.name} is not the pinned image`, {
@@ -33,11 +34,11 @@ export class PinnedSource implements ImageSource {
     })();
     return this.top;
   }
-  manifest(d: Descriptor): Promise<Verified<Manifest>> {
-    return this.inner.manifest(d);
+  manifest(d: Descriptor, o?: SourceCallOptions): Promise<Verified<Manifest>> {
+    return this.inner.manifest(d, o);
   }
-  blob(d: Descriptor): Promise<Readable> {
-    return this.inner.blob(d);
+  blob(d: Descriptor, o?: SourceCallOptions): Promise<Readable> {
+    return this.inner.blob(d, o);
   }
   close(): Promise<void> {
     return this.inner.close();
