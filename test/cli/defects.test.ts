@@ -288,3 +288,25 @@ test('a docker-archive pin prints as FILE:NAME:TAG@sha256:… and is accepted ba
   assert.equal(wrong.code, 1);
   assert.deepEqual(codes(wrong.stderr), ['DIGEST_MISMATCH']);
 });
+
+test('listTags caps a page body (SIZE_EXCEEDED) and reads `"tags": null` as none', async () => {
+  const { RegistryClient, listTags } = await import('../../src/registry/index.js');
+  const big = new MemoryRegistry();
+  const h = await big.listen();
+  big.hook = (_req, res, url) => {
+    if (!url.pathname.endsWith('/tags/list')) return false;
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    if (url.pathname.startsWith('/v2/empty/')) res.end('{"name":"empty","tags":null}');
+    else res.end(JSON.stringify({ name: 'big', tags: Array.from({ length: 20_000 }, (_, i) => `tag-${i}`) }));
+    return true;
+  };
+  const client = new RegistryClient();
+  try {
+    await assert.rejects(listTags(client, h, 'big', { maxPageBytes: 64 * 1024 }), { code: 'SIZE_EXCEEDED' });
+    assert.equal((await listTags(client, h, 'big')).length, 20_000);
+    assert.deepEqual(await listTags(client, h, 'empty'), []);
+  } finally {
+    await client.close();
+    await big.close();
+  }
+});
