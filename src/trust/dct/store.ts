@@ -28,14 +28,15 @@ export interface DctPin {
 export class TrustStore {
   constructor(readonly home: string = trustpinHome()) {}
 
-  /** The directory of one repository's trust data. */
+  /**
+   * The directory of one repository's trust data: one path component per GUN (percent-encoded), so a repository
+   * whose name extends another's (`org/app` and `org/app/targets`) can never read or remove the other's files.
+   */
   dir(gun: string): string {
-    const base = resolve(this.home, 'dct');
-    const d = resolve(base, gun);
-    if (!d.startsWith(base + sep) || gun.split('/').some((p) => p === '..' || p === '.' || p === '')) {
+    if (gun.split('/').some((p) => p === '..' || p === '.' || p === '')) {
       throw new TrustpinError('USAGE', `repository name ${JSON.stringify(gun)} cannot be stored`);
     }
-    return d;
+    return join(resolve(this.home, 'dct'), encodeURIComponent(gun));
   }
 
   /** Verified metadata cached for this GUN (file name → bytes); empty when never seen. */
@@ -122,10 +123,9 @@ export class TrustStore {
     }
   }
 
-  /** Remove `dir` and its parents up to the store root while they are empty. */
+  /** Remove `dir` if it is empty (then the store root too, if that is empty). */
   private prune(dir: string): void {
-    const stop = resolve(this.home, 'dct');
-    for (let d = dir; d.startsWith(stop + sep); d = dirname(d)) {
+    for (const d of [dir, dirname(dir)]) {
       try {
         if (readdirSync(d).length > 0) return;
         rmdirSync(d);
