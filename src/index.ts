@@ -42,12 +42,15 @@ export {
 } from './errors/index.js';
 // The verified walk and `inspect`.
 export {
+  type DigestResult,
   type ImageNode,
   type ImageTree,
   type InspectImageJson,
   type InspectJson,
   imageManifest,
   inspectJson,
+  type ResolveOptions,
+  resolveDigest,
   selectPlatform,
   type WalkOptions,
   walkImage,
@@ -118,6 +121,34 @@ export {
   type RegistrySourceOptions,
   type Transport,
 } from './source/index.js';
+// Signatures: Docker Content Trust, the verdict shape every system shares, the mirror proof, and the trust store.
+// (src/trust/index.ts is the folder's face for other folders and exports more; this is the public part.)
+export {
+  type ArchiveOptions,
+  archiveTrust,
+  type ChainEdge,
+  type ChainEdgeKind,
+  type ChainGraph,
+  type ChainNode,
+  type ChainNodeKind,
+  createDctVerifier,
+  type DctPin,
+  type DctVerdict,
+  type DctVerifierOptions,
+  type ImportOptions,
+  importDockerTrust,
+  type MirrorOfOptions,
+  type MirrorVerdict,
+  type Problem,
+  type RootTrust,
+  type SignerClaim,
+  TrustStore,
+  type TrustSubject,
+  type TrustSystem,
+  type TrustVerdict,
+  type TrustVerifier,
+  trustpinHome,
+  type VerifyOptions,
+  verifyMirrorOf,
+} from './trust/index.js';
 export type { UnpackResult, UnpackWarning, UnpackWarningCode } from './unpack/index.js';
-
-// ---- trust (owned by src/trust/**): `export * from './trust/index.js';` goes here once that face exists ----
