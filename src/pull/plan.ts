@@ -10,8 +10,10 @@ import {
   hostPlatform,
   type ImageConfig,
   type ImageManifest,
+  isIndexType,
   type Platform,
   parseImageConfig,
+  requirePlatform,
 } from '../manifest/index.js';
 import { readVerifiedBlob } from '../source/helpers.js';
 import type { ImageSource } from '../source/types.js';
@@ -56,20 +58,17 @@ function plain(d: Descriptor): Descriptor {
 export async function planPull(src: ImageSource, opts: PlanOptions = {}): Promise<PullPlan> {
   const all = opts.allPlatforms === true;
   const platform = opts.platform ?? (all ? undefined : hostPlatform());
+  // a platform makes the walk read a single image's config, which the local store may already hold: a single image
+  // is checked below, from the config wherever it comes from (resolve is memoised: the walk asks the same answer)
+  const single = !isIndexType((await src.resolve()).mediaType);
   const tree = await walkImage(src, {
     configs: false,
-    platform: all ? undefined : platform,
+    platform: all || single ? undefined : platform,
     attestations: all,
     concurrency: opts.concurrency ?? 4,
   });
   const isIndex = tree.root.manifest.value.kind === 'index';
-  // an explicit platform is checked even for a single image (against its config); the host default is not, as
-  // docker pulls a single-platform image whatever it is built for
-  const nodes: ImageNode[] = all
-    ? isIndex
-      ? tree.children
-      : [tree.root]
-    : [selectPlatform(tree, isIndex ? platform : opts.platform)];
+  const nodes: ImageNode[] = !isIndex ? [tree.root] : all ? tree.children : [selectPlatform(tree, platform)];
   const top = all || !isIndex ? plain(tree.root.descriptor) : plain(nodes[0]!.descriptor);
 
   const small = new Map<string, StoredBytes>();
@@ -102,13 +101,13 @@ export async function planPull(src: ImageSource, opts: PlanOptions = {}): Promis
       bytes: n.manifest.bytes,
       role: 'manifest',
     });
-    // a single image's config was read (and verified) to check an asked platform
-    const stored = n.config ? undefined : await opts.local?.(m.config);
-    const cfg = n.config
-      ? verifyBytes(n.config.bytes, { digest: m.config.digest, size: m.config.size, what: 'config' })
-      : stored
-        ? verifyBytes(stored, { digest: m.config.digest, size: m.config.size, what: 'config' })
-        : await readVerifiedBlob(src, m.config);
+    const stored = await opts.local?.(m.config);
+    const cfg = stored
+      ? verifyBytes(stored, { digest: m.config.digest, size: m.config.size, what: 'config' })
+      : await readVerifiedBlob(src, m.config);
+    // a single image has no entry to choose: an asked platform is checked against what its verified config says
+    if (!isIndex && !all && opts.platform)
+      requirePlatform(opts.platform, platformOfConfig(cfg.bytes), src.name);
     small.set(m.config.digest, { descriptor: plain(m.config), bytes: cfg.bytes, role: 'config' });
     for (const l of m.layers) layers.set(l.digest, plain(l));
     // attestations and signatures ride along as blobs; only images have a rootfs to prove
