@@ -3,8 +3,9 @@
 import { createReadStream } from 'node:fs';
 import { type Algorithm, digestStream, explainMismatch, parseDigest, readCapped } from '../digest/index.js';
 import { TrustpinError } from '../errors/index.js';
-import { type DigestResult, mapLimit, resolveDigest } from '../image/index.js';
+import { type DigestResult, resolveDigest } from '../image/index.js';
 import { parsePlatform } from '../manifest/index.js';
+import { mapLimit } from '../util/index.js';
 import type { Action, ExitCode, Outcome, Problem } from './command.js';
 import { asTrustpinError, type Context, EXIT, exitCodeOf } from './common.js';
 import type { DigestFlags } from './specs.js';

@@ -1,7 +1,7 @@
 // `diff` as a library call: pick the platform on both sides, take the cheapest honest proof of sameness (digest
 // › layer blobs › proven diff_ids) and only then flatten and compare file by file; config and history on top.
 import { isDeepStrictEqual } from 'node:util';
-import { type ImageNode, imageManifest, mapLimit, selectPlatform, walkImage } from '../image/walk.js';
+import { type ImageNode, imageManifest, selectPlatform, walkImage } from '../image/walk.js';
 import { diffIdOf } from '../layer/diff-id.js';
 import {
   formatPlatform,
@@ -13,6 +13,7 @@ import {
 import { type ConfigDifference, configDifferences } from '../mirror/config-diff.js';
 import { readConfig } from '../source/helpers.js';
 import type { ImageSource } from '../source/types.js';
+import { mapLimit } from '../util/index.js';
 import { type ChangedFile, compareTrees, type DiffMode, type FileDiff, fileDiffEmpty } from './files.js';
 import type { DiffFinding } from './findings.js';
 import { flattenImage, LayerReader, type LayerReadOptions } from './flatten.js';

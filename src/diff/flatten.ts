@@ -4,7 +4,6 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { Digest } from '../digest/index.js';
-import { mapLimit } from '../image/walk.js';
 import type { Limits } from '../layer/decompress.js';
 import { readLayer } from '../layer/diff-id.js';
 import { DEFAULT_TAR_LIMITS, type LayerEntry, type TarLimits, walkTar } from '../layer/tar.js';
@@ -12,6 +11,7 @@ import { FileTree } from '../layer/tree.js';
 import { fetchVerifiedFile } from '../layer/verified-file.js';
 import type { Descriptor, ImageConfig, ImageManifest } from '../manifest/index.js';
 import type { ImageSource } from '../source/types.js';
+import { Limiter, mapLimit } from '../util/index.js';
 import type { DiffFinding } from './findings.js';
 
 /** What a layer's tar looked like, beyond the tree it leaves: for strict mode's layer and order checks. */
@@ -54,17 +54,18 @@ export interface LayerReadOptions {
  */
 export class LayerReader {
   private readonly cache = new Map<string, Promise<ParsedLayer>>();
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly limiter: Limiter;
   /** blob digests actually read (for reports and tests: a fast path reads none) */
   readonly read: string[] = [];
 
-  constructor(private readonly opts: LayerReadOptions = {}) {}
+  constructor(private readonly opts: LayerReadOptions = {}) {
+    this.limiter = new Limiter(opts.concurrency ?? 3);
+  }
 
   layer(src: ImageSource, d: Descriptor): Promise<ParsedLayer> {
     let p = this.cache.get(d.digest);
     if (!p) {
-      p = this.slot(() => parseLayer(src, d, this.opts));
+      p = this.limiter.run(() => parseLayer(src, d, this.opts));
       this.cache.set(d.digest, p);
       this.read.push(d.digest);
     }
@@ -74,17 +75,6 @@ export class LayerReader {
   /** Wait for every read started so far, so that no temp file outlives a failed diff (the CLI exits right after). */
   async settle(): Promise<void> {
     await Promise.allSettled(this.cache.values());
-  }
-
-  private async slot<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= (this.opts.concurrency ?? 3)) await new Promise<void>((res) => this.waiting.push(res));
-    this.active++;
-    try {
-      return await fn();
-    } finally {
-      this.active--;
-      this.waiting.shift()?.();
-    }
   }
 }
 

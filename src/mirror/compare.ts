@@ -4,7 +4,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Digest } from '../digest/index.js';
 import { shortType } from '../image/inspect.js';
-import { type ImageNode, type ImageTree, mapLimit, walkImage } from '../image/walk.js';
+import { type ImageNode, type ImageTree, walkImage } from '../image/walk.js';
 import { diffIdOf } from '../layer/diff-id.js';
 import {
   classifyEntry,
@@ -15,6 +15,7 @@ import {
   platformMatches,
 } from '../manifest/index.js';
 import type { ImageSource } from '../source/types.js';
+import { mapLimit } from '../util/index.js';
 import { configDifferences } from './config-diff.js';
 import type { Finding, MirrorFinding } from './findings.js';
 

@@ -8,8 +8,8 @@ import { DEFAULT_LIMITS, type Limits } from '../layer/decompress.js';
 import type { Descriptor, Platform } from '../manifest/index.js';
 import { DEFAULT_CONFIG_CAP, type ImageSource } from '../source/types.js';
 import { checkTarget, type UnpackResult, type UnpackWarning, unpackLayers } from '../unpack/index.js';
+import { settleAll, startLimited } from '../util/index.js';
 import { checkDiffId, isTarLayer, type LayerProof, layerJobs, proveLayer } from './diff-ids.js';
-import { settleAll, startLimited } from './limit.js';
 import { type PullPlan, planPull } from './plan.js';
 import { OciStore } from './store.js';
 
