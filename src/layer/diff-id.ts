@@ -5,6 +5,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Algorithm, Digest } from '../digest/index.js';
+import { TrustpinError } from '../errors/index.js';
 import type { Descriptor } from '../manifest/index.js';
 import type { ImageSource } from '../source/types.js';
 import { compressionOf, decompressor, type Limits } from './decompress.js';
@@ -97,7 +98,7 @@ export async function readLayer(
     }
     // a diff_id over part of the tar would be a wrong answer, not a slow one
     if (!guard.writableFinished)
-      throw new Error(`layer ${f.descriptor.digest}: the reader stopped before the end`);
+      throw new TrustpinError('INTERNAL', `layer ${f.descriptor.digest}: the reader stopped before the end`);
     return { diffId: `${algorithm}:${h.digest('hex')}` as Digest, size };
   } finally {
     await release();
