@@ -11,6 +11,7 @@ import {
   type ImageConfig,
   type ImageManifest,
   type Manifest,
+  normalizePlatform,
   type Platform,
   requirePlatform,
 } from '../manifest/index.js';
@@ -60,14 +61,19 @@ async function node(src: ImageSource, d: Descriptor, kind: EntryKind, opts: Walk
     n.config = await readConfig(src, manifest.value.config, opts.signal);
     if (kind === 'platform' && d.platform) {
       const c = n.config.value;
-      if (
-        c.os !== undefined &&
-        c.architecture !== undefined &&
-        (c.os !== d.platform.os || c.architecture !== d.platform.architecture)
-      ) {
-        n.warnings.push(
-          `index says ${formatPlatform(d.platform)} but the config says ${c.os}/${c.architecture}${c.variant ? `/${c.variant}` : ''}`,
-        );
+      if (c.os !== undefined && c.architecture !== undefined) {
+        // compared in canonical form (aarch64 is arm64, arm64/v8 is arm64); a variant only when the config has one
+        const want = normalizePlatform(d.platform);
+        const have = normalizePlatform({ os: c.os, architecture: c.architecture, variant: c.variant });
+        if (
+          want.os !== have.os ||
+          want.architecture !== have.architecture ||
+          (c.variant !== undefined && want.variant !== have.variant)
+        ) {
+          n.warnings.push(
+            `index says ${formatPlatform(d.platform)} but the config says ${c.os}/${c.architecture}${c.variant ? `/${c.variant}` : ''}`,
+          );
+        }
       }
     }
   }

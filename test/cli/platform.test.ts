@@ -33,6 +33,10 @@ before(async () => {
   reg.push('demo/arm', buildIndex([arm.v6, arm.v7, arm.v5]), 'v6-first');
   reg.push('demo/arm', buildIndex([arm.v7, arm.v5, arm.v6]), 'v7-first');
   reg.push('demo/amd', buildIndex([amdV2]), 'v2-only');
+  // index entries that say linux/arm64 over configs that say aarch64 (the same platform) and amd64 (another one)
+  const arm64 = { os: 'linux', architecture: 'arm64' };
+  reg.push('demo/alias', buildIndex([{ ...(await img('aarch64')), platform: arm64 }]), '1');
+  reg.push('demo/mislabeled', buildIndex([{ ...set.liar, platform: arm64 }]), '1');
 });
 after(() => reg.close());
 
@@ -86,4 +90,14 @@ test('--platform linux/arm picks arm/v7 whatever the index order; linux/arm/v6 p
     const v6 = await trustpin(['--json', 'digest', '--platform', 'linux/arm/v6', `${host}/demo/arm:${tag}`]);
     assert.equal(JSON.parse(v6.stdout).digest, arm.v6.manifest.digest, tag);
   }
+});
+
+test('inspect warns when an index entry and its config name different platforms, not different spellings', async () => {
+  const warnings = async (ref: string) => {
+    const r = await trustpin(['--json', 'inspect', ref]);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout).manifests[0].warnings ?? [];
+  };
+  assert.deepEqual(await warnings(`${host}/demo/alias:1`), []);
+  assert.equal((await warnings(`${host}/demo/mislabeled:1`)).length, 1);
 });
