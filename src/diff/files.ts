@@ -145,7 +145,7 @@ export function compareTrees(A: FlatImage, B: FlatImage, mode: DiffMode): FileDi
 }
 
 /** Strict mode: the same tree cut into other layers, or the same layer written in another order, is a difference. */
-export function layerDifferences(a: LayerFingerprint[], b: LayerFingerprint[]): string[] {
+function layerDifferences(a: LayerFingerprint[], b: LayerFingerprint[]): string[] {
   const out: string[] = [];
   if (a.length !== b.length) out.push(`layer count: ${a.length} vs ${b.length}`);
   for (let i = 0; i < Math.min(a.length, b.length); i++) {

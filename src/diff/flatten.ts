@@ -79,7 +79,7 @@ export class LayerReader {
 }
 
 /** Read one layer: fetch and verify the blob into a temp file, then decompress, hash and parse it in one pass. */
-export async function parseLayer(
+async function parseLayer(
   src: ImageSource,
   d: Descriptor,
   opts: LayerReadOptions = {},

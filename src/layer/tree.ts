@@ -1,6 +1,5 @@
 // A virtual file tree: layers applied in order with OCI whiteouts, in memory, without writing anything. The
 // flattened tree is what `diff` compares, and what `unpack` checks its result against.
-import { createHash } from 'node:crypto';
 import { TrustpinError } from '../errors/index.js';
 import type { EntryType, LayerEntry } from './tar.js';
 
@@ -219,9 +218,4 @@ function implicitDir(path: string, layer: number): TreeNode {
     layer,
     implicit: true,
   };
-}
-
-export function sha256Stream(): { update(b: Buffer): void; digest(): string } {
-  const h = createHash('sha256');
-  return { update: (b) => h.update(b), digest: () => h.digest('hex') };
 }

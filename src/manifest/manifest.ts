@@ -1,7 +1,7 @@
 // Typed, validated manifests. `parseManifest` accepts only VerifiedBytes: nothing is parsed before its digest
 // has been checked (or computed, for a tag fetch).
 import { z } from 'zod';
-import { type Digest, parseDigest, type Verified, type VerifiedBytes, verifyBytes } from '../digest/index.js';
+import { type Digest, parseDigest, type Verified, type VerifiedBytes } from '../digest/index.js';
 import { TrustpinError } from '../errors/index.js';
 import { IMAGE_MANIFEST_TYPES, INDEX_TYPES, isManifestType, MT, SCHEMA1_TYPES } from './media-types.js';
 import type { Platform } from './platform.js';
@@ -187,16 +187,6 @@ function toManifest(digest: string, mediaType: string, obj: Record<string, unkno
     return { kind: 'schema1', ...r.data, mediaType };
   }
   throw invalid(digest, `unsupported media type ${mediaType}`, mediaType);
-}
-
-/** Verify an embedded `data` field the same way as fetched content. */
-export function checkEmbeddedData(d: Descriptor): VerifiedBytes | undefined {
-  if (d.data === undefined) return undefined;
-  return verifyBytes(Buffer.from(d.data, 'base64'), {
-    digest: d.digest,
-    size: d.size,
-    what: 'embedded data',
-  });
 }
 
 /** What an index entry is: a platform image, an attestation, a signature, or unknown. */

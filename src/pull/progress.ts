@@ -113,7 +113,7 @@ export function renderProgress(state: ProgressState, columns: number, rows: numb
 }
 
 /** One log line for a finished layer: short digest, size, what was proven, how long it took. */
-export function finishedLine(l: LayerProgress): string {
+function finishedLine(l: LayerProgress): string {
   const secs = l.started !== undefined && l.finished !== undefined ? (l.finished - l.started) / 1000 : 0;
   return `${l.digest.slice(0, 19)}  ${mib(l.size)} MiB  ${LABEL[l.state]}  ${secs.toFixed(1)} s`;
 }

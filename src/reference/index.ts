@@ -24,7 +24,6 @@ const REFERENCE = new RegExp(
 );
 const NAME = new RegExp(`^(?:(${domainAndPort})/)?(${pathComponent}(?:/${pathComponent})*)$`);
 const IDENTIFIER = /^[a-f0-9]{64}$/;
-const TAG = new RegExp(`^${tagPat}$`);
 
 /** A normalised image reference. */
 export interface Reference {
@@ -96,10 +95,6 @@ export function parseReference(input: string): Reference {
 /** The reference with tag `latest` when it has neither tag nor digest. */
 export function withDefaultTag(ref: Reference): Reference {
   return ref.tag === undefined && ref.digest === undefined ? { ...ref, tag: 'latest' } : ref;
-}
-
-export function isValidTag(t: string): boolean {
-  return TAG.test(t);
 }
 
 /** `docker.io/library/alpine` */

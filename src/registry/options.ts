@@ -60,7 +60,7 @@ export interface HostConfig {
   ca: Buffer[] | undefined;
 }
 
-export function certsDirFor(opts: RegistryOptions): string {
+function certsDirFor(opts: RegistryOptions): string {
   const env = opts.env ?? process.env;
   return opts.certsDir ?? env.TRUSTPIN_CERTS_D ?? '/etc/docker/certs.d';
 }

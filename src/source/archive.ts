@@ -54,7 +54,7 @@ function canonicalRef(s: string): string | undefined {
  * `FILE[:REF]`. A REF holds `:` itself (`app:1.0`), so the file is the shortest `:`-prefix that exists (as
  * skopeo splits at the first `:`), or the whole spec when that is a file.
  */
-export function splitDockerArchiveSpec(spec: string): { file: string; ref?: string | undefined } {
+function splitDockerArchiveSpec(spec: string): { file: string; ref?: string | undefined } {
   if (isFile(spec)) return { file: spec };
   const first = spec.indexOf(':');
   for (let i = first; i >= 0; i = spec.indexOf(':', i + 1)) {
