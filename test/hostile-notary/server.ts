@@ -7,8 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RegistryClient } from '../../src/registry/client.js';
-import { NotaryServer } from '../../src/trust/dct/source.js';
 import { loopbackPki } from '../../src/testing/index.js';
+import { NotaryServer } from '../../src/trust/dct/source.js';
 
 /** Return true when the hook answered the request itself. `name` is the path after `_trust/tuf/`. */
 export type Hook = (name: string, req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
