@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { sign } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { TrustpinError } from '../../src/errors/index.js';
+import { canonical, DAY, ecdsaKey, flipSignature, Publisher } from '../../src/testing/index.js';
 import { FileSet } from '../../src/trust/dct/source.js';
 import { resolveTag } from '../../src/trust/dct/targets.js';
 import { type TrustedRepo, type UpdateOptions, updateTrust } from '../../src/trust/dct/updater.js';
-import { canonical, DAY, ecdsaKey, flipSignature, Publisher } from '../../src/testing/index.js';
 import { endless, HostileNotary, type Streamed } from './server.js';
 
 const GUN = 'registry.example.com/acme/app';

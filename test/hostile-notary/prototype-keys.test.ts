@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TrustpinError } from '../../src/errors/index.js';
+import { DAY, Publisher } from '../../src/testing/index.js';
 import { FileSet } from '../../src/trust/dct/source.js';
 import { requireSigner, resolveTag } from '../../src/trust/dct/targets.js';
 import { updateTrust } from '../../src/trust/dct/updater.js';
-import { DAY, Publisher } from '../../src/testing/index.js';
 
 const GUN = 'registry.example.com/acme/app';
 const T0 = Date.UTC(2026, 0, 1);
