@@ -8,10 +8,18 @@ import { algorithmOf, type Digest, digestFile, hexOf } from '../digest/index.js'
 import { TrustpinError } from '../errors/index.js';
 import { type VerifiedFile, verifiedFileAt } from '../layer/verified-file.js';
 import type { Descriptor } from '../manifest/index.js';
-import { REF_NAME } from '../source/oci-layout.js';
-import { alive, withLock, writeAtomic } from '../util/fs.js';
+import {
+  blobPath,
+  checkMarker,
+  emptyIndex,
+  INDEX_FILE,
+  type LayoutIndex,
+  MARKER_FILE,
+  markerText,
+  withIndexEntry,
+} from '../source/index.js';
+import { alive, withLock, writeAtomic } from '../util/index.js';
 
-const LAYOUT_VERSION = '1.0.0';
 /** Coalesce network chunks into fewer, larger writes. */
 const WRITE_BATCH = 1024 * 1024;
 
@@ -50,19 +58,13 @@ export class OciStore {
   }
 
   private async checkMarker(): Promise<void> {
-    const marker = join(this.dir, 'oci-layout');
+    const marker = join(this.dir, MARKER_FILE);
     const raw = await readFile(marker, 'utf8').catch(() => undefined);
     if (raw === undefined) {
-      await writeAtomic(marker, JSON.stringify({ imageLayoutVersion: LAYOUT_VERSION }));
+      await writeAtomic(marker, markerText());
       return;
     }
-    let v: unknown;
-    try {
-      v = (JSON.parse(raw) as { imageLayoutVersion?: unknown }).imageLayoutVersion;
-    } catch {
-      v = undefined;
-    }
-    if (typeof v !== 'string' || !/^1\.\d+\.\d+$/.test(v)) {
+    if (!checkMarker(raw).ok) {
       throw new TrustpinError('SOURCE_INVALID', `${this.dir} holds an oci-layout trustpin cannot write to`, {
         expected: `{"imageLayoutVersion": "1.x.y"}`,
         found: raw.slice(0, 80),
@@ -85,7 +87,7 @@ export class OciStore {
         expected: 'sha256 digests',
         found: algorithmOf(d.digest),
       });
-    return join(this.dir, 'blobs', 'sha256', hexOf(d.digest));
+    return join(this.dir, blobPath(d.digest));
   }
 
   /** A stored blob is used only when its size and hash still match; a bad one is deleted. */
@@ -208,13 +210,9 @@ export class OciStore {
     await withLock(
       this.tmp,
       async () => {
-        const file = join(this.dir, 'index.json');
+        const file = join(this.dir, INDEX_FILE);
         const raw = await readFile(file, 'utf8').catch(() => undefined);
-        let index: { schemaVersion: number; mediaType?: string; manifests: Descriptor[] } = {
-          schemaVersion: 2,
-          mediaType: 'application/vnd.oci.image.index.v1+json',
-          manifests: [],
-        };
+        let index: LayoutIndex = emptyIndex();
         if (raw !== undefined) {
           try {
             index = JSON.parse(raw);
@@ -226,15 +224,7 @@ export class OciStore {
             });
           }
         }
-        const entry: Descriptor = { mediaType: top.mediaType, digest: top.digest, size: top.size };
-        if (tag !== undefined) entry.annotations = { [REF_NAME]: tag };
-        index.manifests = index.manifests.filter((m) =>
-          tag !== undefined
-            ? m.annotations?.[REF_NAME] !== tag
-            : m.annotations?.[REF_NAME] !== undefined || m.digest !== top.digest,
-        );
-        index.manifests.push(entry);
-        await writeAtomic(file, JSON.stringify(index));
+        await writeAtomic(file, JSON.stringify(withIndexEntry(index, top, tag)));
       },
       10_000,
       'OCI layout',

@@ -15,16 +15,9 @@ import {
 import { TrustpinError } from '../errors/index.js';
 import { type Descriptor, type Manifest, MT, parseManifest } from '../manifest/index.js';
 import { formatReference, parseReference, withDefaultTag } from '../reference/index.js';
+import { blobPath, REF_NAME } from './layout-format.js';
 import { type TarEntry, TarFs, TarIndex, verifiedStream } from './layout-fs.js';
-import {
-  blobPath,
-  LazySource,
-  layoutName,
-  OciLayout,
-  OciLayoutSource,
-  parseOciRef,
-  REF_NAME,
-} from './oci-layout.js';
+import { LazySource, layoutName, OciLayout, OciLayoutSource, parseOciRef } from './oci-layout.js';
 import { PinnedSource } from './pinned.js';
 import { DEFAULT_MANIFEST_CAP, type ImageSource } from './types.js';
 

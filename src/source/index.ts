@@ -2,6 +2,7 @@
 // Other folders import them from here.
 export * from './archive.js';
 export * from './helpers.js';
+export * from './layout-format.js';
 export * from './layout-fs.js';
 export * from './oci-layout.js';
 export * from './open.js';

@@ -4,9 +4,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import {
-  algorithmOf,
   type Digest,
-  hexOf,
   parseDigest,
   selfDigested,
   shortDigest,
@@ -15,18 +13,12 @@ import {
 } from '../digest/index.js';
 import { TrustpinError } from '../errors/index.js';
 import { type Descriptor, type IndexManifest, type Manifest, parseManifest } from '../manifest/index.js';
+import { blobPath, checkMarker, INDEX_FILE, MARKER_FILE, REF_NAME } from './layout-format.js';
 import { DirFs, ioError, type LayoutFs, verifiedStream } from './layout-fs.js';
 import { DEFAULT_MANIFEST_CAP, type ImageSource, type Transport } from './types.js';
 
-export const REF_NAME = 'org.opencontainers.image.ref.name';
 /** The `oci-layout` marker is a one-line JSON document. */
 const MARKER_CAP = 64 * 1024;
-
-/** blobs/<alg>/<hex>, built only from a digest that parses: nothing else can reach the file system. */
-export function blobPath(digest: string): string {
-  const d = parseDigest(digest);
-  return `blobs/${algorithmOf(d)}/${hexOf(d)}`;
-}
 
 export interface LayoutSelector {
   tag?: string | undefined;
@@ -47,19 +39,10 @@ export class OciLayout {
         expected: 'an oci-layout file with {"imageLayoutVersion": "1.0.0"}, index.json and blobs/',
         found,
       });
-    if ((await this.fs.size('oci-layout')) === undefined) throw invalid('no oci-layout file');
-    const raw = await this.fs.readCapped('oci-layout', MARKER_CAP, 'oci-layout file');
-    let version: unknown;
-    try {
-      version = (JSON.parse(raw.toString('utf8')) as { imageLayoutVersion?: unknown } | null)
-        ?.imageLayoutVersion;
-    } catch (e) {
-      throw invalid(`oci-layout is not JSON (${(e as Error).message})`);
-    }
-    // The spec is at 1.0.0; a later 1.x stays compatible, anything else is a format trustpin does not know.
-    if (typeof version !== 'string' || !/^1\.\d+\.\d+$/.test(version)) {
-      throw invalid('unsupported imageLayoutVersion', JSON.stringify(version));
-    }
+    if ((await this.fs.size(MARKER_FILE)) === undefined) throw invalid('no oci-layout file');
+    const raw = await this.fs.readCapped(MARKER_FILE, MARKER_CAP, 'oci-layout file');
+    const marker = checkMarker(raw.toString('utf8'));
+    if (!marker.ok) throw invalid(marker.why, marker.found);
   }
 
   /** index.json, parsed once. Nothing names its digest, so it is trusted only to be these bytes. */
@@ -69,10 +52,10 @@ export class OciLayout {
   }
 
   private async readIndex(): Promise<IndexManifest> {
-    if ((await this.fs.size('index.json')) === undefined) {
+    if ((await this.fs.size(INDEX_FILE)) === undefined) {
       throw new TrustpinError('SOURCE_INVALID', `${this.fs.where} has no index.json`);
     }
-    const bytes = await this.fs.readCapped('index.json', DEFAULT_MANIFEST_CAP, 'index.json');
+    const bytes = await this.fs.readCapped(INDEX_FILE, DEFAULT_MANIFEST_CAP, 'index.json');
     let m: Manifest;
     try {
       m = parseManifest(selfDigested(bytes)).value;

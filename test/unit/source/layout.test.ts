@@ -24,7 +24,8 @@ import { type ErrorCode, isTrustpinError } from '../../../src/errors/index.js';
 import { type Descriptor, MT } from '../../../src/manifest/index.js';
 import { openArchiveSource } from '../../../src/source/archive.js';
 import { readConfig } from '../../../src/source/helpers.js';
-import { openOciLayout, parseOciRef, REF_NAME } from '../../../src/source/oci-layout.js';
+import { REF_NAME } from '../../../src/source/layout-format.js';
+import { openOciLayout, parseOciRef } from '../../../src/source/oci-layout.js';
 import type { ImageSource } from '../../../src/source/types.js';
 
 const CONTAINERD_NAME = 'io.containerd.image.name';
