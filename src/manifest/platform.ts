@@ -198,6 +198,22 @@ export function platformMatches(want: Platform, have: Platform | undefined): boo
   return platformMatcher(want).matches(have);
 }
 
+/**
+ * Are `a` and `b` one platform, spelled either way (`aarch64` = `arm64/v8`, `arm` = `arm/v7`)? For filters that
+ * mean "exactly this platform", where {@link platformMatches} would also accept lower variants.
+ */
+export function samePlatform(a: Platform | undefined, b: Platform | undefined): boolean {
+  if (!a || !b) return false;
+  const x = normalizePlatform(a);
+  const y = normalizePlatform(b);
+  return (
+    x.os === y.os &&
+    x.architecture === y.architecture &&
+    x.variant === y.variant &&
+    (x['os.version'] ?? '') === (y['os.version'] ?? '')
+  );
+}
+
 /** Compare dotted version strings numerically (10.0.20348.2113 > 10.0.17763.9999). */
 function compareVersions(a: string | undefined, b: string | undefined): number {
   const pa = (a ?? '').split('.').map((x) => Number.parseInt(x, 10) || 0);

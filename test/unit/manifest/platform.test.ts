@@ -10,6 +10,7 @@ import {
   parsePlatform,
   platformMatches,
   requirePlatform,
+  samePlatform,
 } from '../../../src/manifest/index.js';
 
 /** `os[(version)]/arch[/variant]` → an index entry whose digest is its label, to read results back easily. */
@@ -210,4 +211,15 @@ test('requirePlatform: a single image of another platform is PLATFORM_NOT_FOUND,
     () => requirePlatform(parsePlatform('linux/arm64'), undefined, 'img'),
     (e: unknown) => isTrustpinError(e, 'PLATFORM_NOT_FOUND') && e.found === 'unknown',
   );
+});
+
+test('samePlatform: one platform in two spellings, not a compatible lower variant', () => {
+  const cases: [string, Platform, boolean][] = [
+    ['linux/arm64/v8', { os: 'linux', architecture: 'aarch64' }, true],
+    ['linux/arm', { os: 'linux', architecture: 'arm', variant: 'v7' }, true],
+    ['linux/arm', { os: 'linux', architecture: 'arm', variant: 'v6' }, false],
+    ['linux/amd64/v1', { os: 'linux', architecture: 'x86_64' }, true],
+    ['linux/amd64/v3', { os: 'linux', architecture: 'amd64', variant: 'v2' }, false],
+  ];
+  for (const [a, b, same] of cases) assert.equal(samePlatform(parsePlatform(a), b), same, a);
 });
