@@ -13,9 +13,10 @@ import {
 } from '../digest/index.js';
 import { TrustpinError } from '../errors/index.js';
 import { type Descriptor, type IndexManifest, type Manifest, parseManifest } from '../manifest/index.js';
+import { abortableStream, throwIfAborted } from './helpers.js';
 import { blobPath, checkMarker, INDEX_FILE, MARKER_FILE, REF_NAME } from './layout-format.js';
 import { DirFs, ioError, type LayoutFs, verifiedStream } from './layout-fs.js';
-import { DEFAULT_MANIFEST_CAP, type ImageSource, type Transport } from './types.js';
+import { DEFAULT_MANIFEST_CAP, type ImageSource, type SourceCallOptions, type Transport } from './types.js';
 
 /** The `oci-layout` marker is a one-line JSON document. */
 const MARKER_CAP = 64 * 1024;
@@ -287,14 +288,21 @@ export class LazySource implements ImageSource {
     this.inner ??= this.opener();
     return this.inner;
   }
-  async resolve(): Promise<Descriptor> {
-    return (await this.open()).resolve();
+  async resolve(o?: SourceCallOptions): Promise<Descriptor> {
+    throwIfAborted(o, this.name);
+    return (await this.open()).resolve(o);
   }
-  async manifest(d: Descriptor): Promise<Verified<Manifest>> {
-    return (await this.open()).manifest(d);
+  async manifest(d: Descriptor, o?: SourceCallOptions): Promise<Verified<Manifest>> {
+    throwIfAborted(o, `manifest ${d.digest}`);
+    return (await this.open()).manifest(d, o);
   }
-  async blob(d: Descriptor): Promise<Readable> {
-    return (await this.open()).blob(d);
+  /** A file read cannot stall on a server, but a caller that gives up still gets ABORTED and a closed file. */
+  async blob(d: Descriptor, o?: SourceCallOptions): Promise<Readable> {
+    const what = `blob ${d.digest}`;
+    throwIfAborted(o, what);
+    const s = await (await this.open()).blob(d, o);
+    throwIfAborted(o, what);
+    return abortableStream(s, o, what);
   }
   async close(): Promise<void> {
     if (!this.inner) return;

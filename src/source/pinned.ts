@@ -32,7 +32,12 @@ export class PinnedSource implements ImageSource {
         hint: 'the name now selects another image; re-pin it, or drop the name and keep the digest',
       });
     })();
-    return this.top;
+    // a failure (an abort above all) is not kept: the next caller reads again
+    const p = this.top;
+    p.catch(() => {
+      if (this.top === p) this.top = undefined;
+    });
+    return p;
   }
   manifest(d: Descriptor, o?: SourceCallOptions): Promise<Verified<Manifest>> {
     return this.inner.manifest(d, o);

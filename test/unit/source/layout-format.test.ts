@@ -81,3 +81,29 @@ test('what the pull store writes, the oci: source reads back by tag, blob for bl
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a local source obeys the signal: ABORTED before a read, and an open blob stream errors with ABORTED', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'trustpin-layout-'));
+  try {
+    const big = blobOf(Buffer.alloc(4 * 1024 * 1024, 7), 'application/octet-stream');
+    const store = await OciStore.open(dir);
+    await store.putBytes(big, big.bytes);
+    await store.tag(big, 'v1');
+    await store.close();
+    const src = openOciLayout(`${dir}:v1`);
+    try {
+      const ac = new AbortController();
+      const d = { mediaType: big.mediaType, digest: big.digest, size: big.size };
+      const s = await src.blob(d, { signal: ac.signal });
+      const failed = new Promise<unknown>((r) => s.once('error', r));
+      ac.abort();
+      assert.equal(((await failed) as { code?: string }).code, 'ABORTED');
+      await assert.rejects(src.resolve({ signal: ac.signal }), { code: 'ABORTED' });
+      await assert.rejects(src.blob(d, { signal: ac.signal }), { code: 'ABORTED' });
+    } finally {
+      await src.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
