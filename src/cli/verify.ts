@@ -2,7 +2,7 @@
 // With `--mirror-of ORIGIN`, trust is decided on ORIGIN and REF (any transport) must be proven the same image.
 import { TrustpinError } from '../errors/index.js';
 import { parsePlatform } from '../manifest/index.js';
-import { renderChain, renderComparison } from '../report/index.js';
+import { type ComparisonJson, comparisonJson, renderChain, renderComparison } from '../report/index.js';
 import { createDctVerifier, type DctVerdict, verifyMirrorOf } from '../trust/index.js';
 import type { Action } from './command.js';
 import { type Context, EXIT } from './common.js';
@@ -11,6 +11,15 @@ import type { VerifyFlags } from './trust-specs.js';
 
 /** `verify --dct --json` prints this: the verdict, its problems' hints in CLI terms. */
 export type VerifyJson = DctVerdict;
+
+/** `verify --dct --mirror-of --json` prints this. */
+export interface VerifyMirrorJson {
+  ok: boolean;
+  origin: DctVerdict;
+  /** the comparison of the signed origin (A) and the mirror (B), with its graph anchored at the signature */
+  mirror?: ComparisonJson | undefined;
+  problems: DctVerdict['problems'];
+}
 
 export const action: Action<VerifyFlags> = async ([refArg], f, ctx) => {
   if (!f.dct) {
@@ -56,7 +65,15 @@ export const action: Action<VerifyFlags> = async ([refArg], f, ctx) => {
     }
     return {
       exit: m.ok ? EXIT.ok : EXIT.failed,
-      json: { ok: m.ok, origin, mirror: m.comparison, graph: m.graph, problems: m.problems },
+      json: {
+        ok: m.ok,
+        origin,
+        mirror: m.comparison && {
+          ...comparisonJson(m.comparison),
+          graph: m.graph ?? comparisonJson(m.comparison).graph,
+        },
+        problems: m.problems,
+      } satisfies VerifyMirrorJson,
       text: lines.join('\n'),
       quiet: m.ok ? origin.pinned : '',
       problems: problems(m.problems.map((p) => ({ ...p, hint: cliHint(p.hint) }))),

@@ -27,6 +27,8 @@ export const VERIFICATION_CODES = [
   'PATH_ESCAPE',
   'LAYER_INVALID',
   'TRUST_DATA_NOT_FOUND',
+  'FIRST_USE_REFUSED',
+  'MIRROR_NOT_PROVEN',
 ] as const;
 
 /** Codes meaning "could not check" (the CLI exits 2). */

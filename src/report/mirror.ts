@@ -2,6 +2,7 @@
 // and as a graph of nodes and edges for --json.
 import { shortDigest } from '../digest/index.js';
 import type { Comparison, PlatformResult } from '../mirror/compare.js';
+import { ChainBuilder, type ChainGraph } from '../trust/chain.js';
 import type { Style } from './style.js';
 
 export interface SignedAnchor {
@@ -97,103 +98,71 @@ export function renderComparison(c: Comparison, s: Style, anchor?: SignedAnchor)
 }
 
 /** What `trustpin compare --json` prints: the comparison, with coded reasons and warnings, and its graph. */
-export type ComparisonJson = Comparison & { graph: ReturnType<typeof comparisonGraph> };
+/** `compare --json`: the comparison and its chain graph. */
+export type ComparisonJson = Comparison & { graph: ChainGraph };
 
 /** The `compare --json` document for a comparison. */
 export function comparisonJson(c: Comparison): ComparisonJson {
   return { ...c, graph: comparisonGraph(c) };
 }
 
-export interface GraphNode {
-  id: string;
-  side: 'A' | 'B' | 'signature';
-  kind: 'signed-tag' | 'index' | 'manifest' | 'config' | 'layer';
-  digest: string;
-  platform?: string;
-}
-export interface GraphEdge {
-  from: string;
-  to: string;
-  kind: 'signs' | 'contains' | 'matches';
-  ok: boolean;
-  reason?: string;
-}
-
-/** The same picture as data: every node is a verified document; `contains` edges are digest references. */
-export function comparisonGraph(
-  c: Comparison,
-  anchor?: SignedAnchor,
-): { nodes: GraphNode[]; edges: GraphEdge[] } {
-  const nodes = new Map<string, GraphNode>();
-  const edges: GraphEdge[] = [];
-  const node = (n: GraphNode) => {
-    if (!nodes.has(n.id)) nodes.set(n.id, n);
-    return n.id;
-  };
-  const ia = node({ id: `A:${c.a.digest}`, side: 'A', kind: 'index', digest: c.a.digest });
-  const ib = node({ id: `B:${c.b.digest}`, side: 'B', kind: 'index', digest: c.b.digest });
+/**
+ * The same picture as a {@link ChainGraph}: every node is a verified document; `contains` edges are digest
+ * references, `matches` edges compare origin (side A) and mirror (side B), `signs` ties the signature to A.
+ */
+export function comparisonGraph(c: Comparison, anchor?: SignedAnchor): ChainGraph {
+  const b = new ChainBuilder();
+  const ia = b.node({
+    id: `A:${c.a.digest}`,
+    side: 'A',
+    kind: 'index',
+    label: c.a.reference,
+    digest: c.a.digest,
+    ok: true,
+  });
+  const ib = b.node({
+    id: `B:${c.b.digest}`,
+    side: 'B',
+    kind: 'index',
+    label: c.b.reference,
+    digest: c.b.digest,
+    ok: true,
+  });
   if (anchor) {
-    const sig = node({
+    const sig = b.node({
       id: `signed:${anchor.tag}`,
       side: 'signature',
       kind: 'signed-tag',
+      label: `signed ${anchor.tag} (${anchor.system})`,
       digest: anchor.digest,
+      ok: true,
     });
-    edges.push({ from: sig, to: ia, kind: 'signs', ok: anchor.digest === c.a.digest });
+    b.edge(sig, ia, 'signs', anchor.digest === c.a.digest);
   }
-  edges.push({ from: ia, to: ib, kind: 'matches', ok: c.a.digest === c.b.digest });
+  b.edge(ia, ib, 'matches', c.a.digest === c.b.digest);
   for (const p of c.platforms) {
-    for (const [sideName, sd, idx] of [
+    for (const [side, sd, idx] of [
       ['A', p.a, ia],
       ['B', p.b, ib],
     ] as const) {
-      const m = node({
-        id: `${sideName}:${sd.manifest}`,
-        side: sideName,
-        kind: 'manifest',
-        digest: sd.manifest,
-        platform: p.platform,
-      });
-      if (m !== idx) edges.push({ from: idx, to: m, kind: 'contains', ok: true });
-      if (sd.config) {
-        const cf = node({
-          id: `${sideName}:${sd.config}`,
-          side: sideName,
-          kind: 'config',
-          digest: sd.config,
+      const part = (kind: 'manifest' | 'config' | 'layer', digest: string) =>
+        b.node({
+          id: `${side}:${digest}`,
+          side,
+          kind,
+          label: `${kind} ${p.platform}`,
+          digest,
           platform: p.platform,
-        });
-        edges.push({ from: m, to: cf, kind: 'contains', ok: true });
-      }
-      for (const l of sd.layers)
-        edges.push({
-          from: m,
-          to: node({
-            id: `${sideName}:${l}`,
-            side: sideName,
-            kind: 'layer',
-            digest: l,
-            platform: p.platform,
-          }),
-          kind: 'contains',
           ok: true,
         });
+      const m = part('manifest', sd.manifest);
+      if (m !== idx) b.edge(idx, m, 'contains');
+      if (sd.config) b.edge(m, part('config', sd.config), 'contains');
+      for (const l of sd.layers) b.edge(m, part('layer', l), 'contains');
     }
-    edges.push({
-      from: `A:${p.a.manifest}`,
-      to: `B:${p.b.manifest}`,
-      kind: 'matches',
-      ok: p.a.manifest === p.b.manifest,
-    });
-    if (p.a.config && p.b.config) {
-      edges.push({
-        from: `A:${p.a.config}`,
-        to: `B:${p.b.config}`,
-        kind: 'matches',
-        ok: p.a.config === p.b.config,
-        reason: `level ${p.level}`,
-      });
-    }
+    b.edge(`A:${p.a.manifest}`, `B:${p.b.manifest}`, 'matches', p.a.manifest === p.b.manifest);
+    if (p.a.config && p.b.config)
+      b.edge(`A:${p.a.config}`, `B:${p.b.config}`, 'matches', p.a.config === p.b.config, `level ${p.level}`);
   }
-  return { nodes: [...nodes.values()], edges };
+  return b.graph();
 }

@@ -56,7 +56,7 @@ export async function verifyMirrorOf<V extends TrustVerdict>(
     ? []
     : [
         {
-          code: 'DIGEST_MISMATCH',
+          code: 'MIRROR_NOT_PROVEN',
           message: `${mirror.name} is not proven to be the signed image ${v.subject.reference}@${v.subject.digest}`,
           expected: 'every compared platform equal at config level or better',
           found: c.platforms.map((p) => `${p.platform} at ${p.level}`).join(', ') || 'no platform in common',

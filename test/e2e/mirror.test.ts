@@ -220,8 +220,8 @@ describe('mirror proofs', () => {
     assert.equal(ok.code, 0, ok.stderr);
     const j = JSON.parse(ok.stdout);
     assert.equal(j.ok, true);
-    assert.equal(j.origin.subject, images.demoApp.digest);
-    assert.ok(j.graph.edges.some((e: { kind: string; ok: boolean }) => e.kind === 'signs' && e.ok));
+    assert.equal(j.origin.subject.digest, images.demoApp.digest);
+    assert.ok(j.mirror.graph.edges.some((e: { kind: string; ok: boolean }) => e.kind === 'signs' && e.ok));
     const bad = await trustpin(
       ['verify', '--dct', ...flags, '--mirror-of', images.demoApp.ref, `${reg.host}/tampered/app:1.0`],
       { env: { TRUSTPIN_HOME: home } },

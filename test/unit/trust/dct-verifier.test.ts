@@ -50,9 +50,10 @@ describe('createDctVerifier', () => {
     const first = await v.verify(`${gun()}:1.0`);
     assert.equal(first.ok, true, JSON.stringify(first.problems));
     assert.equal(first.rootTrust, 'first-use');
-    assert.deepEqual(first.claims, [
-      { type: 'dct', role: 'targets', name: 'Repo Admin', keyIds: first.claims[0]!.keyIds },
-    ]);
+    const claim = first.claims[0];
+    assert.equal(first.claims.length, 1);
+    assert.ok(claim?.type === 'dct' && claim.role === 'targets' && claim.name === 'Repo Admin');
+    assert.ok(claim.keyIds.length > 0);
     assert.ok(first.chain.nodes.some((n) => n.kind === 'registry-tag' && n.ok));
     const again = await v.verify(`${gun()}:1.0`);
     assert.equal(again.rootTrust, 'cached');
