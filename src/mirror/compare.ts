@@ -12,7 +12,7 @@ import {
   type ImageConfig,
   type ImageManifest,
   type Platform,
-  platformMatches,
+  samePlatform,
 } from '../manifest/index.js';
 import type { ImageSource } from '../source/types.js';
 import { mapLimit } from '../util/index.js';
@@ -324,18 +324,17 @@ export async function compareImages(
   const [A, B] = await Promise.all([walkImage(a, { configs: true }), walkImage(b, { configs: true })]);
   const pa = platformsOf(A);
   const pb = platformsOf(B);
+  // --platform names exactly the platforms to compare (not the lower variants a runtime would accept)
   const wanted = (k: string, n: ImageNode) =>
     !o.platforms?.length ||
-    o.platforms.some((p) =>
-      platformMatches(
-        p,
-        n.descriptor.platform ?? {
-          os: k.split('/')[0]!,
-          architecture: k.split('/')[1]!,
-          variant: k.split('/')[2],
-        },
-      ),
-    );
+    o.platforms.some((p) => {
+      const have = n.descriptor.platform ?? {
+        os: k.split('/')[0]!,
+        architecture: k.split('/')[1]!,
+        variant: k.split('/')[2],
+      };
+      return samePlatform(p, p['os.version'] ? have : { ...have, 'os.version': undefined });
+    });
   const keys = [...new Set([...pa.keys(), ...pb.keys()])].filter((k) => wanted(k, (pa.get(k) ?? pb.get(k))!));
   const onlyInA = keys.filter((k) => pa.has(k) && !pb.has(k));
   const onlyInB = keys.filter((k) => pb.has(k) && !pa.has(k));
