@@ -6,25 +6,12 @@ import { type ErrorCode, TrustpinError } from '../errors/index.js';
 import { MANIFEST_ACCEPT } from '../manifest/index.js';
 import { apiHost } from '../reference/index.js';
 import { Authenticator } from './auth.js';
-import { type Challenge, parseChallenges } from './challenge.js';
+import { parseChallenges } from './challenge.js';
 import { lookupCredential } from './credentials.js';
 import { abortedError, errorBody, Http, type HttpResponse, header, headerAll, networkError } from './http.js';
 import { Lru } from './lru.js';
 import { type HostConfig, hostConfig, type RegistryOptions } from './options.js';
-
-interface HostState {
-  base: string;
-  challenges: Challenge[];
-}
-
-/** One ping shared by every caller that needs the host; it is aborted only when all of them have given up. */
-interface Flight {
-  state: Promise<HostState>;
-  controller: AbortController;
-  /** callers still waiting (Infinity once one waits without a signal) */
-  waiting: number;
-  settled: boolean;
-}
+import { type Flight, type HostState, join, ping } from './ping.js';
 
 export interface ManifestResponse {
   bytes: Buffer;
@@ -54,11 +41,6 @@ export interface BlobOptions extends CallOptions {
 
 /** Hosts whose ping result (scheme, challenges) and configuration are remembered at once. */
 export const MAX_HOSTS = 256;
-
-// Node's certificate verification codes: the server speaks TLS and its certificate was refused, so plain HTTP
-// on the same port cannot be the answer and would only hide the reason
-const CERT_REFUSED =
-  /^(UNABLE_TO_|CERT_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH)/;
 
 /** The registry client: scheme discovery, token auth, capped and hashed manifests, verified blob streams. */
 export class RegistryClient {
@@ -122,7 +104,7 @@ export class RegistryClient {
         controller,
         waiting: 0,
         settled: false,
-        state: this.ping(host, o.scheme, controller.signal),
+        state: ping(this.http, this.config(host), o.scheme, controller.signal),
       };
       flight.state.then(
         () => {
@@ -137,35 +119,6 @@ export class RegistryClient {
       f = flight;
     }
     return join(f, o.signal, `${host}/v2/`);
-  }
-
-  private async ping(host: string, only: 'https' | undefined, signal: AbortSignal): Promise<HostState> {
-    const hc = this.config(host);
-    const schemes = hc.insecure && only !== 'https' ? ['https', 'http'] : ['https'];
-    let lastErr: unknown;
-    for (const scheme of schemes) {
-      const base = `${scheme}://${host}`;
-      try {
-        const res = await this.http.send({ method: 'GET', url: `${base}/v2/`, signal });
-        await res.body.dump().catch(() => undefined);
-        if (res.status === 200) return { base, challenges: [] };
-        if (res.status === 401)
-          return { base, challenges: parseChallenges(headerAll(res.headers, 'www-authenticate')) };
-        throw new TrustpinError(
-          'REGISTRY_ERROR',
-          `${base}/v2/ answered ${res.status}: not a registry API v2 endpoint`,
-          {
-            expected: '200 or 401 from /v2/',
-            found: String(res.status),
-          },
-        );
-      } catch (e) {
-        lastErr = e;
-        if (e instanceof TrustpinError && !['NETWORK_ERROR', 'TLS_ERROR'].includes(e.code)) throw e;
-        if (e instanceof TrustpinError && e.code === 'TLS_ERROR' && certRefused(e)) throw tlsRefused(e, hc);
-      }
-    }
-    throw lastErr;
   }
 
   /** An authenticated request to `/v2/<repo>/<path>`, retried once with a fresh token after a 401. */
@@ -373,51 +326,4 @@ export class RegistryClient {
       },
     );
   }
-}
-
-/** Wait for a shared ping under one caller's signal; the ping itself is aborted when no caller is left. */
-function join(f: Flight, signal: AbortSignal | undefined, what: string): Promise<HostState> {
-  if (f.settled || !signal) {
-    if (!signal) f.waiting = Number.POSITIVE_INFINITY;
-    return f.state;
-  }
-  if (signal.aborted) return Promise.reject(abortedError(what, signal));
-  f.waiting++;
-  return new Promise((resolve, reject) => {
-    const leave = () => {
-      if (--f.waiting <= 0 && !f.settled) f.controller.abort(signal.reason);
-      reject(abortedError(what, signal));
-    };
-    signal.addEventListener('abort', leave, { once: true });
-    f.state.then(
-      (st) => {
-        signal.removeEventListener('abort', leave);
-        resolve(st);
-      },
-      (e) => {
-        signal.removeEventListener('abort', leave);
-        reject(e);
-      },
-    );
-  });
-}
-
-function certRefused(e: TrustpinError): boolean {
-  const code = (e.cause as { code?: string } | undefined)?.code ?? '';
-  return CERT_REFUSED.test(code);
-}
-
-/** The TLS failure as the user must see it: which host, and that its certificate did not verify. */
-function tlsRefused(e: TrustpinError, hc: HostConfig): TrustpinError {
-  const reason = (e.cause as { message?: string } | undefined)?.message ?? 'certificate refused';
-  return new TrustpinError('TLS_ERROR', `${hc.host}: TLS certificate not trusted (${reason})`, {
-    expected: hc.ca
-      ? `a certificate signed by the CA given for ${hc.host}`
-      : 'a certificate signed by a system CA',
-    found: reason,
-    hint: hc.ca
-      ? `check the CA given for ${hc.host} (extraCa, or the certsDir <host>/*.crt files): it did not sign this server's certificate`
-      : `put the CA in certsDir/${hc.host}/ca.crt (default /etc/docker/certs.d), or pass it as extraCa`,
-    cause: e.cause,
-  });
 }
