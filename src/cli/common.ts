@@ -102,13 +102,48 @@ function redact(url: string): string {
   return url.replace(/([?&](?:X-Amz-Signature|X-Amz-Credential|sig|token)=)[^&]+/gi, '$1…');
 }
 
-/** Any thrown value as a TrustpinError: what is not one is a bug. */
+/** Library hints name options (`option platform`); a CLI user needs the flag that sets it. */
+const FLAGS: Record<string, string> = {
+  platform: '--platform',
+  allPlatforms: '--all-platforms',
+  dest: '--dest',
+  deep: '--deep',
+  timeoutMs: '--timeout',
+  insecureRegistries: '--insecure-registry',
+  credentials: '--creds',
+  authFile: '--authfile',
+  rootKeyIds: '--root-key-id',
+  trustServer: '--trust-server',
+  trustArchive: '--trust-archive',
+  trustCa: '--trust-ca',
+  now: '--as-of',
+  signers: '--signer',
+  allowExpiredRoot: '--allow-expired-root',
+  maxLayerBytes: '--max-layer-bytes',
+  extraCa: '--trust-ca (for a notary server)',
+  unpack: '--unpack',
+  preserveSetid: '--preserve-setid',
+  allowDevices: '--allow-devices',
+};
+
+/** A library text in CLI terms: `option NAME` becomes its flag, `trust pin` the command to type. */
+export function cliText(s: string): string {
+  return s
+    .replace(/\boption (\w+)/g, (m, name: string) => FLAGS[name] ?? m)
+    .replace(/\btrust (pin|import-docker)\b/g, '`trustpin trust $1`');
+}
+
+/** Any thrown value as a TrustpinError (hint in CLI terms): what is not one is a bug. */
 export function asTrustpinError(e: unknown): TrustpinError {
-  return e instanceof TrustpinError
-    ? e
-    : new TrustpinError('INTERNAL', e instanceof Error ? e.message : String(e), {
-        hint: 'this is a bug in trustpin; please report it with --verbose output',
-      });
+  if (e instanceof TrustpinError) {
+    const t = (s: string | undefined) => (s === undefined ? undefined : cliText(s));
+    const [message, expected, found, hint] = [cliText(e.message), t(e.expected), t(e.found), t(e.hint)];
+    if (message === e.message && expected === e.expected && found === e.found && hint === e.hint) return e;
+    return new TrustpinError(e.code, message, { expected, found, hint, cause: e });
+  }
+  return new TrustpinError('INTERNAL', e instanceof Error ? e.message : String(e), {
+    hint: 'this is a bug in trustpin; please report it with --verbose output',
+  });
 }
 
 /** 1 for a verification failure, 2 for anything else. */

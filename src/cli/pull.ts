@@ -7,7 +7,7 @@ import { ProgressLines, type PullResult, pull } from '../pull/index.js';
 import { parseOciRef } from '../source/index.js';
 import type { UnpackWarning } from '../unpack/index.js';
 import type { Action } from './command.js';
-import { EXIT } from './common.js';
+import { cliText, EXIT } from './common.js';
 import type { PullFlags } from './specs.js';
 
 const UNITS: Record<string, number> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
@@ -98,7 +98,7 @@ export const action: Action<PullFlags> = async ([ref], o, ctx) => {
   };
   // a terminal gets a redrawn frame, a pipe or a log one line per finished layer (ProgressLines decides)
   const progress = !g.quiet && !g.json ? new ProgressLines(process.stderr) : undefined;
-  const warn = (w: UnpackWarning) => ctx.err(`warning[${w.code}]: layer ${w.layer}: ${w.message}`);
+  const warn = (w: UnpackWarning) => ctx.err(`warning[${w.code}]: layer ${w.layer}: ${cliText(w.message)}`);
   const src = await ctx.open(ref!);
   try {
     const r = await pull(src, {

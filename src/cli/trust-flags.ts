@@ -10,7 +10,7 @@ import {
   trustpinHome,
   trustServerFor,
 } from '../trust/index.js';
-import type { Context } from './common.js';
+import { type Context, cliText } from './common.js';
 import type { TrustFlags } from './trust-specs.js';
 
 export function parseAsOf(s: string | undefined): number {
@@ -74,32 +74,7 @@ export function verifierOptions(f: TrustFlags, ctx: Context): DctVerifierOptions
   };
 }
 
-const FLAGS: Record<string, string> = {
-  rootKeyIds: '--root-key-id',
-  trustServer: '--trust-server',
-  trustArchive: '--trust-archive',
-  allowFirstUse: 'allow first use (drop --no-first-use)',
-  now: '--as-of',
-  trustCa: '--trust-ca',
-  signers: '--signer',
-};
-
-/** A library hint names options (`option rootKeyIds`); the CLI user needs the flag. */
+/** A library hint in CLI terms (see cliText). */
 export function cliHint(hint: string | undefined): string | undefined {
-  if (hint === undefined) return undefined;
-  return hint
-    .replace(/option (\w+)/g, (m, name: string) => FLAGS[name] ?? m)
-    .replace(/\btrust pin\b/g, '`trustpin trust pin`')
-    .replace(/\btrust import-docker\b/g, '`trustpin trust import-docker`');
-}
-
-/** The same error with its hint in CLI terms. */
-export function cliError(e: unknown): unknown {
-  if (!(e instanceof TrustpinError) || e.hint === undefined) return e;
-  return new TrustpinError(e.code, e.message, {
-    expected: e.expected,
-    found: e.found,
-    hint: cliHint(e.hint),
-    cause: e,
-  });
+  return hint === undefined ? undefined : cliText(hint);
 }

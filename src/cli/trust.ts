@@ -20,8 +20,8 @@ import {
   trustpinHome,
 } from '../trust/index.js';
 import type { Action } from './command.js';
-import { EXIT, exitCodeOf, formatError } from './common.js';
-import { cliError, parseAsOf, trustOptions } from './trust-flags.js';
+import { asTrustpinError, EXIT, exitCodeOf, formatError } from './common.js';
+import { parseAsOf, trustOptions } from './trust-flags.js';
 import type { TrustFlags } from './trust-specs.js';
 
 const gunOf = (remote: string) => {
@@ -48,7 +48,7 @@ export const inspect: Action<TrustFlags & { pretty?: boolean }> = async (repos, 
       if (f.pretty) pretty += prettyTrustInfo(info);
       for (const w of repo.warnings) ctx.err(`warning: ${w}`);
     } catch (e) {
-      const err = cliError(e);
+      const err = asTrustpinError(e);
       codes.push(exitCodeOf(err));
       process.stderr.write(`${formatError(err)}\n`);
     }
@@ -72,9 +72,7 @@ export const archive: Action<TrustFlags & { out: string }> = async (repos, f, ct
       allowFirstUse: f.firstUse !== false,
       onRepository: (gun, files) => ctx.err(`${gun}: ${files.length} documents (${files.join(', ')})`),
     },
-  ).catch((e) => {
-    throw cliError(e);
-  });
+  );
   return { exit: EXIT.ok, json: doc, text: f.out, quiet: f.out };
 };
 
@@ -114,8 +112,6 @@ export const importDocker: Action<TrustFlags & { trustDir?: string }> = async (r
       rootKeyIds: f.rootKeyId,
       allowFirstUse: f.firstUse !== false,
       now: () => now,
-    }).catch((e) => {
-      throw cliError(e);
     });
     lines.push(`${gun}: imported root v${r.rootVersion} from ${r.from} into ${r.dir}`);
   }

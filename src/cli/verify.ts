@@ -6,7 +6,7 @@ import { type ComparisonJson, comparisonJson, renderChain, renderComparison } fr
 import { createDctVerifier, type DctVerdict, verifyMirrorOf } from '../trust/index.js';
 import type { Action } from './command.js';
 import { type Context, EXIT } from './common.js';
-import { cliError, cliHint, verifierOptions } from './trust-flags.js';
+import { cliHint, verifierOptions } from './trust-flags.js';
 import type { VerifyFlags } from './trust-specs.js';
 
 /** `verify --dct --json` prints this: the verdict, its problems' hints in CLI terms. */
@@ -29,58 +29,54 @@ export const action: Action<VerifyFlags> = async ([refArg], f, ctx) => {
     });
   }
   const verifier = createDctVerifier(verifierOptions(f, ctx));
-  try {
-    if (!f.mirrorOf) {
-      const v = cliVerdict(await verifier.verify(refArg!));
-      return {
-        exit: v.ok ? EXIT.ok : EXIT.failed,
-        json: v satisfies VerifyJson,
-        text: verdictText(ctx, v),
-        quiet: v.ok ? v.pinned : '',
-        problems: problems(v.problems),
-      };
-    }
-    const mirror = await ctx.open(refArg!);
-    const m = await verifyMirrorOf(verifier, f.mirrorOf, mirror, {
-      client: ctx.client,
-      platforms: (f.platform ?? []).map(parsePlatform),
-      deep: f.deep,
-    });
-    const origin = cliVerdict(m.origin);
-    const lines = [verdictText(ctx, origin)];
-    if (m.comparison) {
-      const c = m.comparison;
-      const anchor = {
-        system: 'Docker Content Trust',
-        tag: origin.subject.reference.slice(origin.subject.reference.lastIndexOf(':') + 1),
-        digest: origin.subject.digest!,
-        signers: origin.claims.map((s) => ('name' in s ? s.name : '')),
-      };
-      lines.push('', renderComparison(c, ctx.style, anchor));
-      lines.push(
-        m.ok
-          ? `${ctx.style.ok('trusted')}: ${mirror.name} is ${origin.pinned} as signed (${[...new Set(c.platforms.map((p) => `${p.platform} at ${p.level}`))].join(', ')})`
-          : `${ctx.style.bad('NOT trusted')}: ${mirror.name} is not proven to be the signed image`,
-      );
-    }
+  if (!f.mirrorOf) {
+    const v = cliVerdict(await verifier.verify(refArg!));
     return {
-      exit: m.ok ? EXIT.ok : EXIT.failed,
-      json: {
-        ok: m.ok,
-        origin,
-        mirror: m.comparison && {
-          ...comparisonJson(m.comparison),
-          graph: m.graph ?? comparisonJson(m.comparison).graph,
-        },
-        problems: m.problems,
-      } satisfies VerifyMirrorJson,
-      text: lines.join('\n'),
-      quiet: m.ok ? origin.pinned : '',
-      problems: problems(m.problems.map((p) => ({ ...p, hint: cliHint(p.hint) }))),
+      exit: v.ok ? EXIT.ok : EXIT.failed,
+      json: v satisfies VerifyJson,
+      text: verdictText(ctx, v),
+      quiet: v.ok ? v.pinned : '',
+      problems: problems(v.problems),
     };
-  } catch (e) {
-    throw cliError(e);
   }
+  const mirror = await ctx.open(refArg!);
+  const m = await verifyMirrorOf(verifier, f.mirrorOf, mirror, {
+    client: ctx.client,
+    platforms: (f.platform ?? []).map(parsePlatform),
+    deep: f.deep,
+  });
+  const origin = cliVerdict(m.origin);
+  const lines = [verdictText(ctx, origin)];
+  if (m.comparison) {
+    const c = m.comparison;
+    const anchor = {
+      system: 'Docker Content Trust',
+      tag: origin.subject.reference.slice(origin.subject.reference.lastIndexOf(':') + 1),
+      digest: origin.subject.digest!,
+      signers: origin.claims.map((s) => ('name' in s ? s.name : '')),
+    };
+    lines.push('', renderComparison(c, ctx.style, anchor));
+    lines.push(
+      m.ok
+        ? `${ctx.style.ok('trusted')}: ${mirror.name} is ${origin.pinned} as signed (${[...new Set(c.platforms.map((p) => `${p.platform} at ${p.level}`))].join(', ')})`
+        : `${ctx.style.bad('NOT trusted')}: ${mirror.name} is not proven to be the signed image`,
+    );
+  }
+  return {
+    exit: m.ok ? EXIT.ok : EXIT.failed,
+    json: {
+      ok: m.ok,
+      origin,
+      mirror: m.comparison && {
+        ...comparisonJson(m.comparison),
+        graph: m.graph ?? comparisonJson(m.comparison).graph,
+      },
+      problems: m.problems,
+    } satisfies VerifyMirrorJson,
+    text: lines.join('\n'),
+    quiet: m.ok ? origin.pinned : '',
+    problems: problems(m.problems.map((p) => ({ ...p, hint: cliHint(p.hint) }))),
+  };
 };
 
 function problems(list: DctVerdict['problems']): { subject: string; error: TrustpinError }[] {

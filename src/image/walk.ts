@@ -136,9 +136,9 @@ export function selectPlatform(tree: ImageTree, platform: Platform | undefined):
       ? `no ${formatPlatform(platform)} image in ${tree.source.name}`
       : `${tree.source.name} is a multi-platform index`,
     {
-      expected: platform ? formatPlatform(platform) : 'a --platform',
+      expected: platform ? formatPlatform(platform) : 'a platform (option platform)',
       found: available.join(', ') || 'no platform entries',
-      hint: `choose one with --platform (${available.join(', ')})`,
+      hint: `choose one with option platform (${available.join(', ')})`,
     },
   );
 }

@@ -275,7 +275,7 @@ export function requirePlatform(want: Platform, have: Platform | undefined, name
     {
       expected: formatPlatform(want),
       found: formatPlatform(have),
-      hint: 'it has no other platform: drop the platform option (--platform), or use an image built for it',
+      hint: 'it has no other platform: drop option platform, or use an image built for it',
     },
   );
 }

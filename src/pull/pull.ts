@@ -82,10 +82,10 @@ export async function pull(src: ImageSource, opts: PullOptions): Promise<PullRes
       local: (d) => store.read(d, DEFAULT_CONFIG_CAP),
     });
     if (opts.unpack !== undefined && plan.images.length !== 1) {
-      throw new TrustpinError('USAGE', '--unpack needs exactly one image', {
-        expected: 'one platform (--platform, or the host default)',
-        found: `${plan.images.length} images (--all-platforms)`,
-        hint: 'drop --all-platforms, or unpack each platform with its own pull',
+      throw new TrustpinError('USAGE', 'unpacking (option unpack) needs exactly one image', {
+        expected: 'one platform (option platform, or the host default)',
+        found: `${plan.images.length} images (option allPlatforms)`,
+        hint: 'drop option allPlatforms, or unpack each platform with its own pull',
       });
     }
     const plannedAt = since(t0);

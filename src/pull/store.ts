@@ -68,7 +68,7 @@ export class OciStore {
       throw new TrustpinError('SOURCE_INVALID', `${this.dir} holds an oci-layout trustpin cannot write to`, {
         expected: `{"imageLayoutVersion": "1.x.y"}`,
         found: raw.slice(0, 80),
-        hint: 'choose another --dest directory',
+        hint: 'choose another destination directory (option dest)',
       });
     }
   }
@@ -220,7 +220,7 @@ export class OciStore {
           } catch (e) {
             throw new TrustpinError('SOURCE_INVALID', `${file} is not an OCI index`, {
               found: (e as Error).message,
-              hint: 'choose another --dest directory, or remove the broken index.json',
+              hint: 'choose another destination directory (option dest), or remove the broken index.json',
             });
           }
         }

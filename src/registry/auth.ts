@@ -100,7 +100,7 @@ export class Authenticator {
       !(isLoopbackHost(realmUrl.host) || this.isInsecure(realmUrl.host))
     ) {
       throw new TrustpinError('INSECURE_REFUSED', `token realm ${realm} is not HTTPS`, {
-        hint: `credentials are never sent in clear text; use --insecure-registry ${realmUrl.host} only if you must`,
+        hint: `credentials are never sent in clear text; mark ${realmUrl.host} insecure (option insecureRegistries) only if you must`,
       });
     }
     if (cred?.registryToken) return `Bearer ${cred.registryToken}`;

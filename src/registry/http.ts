@@ -158,7 +158,7 @@ export function networkError(url: string, e: unknown): TrustpinError {
     code === 'UND_ERR_CONNECT_TIMEOUT'
   ) {
     return new TrustpinError('TIMEOUT', `${url}: ${err.message || 'no response in time'} (${code})`, {
-      hint: 'the server stalled; check the host, or raise --timeout',
+      hint: 'the server stalled; check the host, or raise option timeoutMs',
       cause: e,
     });
   }
@@ -173,7 +173,7 @@ export function networkError(url: string, e: unknown): TrustpinError {
   }
   if (/CERT|SSL|TLS|self.signed|unable to (get|verify)/i.test(`${code} ${err.message}`)) {
     return new TrustpinError('TLS_ERROR', `${url}: TLS verification failed (${err.message ?? code})`, {
-      hint: 'put the registry CA in /etc/docker/certs.d/<host>/ca.crt (or $TRUSTPIN_CERTS_D), or use --insecure-registry HOST',
+      hint: 'put the registry CA in /etc/docker/certs.d/<host>/ca.crt (or $TRUSTPIN_CERTS_D), or mark the host insecure (option insecureRegistries)',
       cause: e,
     });
   }

@@ -103,8 +103,8 @@ function tlsRefused(e: TrustpinError, hc: HostConfig): TrustpinError {
       : 'a certificate signed by a system CA',
     found: reason,
     hint: hc.ca
-      ? `check the CA given for ${hc.host} (extraCa, or the certsDir <host>/*.crt files): it did not sign this server's certificate`
-      : `put the CA in certsDir/${hc.host}/ca.crt (default /etc/docker/certs.d), or pass it as extraCa`,
+      ? `check the CA given for ${hc.host} (option extraCa, or the certsDir <host>/*.crt files): it did not sign this server's certificate`
+      : `put the CA in certsDir/${hc.host}/ca.crt (default /etc/docker/certs.d), or pass it as option extraCa`,
     cause: e.cause,
   });
 }

@@ -224,7 +224,7 @@ export class Unpacker {
         layer,
         e.path,
         'SETID_STRIPPED',
-        `${e.path}: ${bits.join(' and ')} removed (mode ${e.mode.toString(8)} → ${mode.toString(8)}); --preserve-setid keeps it`,
+        `${e.path}: ${bits.join(' and ')} removed (mode ${e.mode.toString(8)} → ${mode.toString(8)}); option preserveSetid keeps it`,
       );
     }
     await this.replace(parent, name, existing, real);
@@ -310,7 +310,7 @@ export class Unpacker {
         layer,
         e.path,
         'DEVICE_SKIPPED',
-        `${e.path}: ${kind} device ${e.devmajor ?? 0}:${e.devminor ?? 0} skipped (${this.policy.isRoot ? 'no --allow-devices' : 'not running as root'})`,
+        `${e.path}: ${kind} device ${e.devmajor ?? 0}:${e.devminor ?? 0} skipped (${this.policy.isRoot ? 'no option allowDevices' : 'not running as root'})`,
       );
     }
     await this.replace(parent, name, existing, real);

@@ -65,9 +65,10 @@ export async function checkTarget(rootfs: string): Promise<boolean> {
     throw e;
   });
   if (!st) return false;
-  if (!st.isDirectory()) throw usage(`--unpack ${rootfs} is not a directory`, 'an existing non-directory');
+  if (!st.isDirectory())
+    throw usage(`the unpack target ${rootfs} is not a directory`, 'an existing non-directory');
   const names = await readdir(rootfs);
-  if (names.length > 0) throw usage(`--unpack ${rootfs} is not empty`, `${names.length} entries`);
+  if (names.length > 0) throw usage(`the unpack target ${rootfs} is not empty`, `${names.length} entries`);
   return true;
 }
 

@@ -263,8 +263,8 @@ export function checkExpiry(doc: Envelope<Common>, now: number): void {
         found: `expires ${doc.signed.expires}`,
         hint:
           doc.role === 'timestamp'
-            ? 'the server is serving frozen (stale) data, or the notary server stopped re-signing; use --as-of to judge archived data at a past time'
-            : 'use --as-of TIME to judge archived metadata as of a time it was valid',
+            ? 'the server is serving frozen (stale) data, or the notary server stopped re-signing; judge archived data at a past time (option now)'
+            : 'judge archived metadata at a time it was valid (option now)',
       },
     );
   }

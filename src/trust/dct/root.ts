@@ -130,7 +130,7 @@ export function verifyRootSelf(root: Envelope<RootSigned>, opts: RootCheck): voi
         expected: `a root certificate for ${opts.gun} valid at ${new Date(opts.now).toISOString()}`,
         found: problems.map((p) => `${p.keyId.slice(0, 12)}: ${p.problem}`).join('; '),
         hint: problems.some((p) => p.problem.includes('expired'))
-          ? 'the publisher must rotate the root key; to examine archived data use --as-of TIME (a time the certificate was valid)'
+          ? 'the publisher must rotate the root key; to examine archived data, judge it at a time the certificate was valid (option now)'
           : 'this root cannot be trusted for this repository',
       },
     );

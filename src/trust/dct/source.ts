@@ -61,7 +61,7 @@ export class NotaryServer implements TrustSource {
           hint:
             res.status === 401
               ? `log in to the registry of ${gun}`
-              : 'the notary server is failing; retry, or use --trust-archive',
+              : 'the notary server is failing; retry, or read an archive (option trustArchive)',
         },
       );
     }

@@ -100,7 +100,7 @@ export interface SignerRequirement {
 export function parseSigner(s: string): SignerRequirement {
   const [name, keyId] = s.split(':');
   if (!name || !/^[-a-z0-9_]+$/.test(name)) {
-    throw new TrustpinError('USAGE', `invalid --signer ${JSON.stringify(s)}`, {
+    throw new TrustpinError('USAGE', `invalid signer requirement ${JSON.stringify(s)}`, {
       expected: 'NAME or NAME:KEYID (e.g. alice:2640e8054e04)',
     });
   }
