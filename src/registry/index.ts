@@ -7,5 +7,6 @@ export * from './credentials.js';
 export * from './http.js';
 export * from './lru.js';
 export * from './options.js';
+export * from './ping.js';
 export * from './tags.js';
 export * from './transport.js';

@@ -6,5 +6,6 @@ export * from './layout-format.js';
 export * from './layout-fs.js';
 export * from './oci-layout.js';
 export * from './open.js';
+export * from './pinned.js';
 export * from './registry.js';
 export * from './types.js';
