@@ -1,8 +1,8 @@
 // `diff` as a library call: pick the platform on both sides, take the cheapest honest proof of sameness (digest
 // › layer blobs › proven diff_ids) and only then flatten and compare file by file; config and history on top.
 import { isDeepStrictEqual } from 'node:util';
-import { type ImageNode, imageManifest, selectPlatform, walkImage } from '../image/walk.js';
-import { diffIdOf } from '../layer/diff-id.js';
+import { type ImageNode, imageManifest, selectPlatform, walkImage } from '../image/index.js';
+import { diffIdOf } from '../layer/index.js';
 import {
   formatPlatform,
   type ImageConfig,
@@ -10,9 +10,9 @@ import {
   type Platform,
   platformMatches,
 } from '../manifest/index.js';
-import { type ConfigDifference, configDifferences } from '../mirror/config-diff.js';
-import { readConfig } from '../source/helpers.js';
-import type { ImageSource } from '../source/types.js';
+import { type ConfigDifference, configDifferences } from '../mirror/index.js';
+import type { ImageSource } from '../source/index.js';
+import { readConfig } from '../source/index.js';
 import { mapLimit } from '../util/index.js';
 import { type ChangedFile, compareTrees, type DiffMode, type FileDiff, fileDiffEmpty } from './files.js';
 import type { DiffFinding } from './findings.js';

@@ -1,7 +1,7 @@
 // Compare two flattened images path by path. Strict mode compares every attribute plus which layer wrote each
 // path and how the layers were cut; semantic mode drops what a rebuild legitimately changes (mtimes, layering).
 import { isDeepStrictEqual } from 'node:util';
-import type { TreeNode } from '../layer/tree.js';
+import type { TreeNode } from '../layer/index.js';
 import type { FlatImage, LayerFingerprint } from './flatten.js';
 
 /** `strict` reports every difference; `semantic` sets aside benign ones (mtimes, layer moves) as ignored. */

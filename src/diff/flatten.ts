@@ -4,13 +4,18 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { Digest } from '../digest/index.js';
-import type { Limits } from '../layer/decompress.js';
-import { readLayer } from '../layer/diff-id.js';
-import { DEFAULT_TAR_LIMITS, type LayerEntry, type TarLimits, walkTar } from '../layer/tar.js';
-import { FileTree } from '../layer/tree.js';
-import { fetchVerifiedFile } from '../layer/verified-file.js';
+import type { Limits } from '../layer/index.js';
+import {
+  DEFAULT_TAR_LIMITS,
+  FileTree,
+  fetchVerifiedFile,
+  type LayerEntry,
+  readLayer,
+  type TarLimits,
+  walkTar,
+} from '../layer/index.js';
 import type { Descriptor, ImageConfig, ImageManifest } from '../manifest/index.js';
-import type { ImageSource } from '../source/types.js';
+import type { ImageSource } from '../source/index.js';
 import { Limiter, mapLimit } from '../util/index.js';
 import type { DiffFinding } from './findings.js';
 

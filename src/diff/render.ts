@@ -1,6 +1,6 @@
 // Text and JSON views of an ImageDiff: verdict and summary first, then files, config, and the history kept apart
 // under its "unproven metadata" label so nobody reads it as evidence.
-import { humanSize, type Style } from '../report/style.js';
+import { humanSize, type Style } from '../report/index.js';
 import type { ImageDiff } from './diff.js';
 import type { BenignClass, ChangedFile } from './files.js';
 

@@ -1,6 +1,6 @@
 // `inspect` as data and as text: the verified tree in the JSON shape the CLI promises, and a readable tree.
 import { formatPlatform, type ImageManifest, MT, type Platform } from '../manifest/index.js';
-import { humanSize, type Style } from '../report/style.js';
+import { humanSize, type Style } from '../report/index.js';
 import type { ImageNode, ImageTree } from './walk.js';
 
 interface Blob {

@@ -15,8 +15,8 @@ import {
   type Platform,
   requirePlatform,
 } from '../manifest/index.js';
-import { readConfig } from '../source/helpers.js';
-import type { ImageSource } from '../source/types.js';
+import type { ImageSource } from '../source/index.js';
+import { readConfig } from '../source/index.js';
 import { mapLimit } from '../util/index.js';
 
 /** One verified manifest of the tree (and its config when read). */

@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Algorithm, Digest } from '../digest/index.js';
 import { TrustpinError } from '../errors/index.js';
 import type { Descriptor } from '../manifest/index.js';
-import type { ImageSource } from '../source/types.js';
+import type { ImageSource } from '../source/index.js';
 import { compressionOf, decompressor, type Limits } from './decompress.js';
 import { fetchVerifiedFile, type VerifiedFile } from './verified-file.js';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Descriptor } from '../manifest/index.js';
-import type { ImageSource } from '../source/types.js';
+import type { ImageSource } from '../source/index.js';
 
 export interface OpenedFile {
   /** read with positional reads only: the handle may be shared */

@@ -3,9 +3,8 @@
 // and why the lower levels differ. No blob moves unless --deep.
 import { isDeepStrictEqual } from 'node:util';
 import type { Digest } from '../digest/index.js';
-import { shortType } from '../image/inspect.js';
-import { type ImageNode, type ImageTree, walkImage } from '../image/walk.js';
-import { diffIdOf } from '../layer/diff-id.js';
+import { type ImageNode, type ImageTree, shortType, walkImage } from '../image/index.js';
+import { diffIdOf } from '../layer/index.js';
 import {
   classifyEntry,
   type Descriptor,
@@ -14,7 +13,7 @@ import {
   type Platform,
   samePlatform,
 } from '../manifest/index.js';
-import type { ImageSource } from '../source/types.js';
+import type { ImageSource } from '../source/index.js';
 import { mapLimit } from '../util/index.js';
 import { configDifferences } from './config-diff.js';
 import type { Finding, MirrorFinding } from './findings.js';

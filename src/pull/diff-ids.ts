@@ -2,8 +2,8 @@
 // tar, and compare with the config's diff_id. A mismatch names the layer, its platform and both digests.
 import { algorithmOf, type Digest } from '../digest/index.js';
 import { TrustpinError } from '../errors/index.js';
-import type { Limits } from '../layer/decompress.js';
-import { readLayer } from '../layer/diff-id.js';
+import type { Limits } from '../layer/index.js';
+import { readLayer } from '../layer/index.js';
 import type { Descriptor } from '../manifest/index.js';
 import type { PlannedImage } from './plan.js';
 import type { OciStore } from './store.js';

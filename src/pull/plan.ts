@@ -2,7 +2,7 @@
 // configs, and the layer blobs, deduplicated; plus which images get their diff_ids checked after download.
 import { type Verified, verifyBytes } from '../digest/index.js';
 import { TrustpinError } from '../errors/index.js';
-import { type ImageNode, selectPlatform, walkImage } from '../image/walk.js';
+import { type ImageNode, selectPlatform, walkImage } from '../image/index.js';
 import {
   artifactKind,
   type Descriptor,
@@ -15,8 +15,8 @@ import {
   parseImageConfig,
   requirePlatform,
 } from '../manifest/index.js';
-import { readVerifiedBlob } from '../source/helpers.js';
-import type { ImageSource } from '../source/types.js';
+import type { ImageSource } from '../source/index.js';
+import { readVerifiedBlob } from '../source/index.js';
 
 export interface PlannedImage {
   descriptor: Descriptor;

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { algorithmOf, type Digest, digestFile, hexOf } from '../digest/index.js';
 import { TrustpinError } from '../errors/index.js';
-import { type VerifiedFile, verifiedFileAt } from '../layer/verified-file.js';
+import { type VerifiedFile, verifiedFileAt } from '../layer/index.js';
 import type { Descriptor } from '../manifest/index.js';
 import {
   blobPath,

@@ -1,8 +1,8 @@
 // The mirror proof as a picture (80 columns, origin and mirror side by side, ✔/✘ per edge, the level reached)
 // and as a graph of nodes and edges for --json.
 import { shortDigest } from '../digest/index.js';
-import type { Comparison, PlatformResult } from '../mirror/compare.js';
-import { ChainBuilder, type ChainGraph } from '../trust/chain.js';
+import type { Comparison, PlatformResult } from '../mirror/index.js';
+import { ChainBuilder, type ChainGraph } from '../trust/index.js';
 import type { Style } from './style.js';
 
 export interface SignedAnchor {

@@ -2,7 +2,7 @@
 // `oci:DIR[:TAG|@DIGEST]`, `docker-archive:FILE[:REF]`, `oci-archive:FILE[:TAG]`.
 import { TrustpinError } from '../errors/index.js';
 import { parseReference } from '../reference/index.js';
-import type { RegistryClient } from '../registry/client.js';
+import type { RegistryClient } from '../registry/index.js';
 import { openArchiveSource } from './archive.js';
 import { openOciLayout } from './oci-layout.js';
 import { RegistrySource } from './registry.js';

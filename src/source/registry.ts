@@ -5,7 +5,7 @@ import { selfDigested, type Verified, verifyBytes } from '../digest/index.js';
 import { isTrustpinError, TrustpinError } from '../errors/index.js';
 import { type Descriptor, type Manifest, parseManifest, schema1Payload } from '../manifest/index.js';
 import { formatReference, type Reference, withDefaultTag } from '../reference/index.js';
-import type { RegistryClient } from '../registry/client.js';
+import type { RegistryClient } from '../registry/index.js';
 import { DEFAULT_MANIFEST_CAP, type ImageSource, type SourceCallOptions } from './types.js';
 
 /** Options of {@link RegistrySource}. */

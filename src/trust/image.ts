@@ -1,11 +1,11 @@
 // The image half of every signature system: once a signature names a digest, fetch the image by that digest and
 // verify it down to its configs, and check what the registry serves for the tag today. Draws its chain links.
 import { TrustpinError } from '../errors/index.js';
-import { type ImageTree, walkImage } from '../image/walk.js';
+import { type ImageTree, walkImage } from '../image/index.js';
 import { formatPlatform } from '../manifest/index.js';
 import { formatReference, type Reference, withDigest } from '../reference/index.js';
-import type { RegistryClient } from '../registry/client.js';
-import { RegistrySource } from '../source/registry.js';
+import type { RegistryClient } from '../registry/index.js';
+import { RegistrySource } from '../source/index.js';
 import { type ChainBuilder, chainStep } from './chain.js';
 
 /** What a signature says the image is. */

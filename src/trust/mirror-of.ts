@@ -1,12 +1,12 @@
 // `--mirror-of`: decide trust on the origin with a signature system, then prove the mirror holds the signed image
 // (index › manifest › config, diff_ids with `deep`). The verdict carries both the signature chain and the proof.
 import type { Platform } from '../manifest/index.js';
-import { type Comparison, compareImages } from '../mirror/compare.js';
+import { type Comparison, compareImages } from '../mirror/index.js';
 import { parseReference, type Reference, withDigest } from '../reference/index.js';
-import type { RegistryClient } from '../registry/client.js';
-import { comparisonGraph } from '../report/mirror.js';
-import { RegistrySource } from '../source/registry.js';
-import type { ImageSource } from '../source/types.js';
+import type { RegistryClient } from '../registry/index.js';
+import { comparisonGraph } from '../report/index.js';
+import type { ImageSource } from '../source/index.js';
+import { RegistrySource } from '../source/index.js';
 import type { ChainGraph } from './chain.js';
 import type { Problem, TrustVerdict, TrustVerifier } from './verdict.js';
 

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { TrustpinError } from '../errors/index.js';
-import type { LayerEntry } from '../layer/tar.js';
+import type { LayerEntry } from '../layer/index.js';
 import {
   makeDir,
   makeHardlink,

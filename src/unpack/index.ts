@@ -4,10 +4,16 @@ import { chmod, mkdir, readdir, realpath, rm, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Digest } from '../digest/index.js';
 import { TrustpinError } from '../errors/index.js';
-import { DEFAULT_LIMITS, type Limits } from '../layer/decompress.js';
-import { readLayer } from '../layer/diff-id.js';
-import { asLayerError, DEFAULT_TAR_LIMITS, type TarLimits, walkTar } from '../layer/tar.js';
-import type { VerifiedFile } from '../layer/verified-file.js';
+import type { VerifiedFile } from '../layer/index.js';
+import {
+  asLayerError,
+  DEFAULT_LIMITS,
+  DEFAULT_TAR_LIMITS,
+  type Limits,
+  readLayer,
+  type TarLimits,
+  walkTar,
+} from '../layer/index.js';
 import { type ApplyStats, type Collision, Unpacker } from './apply.js';
 import { probeNameFolding } from './probe.js';
 import type { NameFolding } from './vtree.js';

@@ -3,8 +3,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { TrustpinError } from '../../errors/index.js';
-import type { RegistryClient } from '../../registry/client.js';
-import { writeAtomic } from '../../util/fs.js';
+import type { RegistryClient } from '../../registry/index.js';
+import { writeAtomic } from '../../util/index.js';
 import { loadTrust, trustServerFor } from './load.js';
 import { ARCHIVE_FORMAT, type ArchiveFile, FileSet, NotaryServer, type TrustSource } from './source.js';
 import type { TrustStore } from './store.js';

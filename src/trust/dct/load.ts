@@ -1,7 +1,7 @@
 // Step one of a DCT verification: load a repository's trust — from the notary server, the trust store or an
 // archive — under the repository's pin. Archives and metadata directories are data checked against the pin.
 import { TrustpinError } from '../../errors/index.js';
-import type { RegistryClient } from '../../registry/client.js';
+import type { RegistryClient } from '../../registry/index.js';
 import { FileSet, NotaryServer, openTrustArchive, type TrustSource } from './source.js';
 import type { TrustStore } from './store.js';
 import { type RootTrust, type TrustedRepo, updateTrust } from './updater.js';

@@ -4,8 +4,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { readCapped } from '../../digest/index.js';
 import { TrustpinError } from '../../errors/index.js';
-import type { RegistryClient } from '../../registry/client.js';
-import { header } from '../../registry/http.js';
+import type { RegistryClient } from '../../registry/index.js';
+import { header } from '../../registry/index.js';
 
 export interface TrustSource {
   readonly describe: string;

@@ -5,7 +5,7 @@ import { rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { TrustpinError } from '../../errors/index.js';
-import { withLock, writeAtomic } from '../../util/fs.js';
+import { withLock, writeAtomic } from '../../util/index.js';
 
 /** The trustpin home directory: `$TRUSTPIN_HOME`, else `~/.trustpin`. */
 export function trustpinHome(env: NodeJS.ProcessEnv = process.env): string {

@@ -2,7 +2,7 @@
 // the signed target for the tag → the image by the signed digest → the tag still serves it → the verdict.
 import { TrustpinError } from '../../errors/index.js';
 import { fullName, parseReference, type Reference } from '../../reference/index.js';
-import { RegistryClient } from '../../registry/client.js';
+import { RegistryClient } from '../../registry/index.js';
 import { ChainBuilder, chainStep } from '../chain.js';
 import { verifySignedImage, verifyTagServes } from '../image.js';
 import {
