@@ -9,14 +9,13 @@ import {
   archiveTrust,
   canonicalKeyId,
   importDockerTrust,
+  inspectDctTrust,
   isX509,
   keyId,
-  loadTrust,
   prettyTrustInfo,
   readKeyFile,
   type TrustInfo,
   TrustStore,
-  trustInfo,
   trustpinHome,
 } from '../trust/index.js';
 import type { Action } from './command.js';
@@ -41,12 +40,10 @@ export const inspect: Action<TrustFlags & { pretty?: boolean }> = async (repos, 
   let pretty = '';
   for (const remote of repos) {
     try {
-      const { ref, gun } = gunOf(remote);
-      const { repo } = await loadTrust(gun, ref.registry, opts);
-      const info = trustInfo(repo, remote, ref.tag);
+      const { info, warnings } = await inspectDctTrust(remote, opts);
       infos.push(info);
       if (f.pretty) pretty += prettyTrustInfo(info);
-      for (const w of repo.warnings) ctx.err(`warning: ${w}`);
+      for (const w of warnings) ctx.err(`warning: ${w}`);
     } catch (e) {
       const err = asTrustpinError(e);
       codes.push(exitCodeOf(err));

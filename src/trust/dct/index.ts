@@ -1,6 +1,6 @@
 // Docker Content Trust (Notary v1): the verifier, the trust store, archives, and the document-level models.
 export { type ArchiveOptions, archiveTrust, type ImportOptions, importDockerTrust } from './archive.js';
-export { prettyTrustInfo, type TrustInfo, trustInfo } from './inspect.js';
+export { inspectDctTrust, prettyTrustInfo, type TrustInfo, trustInfo } from './inspect.js';
 export { canonicalKeyId, isX509, keyId, readKeyFile, type TufKey } from './keys.js';
 export { type DctTrustOptions, type LoadedTrust, loadTrust, trustServerFor } from './load.js';
 export {

@@ -1,9 +1,12 @@
 // `docker trust inspect`, reproduced: the same rows, signers and administrative keys, in docker's JSON and
 // `--pretty` forms (CLI-T common.go, inspect.go, inspect_pretty.go, formatter.go).
+import { fullName, parseReference } from '../../reference/index.js';
 import { canonicalKeyId } from './keys.js';
+import { type DctTrustOptions, loadTrust } from './load.js';
 import { allTargets, RELEASES, sha256Hex } from './targets.js';
 import type { TrustedRepo } from './updater.js';
 
+/** One repository as `docker trust inspect` printed it (its JSON field names). */
 export interface TrustInfo {
   Name: string;
   SignedTags: { SignedTag: string; Digest: string; Signers: string[] }[];
@@ -86,6 +89,7 @@ function signerRoles(repo: TrustedRepo): { name: string; keys: string[] }[] {
   return out;
 }
 
+/** The `docker trust inspect` document of verified trust data; `tag` limits it to one signed tag. */
 export function trustInfo(repo: TrustedRepo, remote: string, tag: string | undefined): TrustInfo {
   const rows = signedRows(repo, tag);
   return {
@@ -124,6 +128,7 @@ const truncateId = (id: string) => {
   return (i >= 0 ? id.slice(i + 1) : id).slice(0, 12);
 };
 
+/** `docker trust inspect --pretty`: the signed-tags, signers and administrative-keys tables, byte for byte. */
 export function prettyTrustInfo(info: TrustInfo): string {
   const remote = info.Name;
   let out = '';
@@ -162,4 +167,17 @@ export function prettyTrustInfo(info: TrustInfo): string {
   for (const a of admin.sort((x, y) => (x.role > y.role ? -1 : 1)))
     out += `  ${a.label}:\t${a.ids.join(', ')}\n`;
   return out;
+}
+
+/**
+ * `trust inspect` as a library call: load and verify the trust data of `remote` (`REPO[:TAG]`) under the store's
+ * pin, and describe it as docker did. Verification and operational failures both throw (there is no verdict).
+ */
+export async function inspectDctTrust(
+  remote: string,
+  o: DctTrustOptions,
+): Promise<{ info: TrustInfo; warnings: string[] }> {
+  const ref = parseReference(remote.replace(/^docker:\/\//, ''));
+  const { repo } = await loadTrust(fullName(ref), ref.registry, o);
+  return { info: trustInfo(repo, remote, ref.tag), warnings: repo.warnings };
 }

@@ -16,8 +16,6 @@ export interface TufKey {
   keyval: { public: string; private?: string | null };
 }
 
-export const KEY_TYPES = ['ecdsa', 'ecdsa-x509', 'rsa', 'rsa-x509', 'ed25519'] as const;
-
 /** sha256 of the canonical JSON of `{keytype, keyval: {private: null, public}}` — what root.json lists. */
 export function keyId(k: TufKey): string {
   const doc = { keytype: k.keytype, keyval: { private: null, public: k.keyval.public } };

@@ -97,11 +97,6 @@ function certProblem(k: TufKey, opts: RootCheck, checkExpiry: boolean): string |
   return undefined;
 }
 
-export function certNotAfter(k: TufKey): number | undefined {
-  if (!isX509(k)) return undefined;
-  return Date.parse(certChain(k)[0]!.validTo);
-}
-
 /** The root role's keys whose certificates pass notary's checks. */
 export function usableRootKeys(
   root: Envelope<RootSigned>,
