@@ -152,6 +152,9 @@ export {
   type TrustVerdict,
   type TrustVerifier,
   trustpinHome,
+  VERDICT_WARNING_CODES,
+  type VerdictWarning,
+  type VerdictWarningCode,
   type VerifyOptions,
   verifyMirrorOf,
 } from './trust/index.js';

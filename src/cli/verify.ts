@@ -5,7 +5,7 @@ import { parsePlatform } from '../manifest/index.js';
 import { type ComparisonJson, comparisonJson, renderChain, renderComparison } from '../report/index.js';
 import { createDctVerifier, type DctVerdict, verifyMirrorOf } from '../trust/index.js';
 import type { Action } from './command.js';
-import { type Context, EXIT } from './common.js';
+import { type Context, cliText, EXIT } from './common.js';
 import { cliHint, verifierOptions } from './trust-flags.js';
 import type { VerifyFlags } from './trust-specs.js';
 
@@ -87,7 +87,7 @@ function cliVerdict(v: DctVerdict): DctVerdict {
   return {
     ...v,
     problems: v.problems.map((p) => ({ ...p, hint: cliHint(p.hint) })),
-    warnings: v.warnings.map((w) => cliHint(w) ?? w),
+    warnings: v.warnings.map((w) => ({ ...w, message: cliText(w.message) })),
   };
 }
 
@@ -96,7 +96,7 @@ function verdictText(ctx: Context, v: DctVerdict): string {
     `${ctx.style.bold('chain of trust')} for ${v.subject.reference} ${ctx.style.dim(`(Docker Content Trust${v.server ? `, ${v.server}` : ''})`)}`,
     renderChain(v.chain, ctx.style),
   ];
-  for (const w of v.warnings) ctx.err(ctx.style.warn(`⚠ ${w}`));
+  for (const w of v.warnings) ctx.err(ctx.style.warn(`⚠ ${w.message}`));
   if (v.ok) lines.push(`${ctx.style.ok('verified')}: ${v.pinned}`);
   else lines.push(`${ctx.style.bad('NOT verified')}: ${v.subject.reference}`);
   return lines.join('\n');

@@ -20,5 +20,8 @@ export {
   type TrustSystem,
   type TrustVerdict,
   type TrustVerifier,
+  VERDICT_WARNING_CODES,
+  type VerdictWarning,
+  type VerdictWarningCode,
   type VerifyOptions,
 } from './verdict.js';

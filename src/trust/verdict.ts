@@ -39,6 +39,23 @@ export interface Problem {
   hint?: string | undefined;
 }
 
+/** Codes of the notes a verdict carries that do not make it fail. */
+export const VERDICT_WARNING_CODES = [
+  /** the root was accepted with no pin and no cached root: trusted on first use */
+  'ROOT_FIRST_USE',
+  /** a delegation (signer) was not used: expired or under-signed, as notary skips it */
+  'DELEGATION_SKIPPED',
+] as const;
+
+/** A code of {@link VERDICT_WARNING_CODES}. */
+export type VerdictWarningCode = (typeof VERDICT_WARNING_CODES)[number];
+
+/** A non-fatal note in a verdict, with a code a program can match on. */
+export interface VerdictWarning {
+  code: VerdictWarningCode;
+  message: string;
+}
+
 /** The answer of a {@link TrustVerifier}. `ok` is true exactly when `problems` is empty. */
 export interface TrustVerdict {
   system: TrustSystem;
@@ -48,7 +65,7 @@ export interface TrustVerdict {
   chain: ChainGraph;
   problems: Problem[];
   /** non-fatal notes (a skipped expired delegation, a root accepted on first use) */
-  warnings: string[];
+  warnings: VerdictWarning[];
 }
 
 /** Options for one `verify()` call. */

@@ -174,11 +174,12 @@ class DctVerifier implements TrustVerifier<DctVerdict> {
     }
     v.server = t.server;
     v.rootTrust = t.rootTrust;
-    v.warnings.push(...t.repo.warnings);
+    v.warnings.push(...t.repo.warnings.map((message) => ({ code: 'DELEGATION_SKIPPED' as const, message })));
     if (t.rootTrust === 'first-use')
-      v.warnings.push(
-        `the root of ${gun} was trusted on first use: pin its key (option rootKeyIds, or trust pin)`,
-      );
+      v.warnings.push({
+        code: 'ROOT_FIRST_USE',
+        message: `the root of ${gun} was trusted on first use: pin its key (option rootKeyIds, or trust pin)`,
+      });
     roleNodes(t.repo, t.rootTrust, b);
     return t;
   }

@@ -50,6 +50,10 @@ describe('createDctVerifier', () => {
     const first = await v.verify(`${gun()}:1.0`);
     assert.equal(first.ok, true, JSON.stringify(first.problems));
     assert.equal(first.rootTrust, 'first-use');
+    assert.deepEqual(
+      first.warnings.map((w) => w.code),
+      ['ROOT_FIRST_USE'],
+    );
     const claim = first.claims[0];
     assert.equal(first.claims.length, 1);
     assert.ok(claim?.type === 'dct' && claim.role === 'targets' && claim.name === 'Repo Admin');
@@ -57,6 +61,7 @@ describe('createDctVerifier', () => {
     assert.ok(first.chain.nodes.some((n) => n.kind === 'registry-tag' && n.ok));
     const again = await v.verify(`${gun()}:1.0`);
     assert.equal(again.rootTrust, 'cached');
+    assert.deepEqual(again.warnings, []);
     assert.equal(again.subject.digest, first.subject.digest);
   });
 
