@@ -99,7 +99,7 @@ export const verifySpec: CommandSpec<VerifyFlags> = {
   load: () => import('./verify.js'),
 };
 
-const trustAction = (name: 'inspect' | 'archive' | 'keyId' | 'importDocker' | 'pin' | 'forget') => () =>
+const trustAction = (name: 'inspect' | 'archive' | 'importDocker') => () =>
   import('./trust.js').then((m) => ({ action: m[name] as never }));
 
 export const trustSpecs: CommandSpec<never>[] = [
@@ -134,7 +134,7 @@ export const trustSpecs: CommandSpec<never>[] = [
     description:
       'print the key ID of a public key or certificate file (docker/notary PEM, role: headers allowed)',
     args: [{ name: '<files...>', description: 'PEM files' }],
-    load: trustAction('keyId'),
+    load: () => import('./trust-key-id.js'),
   },
   {
     name: 'import-docker',
@@ -161,12 +161,12 @@ export const trustSpecs: CommandSpec<never>[] = [
         description: 'root key IDs (as `docker trust inspect` or `trust key-id` print them)',
       },
     ],
-    load: trustAction('pin'),
+    load: () => import('./trust-pin.js').then((m) => ({ action: m.pin as never })),
   },
   {
     name: 'forget',
     description: "remove a repository's cached trust data and pin (the next verification is a first use)",
     args: [{ name: '<repos...>', description: 'REPO' }],
-    load: trustAction('forget'),
+    load: () => import('./trust-pin.js').then((m) => ({ action: m.forget as never })),
   },
 ];
