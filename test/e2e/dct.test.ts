@@ -116,6 +116,18 @@ describe('Docker Content Trust with the real notary', () => {
     assert.match(unsigned.stderr, /TUF_TARGET_NOT_FOUND/);
   });
 
+  test('trust key-id prints the ID docker and notary use for a key file docker generated', async () => {
+    const liar = trust.guns.liar;
+    const ids = trust.delegations[liar]?.['targets/bob'] ?? [];
+    assert.ok(ids.length === 1, JSON.stringify(trust.delegations[liar]));
+    const r = await tp(['trust', 'key-id', join(trust.dir, 'keys', 'bob.pub')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim().split(/\s+/)[0], ids[0]);
+    const missing = await tp(['trust', 'key-id', join(trust.dir, 'keys', 'nobody.pub')]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /error\[IO_ERROR\]/);
+  });
+
   test('archive, then verify with the notary server stopped: no trust data from the network', async () => {
     const dir = await makeTempDir('archive');
     const out = join(dir, 'app.trust.json');
