@@ -49,6 +49,8 @@ export interface CommandSpec<F = Record<string, unknown>> {
   options?: OptionSpec[];
   /** the image references the command reaches, so `--creds` goes to their registries only */
   images?: (args: string[], flags: F) => string[];
+  /** the command never reaches a registry or an image: the registry client and sources are not even loaded */
+  local?: boolean;
   /** extra CA certificates per host (e.g. `--trust-ca` for the notary server), read when the command runs */
   ca?: (args: string[], flags: F) => Promise<Record<string, Buffer[]>>;
   load: () => Promise<{ action: Action<F> }>;

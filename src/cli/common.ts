@@ -1,9 +1,9 @@
 // What every command shares: global flags, the context they configure (registry client, opened sources, output),
 // and one error printer that maps error codes to exit codes (0 ok, 1 verification failed, 2 usage or operational).
 import { TrustpinError } from '../errors/index.js';
-import { RegistryClient, type StaticCredential } from '../registry/index.js';
+import type { RegistryClient, StaticCredential } from '../registry/index.js';
 import { makeStyle, type Style, useColor } from '../report/index.js';
-import { type ImageSource, openSource } from '../source/index.js';
+import type { ImageSource, openSource } from '../source/index.js';
 
 export { collect } from './command.js';
 
@@ -42,11 +42,28 @@ export interface LoginOptions {
   authFile?: string;
 }
 
+/** The registry client and the sources: loaded only for commands that may reach an image (not `trust key-id`). */
+export interface Network {
+  RegistryClient: typeof RegistryClient;
+  openSource: typeof openSource;
+}
+
+export async function loadNetwork(): Promise<Network> {
+  const [r, s] = await Promise.all([import('../registry/index.js'), import('../source/index.js')]);
+  return { RegistryClient: r.RegistryClient, openSource: s.openSource };
+}
+
 export function makeContext(
   opts: GlobalOptions,
   extraCa: Record<string, Buffer[]> = {},
   login: LoginOptions = {},
+  net?: Network,
 ): Context {
+  const network = (): Network => {
+    if (!net)
+      throw new TrustpinError('INTERNAL', 'this command was declared local: it has no registry client');
+    return net;
+  };
   const timeoutMs = parseTimeout(opts.timeout);
   let client: RegistryClient | undefined;
   const sources: ImageSource[] = [];
@@ -59,7 +76,7 @@ export function makeContext(
     },
     requests: 0,
     get client() {
-      client ??= new RegistryClient({
+      client ??= new (network().RegistryClient)({
         insecureRegistries: opts.insecureRegistry ?? [],
         extraCa,
         timeoutMs,
@@ -75,7 +92,7 @@ export function makeContext(
       return client;
     },
     open: async (spec) => {
-      const src = await openSource(spec, ctx.client);
+      const src = await network().openSource(spec, ctx.client);
       sources.push(src);
       return src;
     },

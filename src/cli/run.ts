@@ -8,6 +8,7 @@ import {
   formatError,
   type GlobalOptions,
   type LoginOptions,
+  loadNetwork,
   makeContext,
   printError,
 } from './common.js';
@@ -21,8 +22,12 @@ export async function runCommand<F>(
   let ctx: Context | undefined;
   try {
     const login = loginOptions(g, spec.images?.(args, flags) ?? []);
-    const [{ action }, ca] = await Promise.all([spec.load(), spec.ca?.(args, flags) ?? {}]);
-    const context = makeContext(g, ca, login);
+    const [{ action }, ca, net] = await Promise.all([
+      spec.load(),
+      spec.ca?.(args, flags) ?? {},
+      spec.local ? undefined : loadNetwork(),
+    ]);
+    const context = makeContext(g, ca, login, net);
     ctx = context;
     const outcome = await action(args, flags, ctx);
     render(outcome, g);

@@ -134,6 +134,7 @@ export const trustSpecs: CommandSpec<never>[] = [
     description:
       'print the key ID of a public key or certificate file (docker/notary PEM, role: headers allowed)',
     args: [{ name: '<files...>', description: 'PEM files' }],
+    local: true,
     load: () => import('./trust-key-id.js'),
   },
   {
@@ -161,12 +162,14 @@ export const trustSpecs: CommandSpec<never>[] = [
         description: 'root key IDs (as `docker trust inspect` or `trust key-id` print them)',
       },
     ],
+    local: true,
     load: () => import('./trust-pin.js').then((m) => ({ action: m.pin as never })),
   },
   {
     name: 'forget',
     description: "remove a repository's cached trust data and pin (the next verification is a first use)",
     args: [{ name: '<repos...>', description: 'REPO' }],
+    local: true,
     load: () => import('./trust-pin.js').then((m) => ({ action: m.forget as never })),
   },
 ];
