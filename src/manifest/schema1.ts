@@ -22,21 +22,24 @@ export function schema1Payload(raw: Buffer): Buffer | undefined {
   if (!Array.isArray(sigs) || sigs.length === 0) throw bad('`signatures` is not a list of signatures');
   let format: { formatLength: number; formatTail: string } | undefined;
   for (const sig of sigs) {
+    // anything from the document may be null or of the wrong type: this runs before any digest check
+    if (!sig || typeof sig !== 'object') throw bad('a signature is not an object');
     const prot = (sig as { protected?: unknown }).protected;
     if (typeof prot !== 'string') throw bad('a signature has no protected header');
-    let h: { formatLength?: unknown; formatTail?: unknown };
+    let h: { formatLength?: unknown; formatTail?: unknown } | null;
     try {
       h = JSON.parse(b64url(prot).toString('utf8'));
     } catch {
       throw bad('a protected header is not base64url JSON');
     }
-    if (typeof h.formatLength !== 'number' || typeof h.formatTail !== 'string') {
+    if (!h || typeof h !== 'object') throw bad('a protected header is not a JSON object');
+    if (!Number.isSafeInteger(h.formatLength) || typeof h.formatTail !== 'string') {
       throw bad('protected header lacks formatLength/formatTail');
     }
     if (format && (format.formatLength !== h.formatLength || format.formatTail !== h.formatTail)) {
       throw bad('signatures disagree on the signed payload');
     }
-    format = { formatLength: h.formatLength, formatTail: h.formatTail };
+    format = { formatLength: h.formatLength as number, formatTail: h.formatTail };
   }
   if (!format || format.formatLength < 0 || format.formatLength > raw.length)
     throw bad('formatLength out of range');
