@@ -170,22 +170,54 @@ export interface ArchiveFile {
   repositories: { gun: string; fetchedAt: string; files: Record<string, string> }[];
 }
 
+/** Largest archive read into memory; a repository's complete notary history is a few hundred kilobytes. */
+export const ARCHIVE_MAX = 256 * 1024 * 1024;
+
 function readArchiveFile(path: string): FileSet {
-  let doc: ArchiveFile;
+  const size = statSync(path).size;
+  if (size > ARCHIVE_MAX) {
+    throw new TrustpinError('SIZE_EXCEEDED', `${path} is too large for a trust archive`, {
+      expected: `at most ${ARCHIVE_MAX} bytes`,
+      found: `${size} bytes`,
+    });
+  }
+  let doc: unknown;
   try {
     doc = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
     throw new TrustpinError('USAGE', `${path} is not a trustpin trust archive: ${(e as Error).message}`);
   }
-  if (doc.format !== ARCHIVE_FORMAT || !Array.isArray(doc.repositories)) {
+  const d = (doc ?? {}) as Partial<Record<keyof ArchiveFile, unknown>>;
+  if (typeof doc !== 'object' || d.format !== ARCHIVE_FORMAT || !Array.isArray(d.repositories)) {
     throw new TrustpinError('USAGE', `${path} is not a trustpin trust archive`, {
       expected: ARCHIVE_FORMAT,
-      found: String(doc.format),
+      found: typeof doc === 'object' && doc ? String(d.format) : typeof doc,
     });
   }
+  // every member is data from a file someone handed over: checked before use, never trusted for its shape
+  const malformed = (why: string) =>
+    new TrustpinError('SOURCE_INVALID', `trust archive ${path} is malformed: ${why}`, {
+      expected: `${ARCHIVE_FORMAT}: repositories[] of {gun: string, files: {name: base64 string}}`,
+      hint: 'make the archive again with `trust archive`; nothing from this one was used',
+    });
   const files = new Map<string, Map<string, Buffer>>();
-  for (const r of doc.repositories) {
-    files.set(r.gun, new Map(Object.entries(r.files).map(([k, v]) => [k, Buffer.from(v, 'base64')])));
+  for (const [i, r] of (d.repositories as unknown[]).entries()) {
+    const rep = r as { gun?: unknown; files?: unknown } | null;
+    if (!rep || typeof rep !== 'object' || typeof rep.gun !== 'string')
+      throw malformed(`repository ${i} has no gun`);
+    if (!rep.files || typeof rep.files !== 'object' || Array.isArray(rep.files))
+      throw malformed(`repository ${rep.gun} has no files`);
+    const set = new Map<string, Buffer>();
+    for (const [k, v] of Object.entries(rep.files)) {
+      if (typeof v !== 'string') throw malformed(`${rep.gun} ${k} is not a base64 string`);
+      set.set(k, Buffer.from(v, 'base64'));
+    }
+    files.set(rep.gun, set);
   }
-  return new FileSet(`archive ${path} (from ${doc.server}, ${doc.createdAt})`, files, doc.createdAt);
+  const text = (v: unknown) => (typeof v === 'string' ? v : 'unknown');
+  return new FileSet(
+    `archive ${path} (from ${text(d.server)}, ${text(d.createdAt)})`,
+    files,
+    text(d.createdAt),
+  );
 }
