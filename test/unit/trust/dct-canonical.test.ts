@@ -43,3 +43,10 @@ test('targets with fields trustpin does not model verify over the canonical form
     (e: { code?: string }) => e.code === 'TUF_SIGNATURE_INVALID',
   );
 });
+
+test('targets without a delegations member verify (no member is invented before the signature check)', () => {
+  const k = ecdsaKey();
+  const signed = { _type: 'Targets', version: 1, expires: '2030-01-01T00:00:00Z', targets: {} };
+  const doc = parseEnvelope('targets', serialize(signEnvelope(signed, [k])));
+  assert.doesNotThrow(() => verifyThreshold(doc, { [k.id]: k.tuf as never }, role(k)));
+});
