@@ -38,10 +38,21 @@ export function certChain(k: TufKey): X509Certificate[] {
   }
 }
 
+/** The public key of an x509 key's leaf certificate; a key that does not decode is TUF_METADATA_INVALID. */
+export function leafPublicKey(k: TufKey): KeyObject {
+  const leaf = certChain(k)[0]!;
+  try {
+    // X509Certificate parses lazily: a hostile server's certificate can parse and still hold a key that does not
+    return leaf.publicKey;
+  } catch (e) {
+    throw invalidKey(k, `the certificate's public key does not decode (${(e as Error).message})`);
+  }
+}
+
 /** The ID docker shows for private keys and signers: the plain key ID of the certificate's public key. */
 export function canonicalKeyId(k: TufKey): string {
   if (!isX509(k)) return keyId(k);
-  const spki = certChain(k)[0]!.publicKey.export({ type: 'spki', format: 'der' });
+  const spki = leafPublicKey(k).export({ type: 'spki', format: 'der' });
   return keyId({
     keytype: k.keytype === 'ecdsa-x509' ? 'ecdsa' : 'rsa',
     keyval: { public: spki.toString('base64'), private: null },
@@ -67,7 +78,7 @@ export function publicKey(k: TufKey): KeyObject {
       }
       case 'ecdsa-x509':
       case 'rsa-x509':
-        return certChain(k)[0]!.publicKey;
+        return leafPublicKey(k);
       case 'ed25519': {
         const raw = Buffer.from(k.keyval.public, 'base64');
         if (raw.length !== 32) throw new Error('an ed25519 public key is 32 bytes');
@@ -137,6 +148,19 @@ export function readKeyFile(text: string): TufKey {
     .filter((l) => l !== '' && !/^[A-Za-z-]+:/.test(l))
     .join('');
   const der = Buffer.from(body, 'base64');
+  try {
+    return parseKeyDer(label, der);
+  } catch (e) {
+    if (e instanceof TrustpinError) throw e;
+    throw new TrustpinError('USAGE', `the ${label.toLowerCase()} in this file does not decode`, {
+      expected: `a DER ${label.toLowerCase()} inside the PEM armour`,
+      found: (e as Error).message,
+      hint: 'the file is damaged or not a key file',
+    });
+  }
+}
+
+function parseKeyDer(label: string, der: Buffer): TufKey {
   if (label === 'CERTIFICATE') {
     const cert = new X509Certificate(der);
     const type = cert.publicKey.asymmetricKeyType === 'rsa' ? 'rsa-x509' : 'ecdsa-x509';

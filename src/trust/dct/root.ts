@@ -2,7 +2,7 @@
 // check, without SHA-1; a root is signed by a threshold of its own keys, and a new root also by the old one's.
 import type { X509Certificate } from 'node:crypto';
 import { TrustpinError } from '../../errors/index.js';
-import { canonicalKeyId, certChain, isX509, type TufKey } from './keys.js';
+import { canonicalKeyId, certChain, isX509, leafPublicKey, type TufKey } from './keys.js';
 import { type Envelope, type RootSigned, verifyThreshold } from './metadata.js';
 
 const DAY = 86_400_000;
@@ -73,6 +73,16 @@ export interface CertProblem {
 
 /** Check one root key's certificate; returns a problem description or undefined when usable. */
 function certProblem(k: TufKey, opts: RootCheck, checkExpiry: boolean): string | undefined {
+  try {
+    return certProblemOf(k, opts, checkExpiry);
+  } catch (e) {
+    // a certificate (or its key) that does not decode makes this key unusable, not the verifier crash
+    if (e instanceof TrustpinError) return e.message;
+    throw e;
+  }
+}
+
+function certProblemOf(k: TufKey, opts: RootCheck, checkExpiry: boolean): string | undefined {
   if (!isX509(k)) return `root key is ${k.keytype}, notary requires a certificate`;
   const chain = certChain(k);
   const leaf = chain[0]!;
@@ -82,7 +92,7 @@ function certProblem(k: TufKey, opts: RootCheck, checkExpiry: boolean): string |
   if (!cnMatches(cn, opts.gun))
     return `certificate CN is ${JSON.stringify(cn)}, expected the repository ${JSON.stringify(opts.gun)}`;
   if (SHA1_OIDS.has(signatureAlgorithmOid(leaf.raw))) return 'certificate is signed with SHA-1';
-  const pub = leaf.publicKey;
+  const pub = leafPublicKey(k);
   if (pub.asymmetricKeyType === 'rsa' && (pub.asymmetricKeyDetails?.modulusLength ?? 0) < 2048)
     return 'RSA key shorter than 2048 bits';
   const from = Date.parse(leaf.validFrom);
