@@ -83,6 +83,10 @@ export function parseReference(input: string): Reference {
   const name = m[1]!;
   const n = NAME.exec(name);
   if (!n) throw invalid(s, 'does not match the name grammar');
+  // the first component was taken as the registry: it must be a host name, or `g_hcr.io/o` would become the
+  // repository `g_hcr.io/o` on a registry `g_hcr.io` (docker rejects it)
+  if (domain !== DEFAULT_DOMAIN && n[1] !== domain)
+    throw invalid(s, `${JSON.stringify(domain)} is not a valid registry host name`);
   const path = n[2]!;
   if (path.length > MAX_PATH_LENGTH) {
     throw invalid(s, `repository name is ${path.length} characters, more than ${MAX_PATH_LENGTH}`);
@@ -105,6 +109,9 @@ export function fullName(ref: Reference): string {
 /** `alpine`, `org/app`, `ghcr.io/org/app` — the short form docker prints. */
 export function familiarName(ref: Reference): string {
   if (ref.registry !== DEFAULT_DOMAIN) return fullName(ref);
+  // `docker.io/x.y/a` shortened to `x.y/a` would name repository `a` on a registry `x.y`: keep the registry
+  const first = ref.repository.split('/')[0]!;
+  if (ref.repository.includes('/') && (/[.:]/.test(first) || first === 'localhost')) return fullName(ref);
   return ref.repository.startsWith(OFFICIAL_PREFIX) && ref.repository.split('/').length === 2
     ? ref.repository.slice(OFFICIAL_PREFIX.length)
     : ref.repository;
