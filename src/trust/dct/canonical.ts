@@ -66,6 +66,8 @@ export function parseStrictJson(bytes: Uint8Array): Json {
   } catch {
     throw bad('invalid UTF-8');
   }
+  // TextDecoder drops a leading byte-order mark silently; Go's encoding/json (and so notary) rejects it
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) throw bad('a leading byte-order mark');
   let i = 0;
   const ws = () => {
     while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;

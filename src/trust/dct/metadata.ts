@@ -112,6 +112,8 @@ function roleKeys(role: string, what: string, v: unknown): RoleKeys {
   }
   if (!Number.isSafeInteger(v.threshold) || (v.threshold as number) < 1)
     throw invalid(role, `${what}: threshold must be ≥ 1`);
+  // a key listed twice is still one key; thousands of repeats only cost every check (TUF requires unique IDs)
+  if (new Set(v.keyids).size !== v.keyids.length) throw invalid(role, `${what}: a key ID is listed twice`);
   return { keyids: v.keyids as string[], threshold: v.threshold as number };
 }
 
@@ -191,6 +193,8 @@ export function parseEnvelope<T>(role: string, raw: Buffer): Envelope<T> {
           Array.isArray(r.paths) && r.paths.every((p) => typeof p === 'string') ? (r.paths as string[]) : [];
         return { name, ...rk, paths };
       });
+      if (new Set(roles.map((r) => r.name)).size !== roles.length)
+        throw invalid(role, 'a delegation role is listed twice');
       delegations = { keys, roles };
     }
     Object.assign(s, { targets, delegations });

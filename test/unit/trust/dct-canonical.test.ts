@@ -50,3 +50,38 @@ test('targets without a delegations member verify (no member is invented before 
   const doc = parseEnvelope('targets', serialize(signEnvelope(signed, [k])));
   assert.doesNotThrow(() => verifyThreshold(doc, { [k.id]: k.tuf as never }, role(k)));
 });
+
+test('a leading byte-order mark, a key ID listed twice and a delegation listed twice are refused before any signature check', () => {
+  const k = ecdsaKey();
+  const base = { _type: 'Targets', version: 1, expires: '2030-01-01T00:00:00Z', targets: {} };
+  const bytes = serialize(signEnvelope(base, [k]));
+  const code = (f: () => unknown) => {
+    try {
+      f();
+      return 'accepted';
+    } catch (e) {
+      return (e as { code?: string }).code;
+    }
+  };
+  assert.equal(
+    code(() => parseEnvelope('targets', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), bytes]))),
+    'TUF_METADATA_INVALID',
+  );
+  const twice = {
+    ...base,
+    delegations: {
+      keys: { [k.id]: k.tuf },
+      roles: [{ name: 'targets/a', keyids: [k.id, k.id], threshold: 1, paths: [''] }],
+    },
+  };
+  assert.equal(
+    code(() => parseEnvelope('targets', serialize(signEnvelope(twice, [k])))),
+    'TUF_METADATA_INVALID',
+  );
+  const role = { name: 'targets/a', keyids: [k.id], threshold: 1, paths: [''] };
+  const dup = { ...base, delegations: { keys: { [k.id]: k.tuf }, roles: [role, role] } };
+  assert.equal(
+    code(() => parseEnvelope('targets', serialize(signEnvelope(dup, [k])))),
+    'TUF_METADATA_INVALID',
+  );
+});
