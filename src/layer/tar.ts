@@ -133,6 +133,24 @@ async function* entries(
         'LAYER_INVALID',
         `layer ${layer} has a name longer than ${limits.maxPathLength}`,
       );
+    // tar-stream decodes a non-octal number field as NaN: a NaN size is a body that never ends, a NaN mtime a
+    // crash later — every number is checked before the entry is used
+    for (const [field, v] of [
+      ['size', h.size],
+      ['mode', h.mode],
+      ['uid', h.uid],
+      ['gid', h.gid],
+    ] as const) {
+      if (v !== undefined && v !== null && !(Number.isSafeInteger(v) && v >= 0))
+        throw new TrustpinError('LAYER_INVALID', `layer ${layer}: ${h.name} has an invalid ${field} field`, {
+          expected: 'an octal or base-256 number',
+          found: String(v),
+        });
+    }
+    if (h.mtime && Number.isNaN(h.mtime.getTime()))
+      throw new TrustpinError('LAYER_INVALID', `layer ${layer}: ${h.name} has an invalid mtime field`, {
+        expected: 'an octal or base-256 number',
+      });
     const type = TYPES[h.type ?? 'file'];
     const path = normalizeName(h.name, layer);
     if (!type || path === undefined) {

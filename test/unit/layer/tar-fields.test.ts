@@ -1,0 +1,51 @@
+// Number fields of a tar header that are not numbers (non-octal text) are LAYER_INVALID at once: a NaN size used
+// to be an entry whose body never ends, a NaN mtime a crash in diff.
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { test } from 'node:test';
+import { makeTar } from '../../../src/demo/build.js';
+import { walkTar } from '../../../src/layer/tar.js';
+
+/** Overwrite a header field of the first entry and fix the header checksum, as a hostile publisher would. */
+function patch(tar: Buffer, offset: number, length: number, text: string): Buffer {
+  const b = Buffer.from(tar);
+  b.fill(0, offset, offset + length).write(text, offset, 'latin1');
+  b.fill(0x20, 148, 156);
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += b[i]!;
+  b.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  return b;
+}
+
+const walk = async (tar: Buffer) => {
+  for await (const { body } of walkTar(Readable.from([tar]), 'sha256:test')) {
+    for await (const _ of body);
+  }
+};
+
+const within = <T>(p: Promise<T>, ms: number) =>
+  Promise.race([p, new Promise<'hang'>((r) => setTimeout(() => r('hang'), ms))]);
+
+test('non-numeric size, mtime, mode, uid fields are LAYER_INVALID within 2 s', async () => {
+  const tar = await makeTar([
+    { path: 'a.txt', content: 'hello' },
+    { path: 'b.txt', content: 'world' },
+  ]);
+  const fields: Record<string, [number, number]> = {
+    size: [124, 12],
+    mtime: [136, 12],
+    mode: [100, 8],
+    uid: [108, 8],
+  };
+  for (const [name, [off, len]] of Object.entries(fields)) {
+    const r = await within(
+      walk(patch(tar, off, len, 'zzzzzzz')).then(
+        () => 'accepted',
+        (e: { code?: string }) => e.code ?? String(e),
+      ),
+      2000,
+    );
+    assert.equal(r, 'LAYER_INVALID', name);
+  }
+  await walk(tar); // the unpatched tar is fine
+});
