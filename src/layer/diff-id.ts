@@ -9,7 +9,6 @@ import { TrustpinError } from '../errors/index.js';
 import type { Descriptor } from '../manifest/index.js';
 import type { ImageSource } from '../source/index.js';
 import { compressionOf, decompressor, type Limits } from './decompress.js';
-import { asLayerError } from './tar.js';
 import { fetchVerifiedFile, type VerifiedFile } from './verified-file.js';
 
 /** Compressed reads: large enough to amortise a thread-pool round trip, reused so no page is faulted twice. */
@@ -22,14 +21,6 @@ const READ_SIZE = 1024 * 1024;
  */
 async function feed(fh: FileHandle, into: Writable, count: (n: number) => void): Promise<void> {
   const bufs = [Buffer.allocUnsafe(READ_SIZE), Buffer.allocUnsafe(READ_SIZE)];
-  // zlib never calls the write callback of the chunk it failed on (bad CRC, corrupt deflate, trailing garbage):
-  // a write also ends when the decompressor errors or closes, or the feed would wait forever
-  const stopped = new Promise<never>((_, rej) => {
-    const fail = () => rej(into.errored ?? new Error('the decompressor stopped'));
-    into.once('error', fail);
-    into.once('close', fail);
-  });
-  stopped.catch(() => undefined);
   let pos = 0;
   let pending: Promise<void> = Promise.resolve();
   for (let k = 0; ; k++) {
@@ -40,10 +31,9 @@ async function feed(fh: FileHandle, into: Writable, count: (n: number) => void):
     pos += bytesRead;
     count(bytesRead);
     if (into.destroyed) throw into.errored ?? new Error('the decompressor stopped');
-    pending = Promise.race([
-      new Promise<void>((res, rej) => into.write(b.subarray(0, bytesRead), (e) => (e ? rej(e) : res()))),
-      stopped,
-    ]);
+    pending = new Promise<void>((res, rej) =>
+      into.write(b.subarray(0, bytesRead), (e) => (e ? rej(e) : res())),
+    );
     // awaited on the next turn; until then a failure (the pipeline stopped on a bomb) is not unhandled
     pending.catch(() => undefined);
   }
@@ -99,14 +89,12 @@ export async function readLayer(
         throw e;
       });
       const [a, b] = await Promise.allSettled([fed, out]);
-      if (b.status === 'rejected') throw asLayerError(b.reason, f.descriptor.digest);
-      if (a.status === 'rejected') throw asLayerError(a.reason, f.descriptor.digest);
+      if (b.status === 'rejected') throw b.reason;
+      if (a.status === 'rejected') throw a.reason;
     } else {
       const input = fh.createReadStream({ start: 0, autoClose: false, highWaterMark: READ_SIZE });
       input.on('data', (c) => count(c.length));
-      await run(input, ...stages, consume).catch((e: unknown) => {
-        throw asLayerError(e, f.descriptor.digest);
-      });
+      await run(input, ...stages, consume);
     }
     // a diff_id over part of the tar would be a wrong answer, not a slow one
     if (!guard.writableFinished)
