@@ -1,7 +1,7 @@
 // The command wrapper's run half (loaded only when a command runs): builds the context from the global flags,
 // runs the action, prints its outcome as JSON, text or `-q` text, closes what was opened, returns the exit code.
 import { TrustpinError } from '../errors/index.js';
-import { parseReference } from '../reference/index.js';
+import { parseDockerReference } from '../reference/index.js';
 import type { CommandSpec, Outcome } from './command.js';
 import {
   type Context,
@@ -91,5 +91,5 @@ export function loginOptions(g: GlobalOptions, images: string[]): LoginOptions {
 /** The registry an image string reaches, if it is a registry reference. */
 function registryOf(spec: string): string[] {
   if (/^(oci|docker-archive|oci-archive):/.test(spec)) return [];
-  return [parseReference(spec.replace(/^docker:\/\//, '')).registry];
+  return [parseDockerReference(spec).registry];
 }

@@ -2,7 +2,7 @@
 // back into the flags a CLI user types.
 import { readFileSync } from 'node:fs';
 import { TrustpinError } from '../errors/index.js';
-import { parseReference } from '../reference/index.js';
+import { parseDockerReference } from '../reference/index.js';
 import {
   type DctTrustOptions,
   type DctVerifierOptions,
@@ -39,7 +39,7 @@ export function trustCa(f: TrustFlags, registries: string[]): Record<string, Buf
 }
 
 export function registriesOf(refs: string[]): string[] {
-  return refs.map((r) => parseReference(r.replace(/^docker:\/\//, '')).registry);
+  return refs.map((r) => parseDockerReference(r).registry);
 }
 
 function exclusive(f: TrustFlags): void {

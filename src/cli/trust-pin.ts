@@ -1,11 +1,11 @@
 // `trustpin trust pin REPO KEYID…` and `trust forget REPO…`: the trust store's pins, without the verifier.
 import { TrustpinError } from '../errors/index.js';
-import { fullName, parseReference } from '../reference/index.js';
+import { fullName, parseDockerReference } from '../reference/index.js';
 import { TrustStore, trustpinHome } from '../trust/index.js';
 import type { Action } from './command.js';
 import { EXIT } from './common.js';
 
-const gunOf = (remote: string) => ({ gun: fullName(parseReference(remote.replace(/^docker:\/\//, ''))) });
+const gunOf = (remote: string) => ({ gun: fullName(parseDockerReference(remote)) });
 
 export const pin: Action<Record<string, never>> = async ([repo, ...ids]) => {
   const { gun } = gunOf(repo!);

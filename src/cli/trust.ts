@@ -2,7 +2,7 @@
 // live in their own modules so they load no verifier).
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { fullName, parseReference } from '../reference/index.js';
+import { fullName, parseDockerReference } from '../reference/index.js';
 import {
   archiveTrust,
   importDockerTrust,
@@ -18,7 +18,7 @@ import { parseAsOf, trustOptions } from './trust-flags.js';
 import type { TrustFlags } from './trust-specs.js';
 
 const gunOf = (remote: string) => {
-  const ref = parseReference(remote.replace(/^docker:\/\//, ''));
+  const ref = parseDockerReference(remote);
   return { ref, gun: fullName(ref) };
 };
 

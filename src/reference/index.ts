@@ -96,6 +96,11 @@ export function parseReference(input: string): Reference {
   return { registry: n[1] ?? domain, repository: path, tag, digest };
 }
 
+/** `parseReference` of an image named with or without its `docker://` transport prefix. */
+export function parseDockerReference(input: string): Reference {
+  return parseReference(input.replace(/^docker:\/\//, ''));
+}
+
 /** The reference with tag `latest` when it has neither tag nor digest. */
 export function withDefaultTag(ref: Reference): Reference {
   return ref.tag === undefined && ref.digest === undefined ? { ...ref, tag: 'latest' } : ref;

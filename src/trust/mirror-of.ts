@@ -2,7 +2,7 @@
 // (index › manifest › config, diff_ids with `deep`). The verdict carries both the signature chain and the proof.
 import type { Platform } from '../manifest/index.js';
 import { type Comparison, compareImages } from '../mirror/index.js';
-import { parseReference, type Reference, withDigest } from '../reference/index.js';
+import { parseDockerReference, type Reference, withDigest } from '../reference/index.js';
 import type { RegistryClient } from '../registry/index.js';
 import { comparisonGraph } from '../report/index.js';
 import type { ImageSource } from '../source/index.js';
@@ -38,7 +38,7 @@ export async function verifyMirrorOf<V extends TrustVerdict>(
   mirror: ImageSource,
   o: MirrorOfOptions,
 ): Promise<MirrorVerdict<V>> {
-  const ref = typeof origin === 'string' ? parseReference(origin.replace(/^docker:\/\//, '')) : origin;
+  const ref = typeof origin === 'string' ? parseDockerReference(origin) : origin;
   const v = await verifier.verify(ref);
   if (!v.ok || !v.subject.digest) return { ok: false, origin: v, problems: [...v.problems] };
   const signed = new RegistrySource(

@@ -1,6 +1,6 @@
 // `docker trust inspect`, reproduced: the same rows, signers and administrative keys, in docker's JSON and
 // `--pretty` forms (CLI-T common.go, inspect.go, inspect_pretty.go, formatter.go).
-import { fullName, parseReference } from '../../reference/index.js';
+import { fullName, parseDockerReference } from '../../reference/index.js';
 import { canonicalKeyId } from './keys.js';
 import { type DctTrustOptions, loadTrust } from './load.js';
 import { allTargets, RELEASES, sha256Hex } from './targets.js';
@@ -177,7 +177,7 @@ export async function inspectDctTrust(
   remote: string,
   o: DctTrustOptions,
 ): Promise<{ info: TrustInfo; warnings: string[] }> {
-  const ref = parseReference(remote.replace(/^docker:\/\//, ''));
+  const ref = parseDockerReference(remote);
   const { repo } = await loadTrust(fullName(ref), ref.registry, o);
   return { info: trustInfo(repo, remote, ref.tag), warnings: repo.warnings };
 }

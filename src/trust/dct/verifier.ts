@@ -1,7 +1,7 @@
 // Docker Content Trust as a TrustVerifier. `verify()` reads as the chain of trust: load trust under the pin →
 // the signed target for the tag → the image by the signed digest → the tag still serves it → the verdict.
 import { TrustpinError } from '../../errors/index.js';
-import { fullName, parseReference, type Reference } from '../../reference/index.js';
+import { fullName, parseDockerReference, type Reference } from '../../reference/index.js';
 import { RegistryClient } from '../../registry/index.js';
 import { ChainBuilder, chainStep } from '../chain.js';
 import { verifySignedImage, verifyTagServes } from '../image.js';
@@ -99,7 +99,7 @@ class DctVerifier implements TrustVerifier<DctVerdict> {
 
   async verify(subject: string | Reference, options: VerifyOptions = {}): Promise<DctVerdict> {
     const signal = options.signal;
-    const ref = typeof subject === 'string' ? parseReference(subject.replace(/^docker:\/\//, '')) : subject;
+    const ref = typeof subject === 'string' ? parseDockerReference(subject) : subject;
     const gun = fullName(ref);
     const tag = ref.tag ?? (ref.digest ? undefined : 'latest');
     if (!tag) {
