@@ -30,7 +30,9 @@ export interface LayerEntry {
 }
 
 export interface TarLimits {
+  /** entries in one layer (default 1,000,000) */
   maxEntries: number;
+  /** characters in an entry's name or link target, after PAX/GNU long names (default 4096, Linux's PATH_MAX) */
   maxPathLength: number;
 }
 export const DEFAULT_TAR_LIMITS: TarLimits = { maxEntries: 1_000_000, maxPathLength: 4096 };
@@ -116,6 +118,63 @@ export function asLayerError(e: unknown, layer: string): unknown {
   });
 }
 
+/**
+ * Every header field is checked before the entry is used. tar-stream decodes a non-octal number as NaN and a
+ * base-256 number without its 0x80/0xFF marker as null: a null size passes its own `size >= 0` check and makes a
+ * body that never ends, a NaN mtime is a crash later. A name or link target longer than PATH_MAX is refused here,
+ * so that no later step (symlink resolution, the unpacker) works on an unbounded string.
+ */
+function checkHeader(h: Headers, layer: string, limits: TarLimits): void {
+  const invalid = (field: string, expected: string, found: string) =>
+    new TrustpinError(
+      'LAYER_INVALID',
+      `layer ${layer}: ${JSON.stringify(String(h.name).slice(0, 200))} has an invalid ${field} field`,
+      {
+        expected,
+        found,
+        hint: 'its digest matched, so this is what the publisher pushed; the layer is corrupt or hostile',
+      },
+    );
+  for (const [field, v] of [
+    ['size', h.size],
+    ['mode', h.mode],
+    ['uid', h.uid],
+    ['gid', h.gid],
+    // only a device uses its numbers; other entries may carry anything there
+    ...(h.type === 'character-device' || h.type === 'block-device'
+      ? ([
+          ['devmajor', h.devmajor],
+          ['devminor', h.devminor],
+        ] as const)
+      : []),
+  ] as const) {
+    // undefined: the field is absent (tar-stream leaves dev numbers out of some headers); null is a bad number
+    if (v !== undefined && !(typeof v === 'number' && Number.isSafeInteger(v) && v >= 0))
+      throw invalid(field, 'an octal or base-256 number', String(v));
+  }
+  if (h.mtime !== undefined && !(h.mtime instanceof Date && Number.isFinite(h.mtime.getTime())))
+    throw invalid('mtime', 'an octal or base-256 number of seconds', String(h.mtime));
+  if (typeof h.name !== 'string' || h.name.length > limits.maxPathLength)
+    throw new TrustpinError(
+      'LAYER_INVALID',
+      `layer ${layer} has a name longer than ${limits.maxPathLength}`,
+      {
+        expected: `names of at most ${limits.maxPathLength} characters (option tarLimits.maxPathLength)`,
+        found: `${String(h.name?.length)} characters`,
+      },
+    );
+  const link = h.linkname;
+  if (link !== undefined && link !== null && (typeof link !== 'string' || link.length > limits.maxPathLength))
+    throw new TrustpinError(
+      'LAYER_INVALID',
+      `layer ${layer}: ${JSON.stringify(h.name.slice(0, 200))} has a link target longer than ${limits.maxPathLength}`,
+      {
+        expected: `link targets of at most ${limits.maxPathLength} characters (option tarLimits.maxPathLength; Linux: PATH_MAX)`,
+        found: `${String((link as string).length)} characters`,
+      },
+    );
+}
+
 async function* entries(
   ex: ReturnType<typeof extract>,
   layer: string,
@@ -128,29 +187,7 @@ async function* entries(
     const h = e.header;
     if (++count > limits.maxEntries)
       throw new TrustpinError('LAYER_INVALID', `layer ${layer} has more than ${limits.maxEntries} entries`);
-    if (h.name.length > limits.maxPathLength)
-      throw new TrustpinError(
-        'LAYER_INVALID',
-        `layer ${layer} has a name longer than ${limits.maxPathLength}`,
-      );
-    // tar-stream decodes a non-octal number field as NaN: a NaN size is a body that never ends, a NaN mtime a
-    // crash later — every number is checked before the entry is used
-    for (const [field, v] of [
-      ['size', h.size],
-      ['mode', h.mode],
-      ['uid', h.uid],
-      ['gid', h.gid],
-    ] as const) {
-      if (v !== undefined && v !== null && !(Number.isSafeInteger(v) && v >= 0))
-        throw new TrustpinError('LAYER_INVALID', `layer ${layer}: ${h.name} has an invalid ${field} field`, {
-          expected: 'an octal or base-256 number',
-          found: String(v),
-        });
-    }
-    if (h.mtime && Number.isNaN(h.mtime.getTime()))
-      throw new TrustpinError('LAYER_INVALID', `layer ${layer}: ${h.name} has an invalid mtime field`, {
-        expected: 'an octal or base-256 number',
-      });
+    checkHeader(h, layer, limits);
     const type = TYPES[h.type ?? 'file'];
     const path = normalizeName(h.name, layer);
     if (!type || path === undefined) {

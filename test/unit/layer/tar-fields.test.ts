@@ -49,3 +49,47 @@ test('non-numeric size, mtime, mode, uid fields are LAYER_INVALID within 2 s', a
   }
   await walk(tar); // the unpatched tar is fine
 });
+
+/** A base-256 number field whose first byte is neither 0x80 nor 0xFF: tar-stream decodes it as null. */
+function patchBytes(tar: Buffer, offset: number, bytes: number[]): Buffer {
+  const b = Buffer.from(tar);
+  b.fill(0, offset, offset + bytes.length);
+  Buffer.from(bytes).copy(b, offset);
+  b.fill(0x20, 148, 156);
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += b[i]!;
+  b.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  return b;
+}
+
+test('number fields that decode as null (a bad base-256 marker) are LAYER_INVALID within 2 s, not an endless body', async () => {
+  const tar = await makeTar([
+    { path: 'a.txt', content: 'hello' },
+    { path: 'b.txt', content: 'world' },
+  ]);
+  for (const [name, off, len] of [
+    ['size', 124, 12],
+    ['mode', 100, 8],
+    ['uid', 108, 8],
+    ['gid', 116, 8],
+  ] as const) {
+    const bad = patchBytes(tar, off, [0x81, ...Array(len - 1).fill(1)]);
+    const r = await within(
+      walk(bad).then(
+        () => 'accepted',
+        (e: { code?: string }) => e.code ?? String(e),
+      ),
+      2000,
+    );
+    assert.equal(r, 'LAYER_INVALID', name);
+  }
+});
+
+test('a symlink target longer than maxPathLength is LAYER_INVALID before anything resolves it', async () => {
+  const tar = await makeTar([{ path: 'l', type: 'symlink', linkname: 'a/'.repeat(3000) }]);
+  await assert.rejects(walk(tar), (e: { code?: string; message?: string }) => {
+    assert.equal(e.code, 'LAYER_INVALID');
+    assert.match(e.message ?? '', /link target longer than 4096/);
+    return true;
+  });
+});
