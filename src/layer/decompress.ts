@@ -16,15 +16,24 @@ export function compressionOf(mediaType: string, head?: Buffer): Compression {
   return 'none';
 }
 
+/** zstd refuses windows over 128 MiB unless told otherwise (`--memory`, ZSTD_WINDOWLOG_LIMIT_DEFAULT); so does trustpin. */
+export const MAX_ZSTD_WINDOW = 128 * 1024 * 1024;
+
 /** Caps on one decompressed layer: total bytes and the compression ratio (a bomb fails cleanly). */
 export interface Limits {
   /** largest total output, bytes */
   maxBytes: number;
   /** largest output/input ratio once past 1 MiB of output */
   maxRatio: number;
+  /** largest window (memory the decoder allocates up front) a zstd frame may declare; default MAX_ZSTD_WINDOW */
+  maxZstdWindow?: number;
 }
 
-export const DEFAULT_LIMITS: Limits = { maxBytes: 64 * 1024 ** 3, maxRatio: 1000 };
+export const DEFAULT_LIMITS: Limits = {
+  maxBytes: 64 * 1024 ** 3,
+  maxRatio: 1000,
+  maxZstdWindow: MAX_ZSTD_WINDOW,
+};
 
 function tooBig(limits: Limits, what: string, out: number, inBytes: number): TrustpinError | undefined {
   const ratio = out / Math.max(1, inBytes);
@@ -55,14 +64,15 @@ class Guard extends Transform {
   }
 }
 
-/** zstd refuses windows over 128 MiB unless told otherwise (`--memory`); so does trustpin. */
-const MAX_ZSTD_WINDOW = 128 * 1024 * 1024;
 /** fzstd decodes a whole input chunk synchronously; small slices keep backpressure (and memory) bounded. */
 const ZSTD_SLICE = 64 * 1024;
+const ZSTD_MAGIC = 0xfd2fb528;
+/** 0x184D2A50…0x184D2A5F: a skippable frame (a 4-byte length, then that many bytes nobody decodes) */
+const isSkippable = (magic: number) => magic >>> 4 === 0x184d2a5;
 
 /** The window (or, for a single-segment frame, the content size) that fzstd would allocate for a frame. */
 function zstdWindow(h: Buffer): number | undefined {
-  if (h.length < 6 || h.readUInt32LE(0) !== 0xfd2fb528) return undefined;
+  if (h.length < 6 || h.readUInt32LE(0) !== ZSTD_MAGIC) return undefined;
   const fhd = h[4]!;
   const single = (fhd >> 5) & 1;
   const fcsFlag = fhd >> 6;
@@ -81,16 +91,135 @@ function zstdWindow(h: Buffer): number | undefined {
   return Number(h.readBigUInt64LE(at));
 }
 
+/** A frame header's length from its descriptor byte: magic, descriptor, window byte, dictionary ID, content size. */
+function frameHeaderLength(fhd: number): number {
+  const single = (fhd >> 5) & 1;
+  const fcsFlag = fhd >> 6;
+  const did = [0, 1, 2, 4][fhd & 3]!;
+  const fcs = fcsFlag ? 2 ** fcsFlag : single;
+  return 5 + (single ? 0 : 1) + did + fcs;
+}
+
+/**
+ * Follows zstd's framing (RFC 8878 §3.1: frames one after another, each a header, blocks with 3-byte headers and
+ * an optional checksum; skippable frames) over the compressed bytes *before* the decoder sees them, so every
+ * frame's header — not only the first — has its window checked before fzstd allocates it. It walks headers and
+ * skips bodies, the way fzstd frames the stream; a byte sequence fzstd would not accept as a frame stops the
+ * scan (the decoder then fails on it).
+ */
+export class ZstdFrames {
+  /** bytes collected for the header being read (at most 18) */
+  private pending: Buffer = Buffer.alloc(0);
+  private want = 4;
+  private state: 'magic' | 'frame' | 'skippable' | 'block' | 'skip' | 'stopped' = 'magic';
+  private skip = 0;
+  /** after the skipped bytes: another block, or (for the last block) the checksum and then a new frame */
+  private after: 'block' | 'magic' = 'magic';
+  private checksum = false;
+  /** frames seen, for tests and messages */
+  frames = 0;
+
+  constructor(
+    private readonly maxWindow: number,
+    private readonly what: string,
+  ) {}
+
+  scan(c: Buffer): void {
+    let i = 0;
+    while (i < c.length && this.state !== 'stopped') {
+      if (this.state === 'skip') {
+        const n = Math.min(this.skip, c.length - i);
+        this.skip -= n;
+        i += n;
+        if (this.skip === 0) this.state = this.after;
+        continue;
+      }
+      const n = Math.min(this.want - this.pending.length, c.length - i);
+      this.pending = Buffer.concat([this.pending, c.subarray(i, i + n)]);
+      i += n;
+      if (this.pending.length < this.want) return;
+      this.step();
+    }
+  }
+
+  private skipThen(n: number, after: 'block' | 'magic'): void {
+    this.pending = Buffer.alloc(0);
+    this.after = after;
+    this.skip = n;
+    this.state = n > 0 ? 'skip' : after;
+    this.want = after === 'block' ? 3 : 4;
+  }
+
+  private step(): void {
+    const p = this.pending;
+    switch (this.state) {
+      case 'magic': {
+        const magic = p.readUInt32LE(0);
+        if (magic === ZSTD_MAGIC) {
+          this.state = 'frame';
+          this.want = 5;
+        } else if (isSkippable(magic)) {
+          this.state = 'skippable';
+          this.want = 8;
+        } else this.state = 'stopped';
+        return;
+      }
+      case 'skippable':
+        this.skipThen(p.readUInt32LE(4), 'magic');
+        return;
+      case 'frame': {
+        const len = frameHeaderLength(p[4]!);
+        if (p.length < len) {
+          this.want = len;
+          return;
+        }
+        this.frames++;
+        const w = zstdWindow(p);
+        if (w !== undefined && w > this.maxWindow)
+          throw new TrustpinError(
+            'SIZE_EXCEEDED',
+            `${this.what}: zstd frame ${this.frames} needs a ${w}-byte window`,
+            {
+              expected: `a window of at most ${this.maxWindow} bytes (option limits.maxZstdWindow)`,
+              found: `${w} bytes`,
+              hint: 'the decoder would allocate that much memory up front; a hostile or very unusual layer',
+            },
+          );
+        this.checksum = ((p[4]! >> 2) & 1) === 1;
+        this.pending = Buffer.alloc(0);
+        this.state = 'block';
+        this.want = 3;
+        return;
+      }
+      case 'block': {
+        const h = p[0]! | (p[1]! << 8) | (p[2]! << 16);
+        const last = (h & 1) === 1;
+        const type = (h >> 1) & 3;
+        const size = h >>> 3;
+        if (type === 3) {
+          this.state = 'stopped';
+          return;
+        }
+        const body = type === 1 ? 1 : size;
+        if (!last) this.skipThen(body, 'block');
+        else this.skipThen(body + (this.checksum ? 4 : 0), 'magic');
+        return;
+      }
+    }
+  }
+}
+
 class Zstd extends Transform {
   private readonly d: Decompress;
+  private readonly frames: ZstdFrames;
   private out = 0;
   private consumed = 0;
-  private head: Buffer | undefined = Buffer.alloc(0);
   constructor(
     private readonly limits: Limits,
     private readonly what: string,
   ) {
     super();
+    this.frames = new ZstdFrames(limits.maxZstdWindow ?? MAX_ZSTD_WINDOW, what);
     this.d = new Decompress((chunk) => {
       this.out += chunk.length;
       // checked inside the decoder's callback: one input slice can expand a lot before control returns
@@ -99,24 +228,12 @@ class Zstd extends Transform {
       this.push(Buffer.from(chunk));
     });
   }
-  private checkWindow(c: Buffer): void {
-    if (!this.head) return;
-    this.head = Buffer.concat([this.head, c.subarray(0, 32)]);
-    if (this.head.length < 18) return;
-    const w = zstdWindow(this.head);
-    this.head = undefined;
-    if (w !== undefined && w > MAX_ZSTD_WINDOW)
-      throw new TrustpinError('SIZE_EXCEEDED', `${this.what}: zstd frame needs a ${w}-byte window`, {
-        expected: `a window of at most ${MAX_ZSTD_WINDOW} bytes`,
-        found: `${w} bytes`,
-        hint: 'the decoder would allocate that much memory up front; a hostile or very unusual layer',
-      });
-  }
   override _transform(c: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
     try {
-      this.checkWindow(c);
       for (let i = 0; i < c.length; i += ZSTD_SLICE) {
         const s = c.subarray(i, i + ZSTD_SLICE);
+        // every frame header in the slice is checked before the decoder reads (and allocates for) it
+        this.frames.scan(s);
         this.consumed += s.length;
         this.d.push(s);
       }
