@@ -27,7 +27,8 @@ const HUGE = (20 << 3) | 7;
 async function decode(chunks: Buffer[]): Promise<Buffer> {
   const out: Buffer[] = [];
   const inBytes = chunks.reduce((n, c) => n + c.length, 0);
-  await pipeline(
+  // biome-ignore lint/suspicious/noExplicitAny: pipeline's overloads cannot type a spread of stages
+  await (pipeline as (...s: any[]) => Promise<void>)(
     Readable.from(chunks),
     ...decompressor('zstd', () => inBytes, 'test layer'),
     async (s: AsyncIterable<Buffer>) => {
