@@ -117,9 +117,11 @@ export function familiarName(ref: Reference): string {
   // `docker.io/x.y/a` shortened to `x.y/a` would name repository `a` on a registry `x.y`: keep the registry
   const first = ref.repository.split('/')[0]!;
   if (ref.repository.includes('/') && (/[.:]/.test(first) || first === 'localhost')) return fullName(ref);
-  return ref.repository.startsWith(OFFICIAL_PREFIX) && ref.repository.split('/').length === 2
-    ? ref.repository.slice(OFFICIAL_PREFIX.length)
-    : ref.repository;
+  if (!ref.repository.startsWith(OFFICIAL_PREFIX) || ref.repository.split('/').length !== 2)
+    return ref.repository;
+  const short = ref.repository.slice(OFFICIAL_PREFIX.length);
+  // `library/<64 hex>` shortened to `<64 hex>` would read as an image ID, which is not a reference
+  return IDENTIFIER.test(short) ? ref.repository : short;
 }
 
 function suffix(ref: Reference): string {

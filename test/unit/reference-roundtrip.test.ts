@@ -45,3 +45,9 @@ test('familiar and full forms parse back to the same reference (idempotent print
     }
   }
 });
+
+test('library/<64 hex> keeps library/ in its familiar form (the short form would read as an image ID)', () => {
+  const r = parseReference(`library/${'a'.repeat(64)}:1`);
+  assert.equal(familiarString(r), `library/${'a'.repeat(64)}:1`);
+  assert.deepEqual(parseReference(familiarString(r)), r);
+});
