@@ -17,6 +17,13 @@
 // - An arm64 variant outside v8.x/v9.x matches itself only (containerd's `Only` matches nothing for it).
 import { TrustpinError } from '../errors/index.js';
 
+/**
+ * Highest numbered variant (`v<N>`) a request may name: lower variants are enumerated for matching (amd64/v3 → v2 →
+ * v1), so `linux/amd64/v999999999` would list a billion of them. No architecture has a level above v9. parsePlatform
+ * refuses a higher one (USAGE); a Platform object with one matches its own variant only.
+ */
+export const MAX_VARIANT_LEVEL = 16;
+
 /** An OCI platform: os, architecture, variant and OS version/features. */
 export interface Platform {
   os: string;
@@ -113,6 +120,9 @@ export function parsePlatform(s: string): Platform {
   // keep the spelling the user chose: `linux/arm` is shown as asked, `linux/arm64/v8` keeps its v8
   if (variant === undefined && a === 'arm' && v === 'v7') v = undefined;
   if (variant !== undefined && a === 'arm64' && v === undefined) v = 'v8';
+  const level = /^v(\d+)$/.exec(v ?? '');
+  if (level && Number(level[1]) > MAX_VARIANT_LEVEL)
+    throw usage(s, `variant ${v} is above v${MAX_VARIANT_LEVEL} (no architecture has one)`);
   out.architecture = a;
   if (v !== undefined) out.variant = v;
   return out;
@@ -128,6 +138,7 @@ export function formatPlatform(p: Platform | undefined): string {
 /** Lower variants of the same architecture that a request accepts, best first (containerd's `platformVector`). */
 function variantsFor(architecture: string, variant: string | undefined): (string | undefined)[] {
   const n = /^v(\d+)$/.exec(variant ?? '');
+  if (n && Number(n[1]) > MAX_VARIANT_LEVEL) return [variant];
   if (architecture === 'amd64' && n) return [...countdown(Number(n[1]), 2), undefined];
   if (architecture === 'arm' && n && Number(n[1]) >= 5) return countdown(Number(n[1]), 5);
   if (architecture === 'arm64') {

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { isTrustpinError } from '../../../src/errors/index.js';
 import {
   bestPlatformMatch,
+  MAX_VARIANT_LEVEL,
   normalizePlatform,
   type Platform,
   parsePlatform,
@@ -222,4 +223,20 @@ test('samePlatform: one platform in two spellings, not a compatible lower varian
     ['linux/amd64/v3', { os: 'linux', architecture: 'amd64', variant: 'v2' }, false],
   ];
   for (const [a, b, same] of cases) assert.equal(samePlatform(parsePlatform(a), b), same, a);
+});
+
+test('a variant level above MAX_VARIANT_LEVEL is USAGE, and as an object matches only itself, without enumerating lower levels', () => {
+  for (const s of ['linux/amd64/v999999999', 'linux/arm/v17', `linux/amd64/v${MAX_VARIANT_LEVEL + 1}`]) {
+    assert.throws(
+      () => parsePlatform(s),
+      (e: unknown) => isTrustpinError(e, 'USAGE'),
+      s,
+    );
+  }
+  assert.equal(parsePlatform(`linux/amd64/v${MAX_VARIANT_LEVEL}`).variant, `v${MAX_VARIANT_LEVEL}`);
+  const want = { os: 'linux', architecture: 'amd64', variant: 'v999999999' };
+  const started = performance.now();
+  assert.equal(platformMatches(want, { os: 'linux', architecture: 'amd64', variant: 'v2' }), false);
+  assert.equal(platformMatches(want, want), true);
+  assert.ok(performance.now() - started < 1000);
 });
