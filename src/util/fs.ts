@@ -1,8 +1,8 @@
 // Crash-safe file writes (temp + fsync + rename + directory fsync) and a PID lock file, so a killed process never
 // leaves a partial file or a corrupt store, and two processes never write the same store at once.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { link, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { TrustpinError } from '../errors/index.js';
 
@@ -12,12 +12,12 @@ export async function writeAtomic(path: string, data: Uint8Array | string, mode 
   const tmp = join(dir, `.${randomBytes(6).toString('hex')}.tmp`);
   const fh = await open(tmp, 'wx', mode);
   try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
     await rename(tmp, path);
   } catch (e) {
     await rm(tmp, { force: true });
@@ -41,6 +41,29 @@ export function alive(pid: number): boolean {
   }
 }
 
+/**
+ * Make `dir/.lock` hold our PID in one step: the PID goes into a temp file that is then hard-linked to the lock's
+ * name (which fails if the lock exists), so a process killed at any point never leaves an empty lock that no one
+ * can tell is stale. Temp files of dead processes (`.lock-<pid>-…`) are removed on the way.
+ */
+async function tryLock(dir: string, lock: string): Promise<boolean> {
+  for (const e of readdirSync(dir)) {
+    const pid = Number(/^\.lock-(\d+)-/.exec(e)?.[1]);
+    if (pid && pid !== process.pid && !alive(pid)) await rm(join(dir, e), { force: true });
+  }
+  const tmp = join(dir, `.lock-${process.pid}-${randomBytes(4).toString('hex')}`);
+  await writeFile(tmp, String(process.pid), { flag: 'wx' });
+  try {
+    await link(tmp, lock);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
+
 /** Hold `dir/.lock` while `fn` runs. A lock left by a dead process is taken over. */
 export async function withLock<T>(
   dir: string,
@@ -51,26 +74,18 @@ export async function withLock<T>(
   mkdirSync(dir, { recursive: true });
   const lock = join(dir, '.lock');
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const fh = await open(lock, 'wx');
-      await fh.writeFile(String(process.pid));
-      await fh.close();
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const owner = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
-      if (owner && !alive(owner)) {
-        await rm(lock, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) {
-        throw new TrustpinError('TRUST_STORE_LOCKED', `${what} ${dir} is locked by process ${owner || '?'}`, {
-          hint: `wait for it to finish; if no trustpin is running, remove ${lock}`,
-        });
-      }
-      await new Promise((r) => setTimeout(r, 50));
+  while (!(await tryLock(dir, lock))) {
+    const owner = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
+    if (owner && !alive(owner)) {
+      await rm(lock, { force: true });
+      continue;
     }
+    if (Date.now() > deadline) {
+      throw new TrustpinError('TRUST_STORE_LOCKED', `${what} ${dir} is locked by process ${owner || '?'}`, {
+        hint: `wait for it to finish; if no trustpin is running, remove ${lock}`,
+      });
+    }
+    await new Promise((r) => setTimeout(r, 50));
   }
   try {
     return await fn();

@@ -1,5 +1,6 @@
 // The DCT trust store under $TRUSTPIN_HOME (default ~/.trustpin): per repository (GUN), never per server — the
 // verified Notary metadata whose root is the trust pin, and the root keys a user pinned explicitly (pin.json).
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -14,6 +15,15 @@ export function trustpinHome(env: NodeJS.ProcessEnv = process.env): string {
 
 const SAFE_NAME = /^(root|timestamp|snapshot|targets)\.json$|^targets(\/[-a-z0-9_]+)+\.json$/;
 const PIN_FILE = 'pin.json';
+/**
+ * The metadata lives in a generation directory that `current` names: a new set of documents is written into a
+ * fresh generation, which becomes the store's only when `current` is renamed over — one atomic step, so a process
+ * killed at any point leaves the old set or the new one, never some documents of each.
+ */
+const CURRENT = 'current';
+const GENERATION = /^metadata-[0-9a-z]+-[0-9a-f]+$/;
+/** temp files of writeAtomic (`.<hex>.tmp`): under the lock, any found are a killed writer's */
+const TEMP = /^\.[0-9a-f]+\.tmp$/;
 
 /** Root keys a user pinned for one repository (`trustpin trust pin`). */
 export interface DctPin {
@@ -42,7 +52,7 @@ export class TrustStore {
   /** Verified metadata cached for this GUN (file name → bytes); empty when never seen. */
   load(gun: string): Map<string, Buffer> {
     const dir = this.dir(gun);
-    const out = readMetadata(dir);
+    const out = readCurrent(dir);
     return out.size > 0 ? out : this.legacy(gun);
   }
 
@@ -56,21 +66,36 @@ export class TrustStore {
     return found.length === 1 ? readMetadata(found[0]!) : new Map();
   }
 
-  /** Replace the cached metadata with `files` (only verified documents are ever passed here). */
+  /**
+   * Replace the cached metadata with `files` (only verified documents are ever passed here; call it under
+   * {@link withLock}). The documents go into a new generation, which `current` then names in one rename.
+   */
   async save(gun: string, files: Map<string, Buffer>): Promise<void> {
     const dir = this.dir(gun);
-    // root last: a crash before it leaves the previous root as the trust pin
-    const names = [...files.keys()]
-      .filter((n) => SAFE_NAME.test(n))
-      .sort((a, b) => (a === 'root.json' ? 1 : b === 'root.json' ? -1 : 0));
-    const have = readMetadata(dir);
-    for (const n of names) {
-      const b = files.get(n)!;
-      // unchanged documents are not rewritten: a warm run costs no fsync
-      if (!have.get(n)?.equals(b)) await writeAtomic(join(dir, n), b);
+    const keep = new Map([...files].filter(([n]) => SAFE_NAME.test(n)));
+    const have = readCurrent(dir);
+    // unchanged documents are not rewritten: a warm run costs no fsync
+    if (have.size === keep.size && [...keep].every(([n, b]) => have.get(n)?.equals(b))) {
+      await this.sweep(dir, currentName(dir));
+      return;
     }
-    // documents the new trust data no longer has (a removed delegation, a replaced root's roles) go
-    for (const n of have.keys()) if (!files.has(n)) await rm(join(dir, n), { force: true });
+    const gen = `metadata-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+    for (const [n, b] of keep) await writeAtomic(join(dir, gen, ...n.split('/')), b);
+    await writeAtomic(join(dir, CURRENT), `${gen}\n`);
+    await this.sweep(dir, gen);
+  }
+
+  /**
+   * Remove what is no longer the store's: other generations (the one replaced, or one a killed writer never
+   * made current), documents of the flat layout of earlier versions, and killed writers' temp files.
+   */
+  private async sweep(dir: string, current: string | undefined): Promise<void> {
+    if (!current) return;
+    for (const e of existsSync(dir) ? readdirSync(dir) : []) {
+      const stale =
+        (GENERATION.test(e) && e !== current) || TEMP.test(e) || e === 'targets' || SAFE_NAME.test(e);
+      if (stale) await rm(join(dir, e), { recursive: true, force: true });
+    }
   }
 
   /** The root keys pinned for this GUN, if any. */
@@ -136,9 +161,42 @@ export class TrustStore {
   }
 }
 
-function readMetadata(dir: string): Map<string, Buffer> {
+/** The generation `current` names, when it names one. */
+function currentName(dir: string): string | undefined {
+  try {
+    const name = readFileSync(join(dir, CURRENT), 'utf8').trim();
+    return GENERATION.test(name) ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The current generation's documents (or, in a store of an earlier version, the flat files). A writer may replace
+ * the generation while it is read: then `current` has changed, and the read is done again.
+ */
+function readCurrent(dir: string): Map<string, Buffer> {
+  for (let tries = 1; ; tries++) {
+    const gen = currentName(dir);
+    if (!gen) return readMetadata(dir);
+    const settled = () => tries >= 5 || currentName(dir) === gen;
+    try {
+      const out = readMetadata(join(dir, gen), true);
+      if (settled()) return out;
+    } catch (e) {
+      if (settled()) {
+        throw new TrustpinError('IO_ERROR', `the trust store ${dir} is corrupt: ${(e as Error).message}`, {
+          hint: `forget the repository (trust forget) and verify again, or remove ${dir}`,
+          cause: e,
+        });
+      }
+    }
+  }
+}
+
+function readMetadata(dir: string, strict = false): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
-  if (!existsSync(dir)) return out;
+  if (!strict && !existsSync(dir)) return out;
   const walk = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
