@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { type Digest, parseDigest, type Verified, type VerifiedBytes } from '../digest/index.js';
 import { TrustpinError } from '../errors/index.js';
+import { requireJsonDepth } from './json.js';
 
 const historySchema = z.object({
   created: z.string().optional(),
@@ -41,6 +42,7 @@ export type ImageConfig = z.infer<typeof configSchema> & { diffIds: Digest[] };
 
 /** Parse verified image config bytes. */
 export function parseImageConfig(vb: VerifiedBytes): Verified<ImageConfig> {
+  requireJsonDepth(vb.bytes, `image config ${vb.digest}`);
   let doc: unknown;
   try {
     doc = JSON.parse(vb.bytes.toString('utf8'));

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { type Digest, parseDigest, type Verified, type VerifiedBytes } from '../digest/index.js';
 import { TrustpinError } from '../errors/index.js';
+import { requireJsonDepth } from './json.js';
 import { IMAGE_MANIFEST_TYPES, INDEX_TYPES, isManifestType, MT, SCHEMA1_TYPES } from './media-types.js';
 import type { Platform } from './platform.js';
 
@@ -136,6 +137,7 @@ export interface ParseHints {
 
 /** Parse verified manifest bytes (OCI, Docker v2s2, lists, schema1). */
 export function parseManifest(vb: VerifiedBytes, hints: ParseHints = {}): Verified<Manifest> {
+  requireJsonDepth(vb.bytes, `manifest ${vb.digest}`);
   let doc: unknown;
   try {
     doc = JSON.parse(vb.bytes.toString('utf8'));
