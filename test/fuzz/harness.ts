@@ -362,6 +362,11 @@ function applyJsonOp(root: JsonValue, o: JsonOp): JsonValue {
   }
 }
 
+/** 1–`maxOps` structural JSON mutations, to apply with {@link mutateJson}. */
+export function jsonMutations(maxOps = 4): fc.Arbitrary<JsonOp[]> {
+  return fc.array(jsonOp, { minLength: 1, maxLength: maxOps });
+}
+
 /** Apply JSON mutations to a copy of `seed`. */
 export function mutateJson(seed: JsonValue, ops: readonly JsonOp[]): JsonValue {
   let v = clone(seed);
@@ -382,7 +387,7 @@ export function mutatedJson(
   const ser = o.serialize ?? ((v: JsonValue) => Buffer.from(JSON.stringify(v), 'utf8'));
   const texts = seeds.map(ser);
   const structural = fc
-    .tuple(fc.nat(seeds.length - 1), fc.array(jsonOp, { minLength: 1, maxLength: o.maxOps ?? 4 }))
+    .tuple(fc.nat(seeds.length - 1), jsonMutations(o.maxOps))
     .map(([i, ops]) => ser(mutateJson(seeds[i]!, ops)));
   const both = fc.tuple(structural, byteMutations(3)).map(([b, ops]) => mutateBytes(b, ops, texts));
   return fc.oneof(

@@ -1,6 +1,18 @@
 // Every fuzz target, in one list: the bounded CI run (test/fuzz/fuzz.test.ts) and `npm run fuzz` read it.
 // Add a target: import it here and append it to the array (a module may export one target or an array).
 import type { FuzzTarget } from '../harness.js';
+import canonicalJson from './canonical-json.js';
+import digest from './digest.js';
+import manifest from './manifest.js';
+import platform from './platform.js';
 import reference from './reference.js';
+import schema1 from './schema1.js';
 
-export const targets: FuzzTarget<unknown>[] = [reference].flat() as FuzzTarget<unknown>[];
+export const targets: FuzzTarget<unknown>[] = [
+  reference,
+  digest,
+  platform,
+  manifest,
+  schema1,
+  canonicalJson,
+].flat() as FuzzTarget<unknown>[];
