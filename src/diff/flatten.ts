@@ -12,6 +12,7 @@ import {
   type LayerEntry,
   readLayer,
   type TarLimits,
+  type TreeLimits,
   walkTar,
 } from '../layer/index.js';
 import type { Descriptor, ImageConfig, ImageManifest } from '../manifest/index.js';
@@ -49,6 +50,8 @@ export interface FlatImage {
 export interface LayerReadOptions {
   limits?: Limits;
   tarLimits?: TarLimits;
+  /** bounds on resolving paths through symlinks in the flattened tree (default DEFAULT_TREE_LIMITS) */
+  treeLimits?: TreeLimits;
   /** layers read at once, shared by every image read through the same reader */
   concurrency?: number;
 }
@@ -63,7 +66,7 @@ export class LayerReader {
   /** blob digests actually read (for reports and tests: a fast path reads none) */
   readonly read: string[] = [];
 
-  constructor(private readonly opts: LayerReadOptions = {}) {
+  constructor(readonly opts: LayerReadOptions = {}) {
     this.limiter = new Limiter(opts.concurrency ?? 3);
   }
 
@@ -147,7 +150,7 @@ export async function flattenImage(
     await reader.settle();
     throw e;
   }
-  const tree = new FileTree();
+  const tree = new FileTree(reader.opts.treeLimits);
   const warnings: DiffFinding[] = [];
   parsed.forEach((p, i) => {
     tree.applyLayer(i, p.entries);

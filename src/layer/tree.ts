@@ -25,8 +25,38 @@ export interface TreeNode {
   hardlink?: string;
 }
 
-/** Linux gives up after 40 symlinks in one lookup (ELOOP); a hostile loop must end somewhere too. */
-const MAX_HOPS = 40;
+/** Bounds on resolving one path through the symlinks of a layer stack (the diff tree and the unpacker share them). */
+export interface TreeLimits {
+  /** symlinks followed while resolving one path; Linux gives up after 40 (MAXSYMLINKS, ELOOP). Default 40. */
+  maxSymlinkHops: number;
+  /**
+   * characters of the path a resolution reaches (symlink targets substituted), like Linux's PATH_MAX: an
+   * unpacker could not create a deeper path, and every step of the resolution stays O(this). Default 4096.
+   */
+  maxPathLength: number;
+}
+export const DEFAULT_TREE_LIMITS: TreeLimits = { maxSymlinkHops: 40, maxPathLength: 4096 };
+
+/** The coded errors both trees give when a resolution passes a TreeLimits bound. */
+export function tooManyHops(layer: number, what: string, limits: TreeLimits, through: string): TrustpinError {
+  return new TrustpinError('LAYER_INVALID', `layer ${layer}: too many symlinks resolving ${what}`, {
+    expected: `at most ${limits.maxSymlinkHops} symlinks on one path (option treeLimits.maxSymlinkHops)`,
+    found: `a loop or chain through ${through.slice(0, 300)}`,
+    hint: 'the image would not unpack (ELOOP); it is broken or hostile',
+  });
+}
+export function pathTooLong(layer: number, what: string, limits: TreeLimits): TrustpinError {
+  return new TrustpinError(
+    'LAYER_INVALID',
+    `layer ${layer}: ${what.slice(0, 300)} resolves to a path longer than ${limits.maxPathLength} characters`,
+    {
+      expected: `resolved paths of at most ${limits.maxPathLength} characters (option treeLimits.maxPathLength; Linux: PATH_MAX)`,
+      found: 'a longer path once the symlinks on the way are followed',
+      hint: 'the image would not unpack (ENAMETOOLONG); it is broken or hostile',
+    },
+  );
+}
+
 const MAX_NOTES = 20;
 
 const parentOf = (p: string) => {
@@ -44,6 +74,8 @@ export class FileTree {
   // and lets a parent that exists as a directory stand for itself without walking its components again.
   private readonly children = new Map<string, Set<string>>();
 
+  constructor(private readonly limits: TreeLimits = DEFAULT_TREE_LIMITS) {}
+
   private put(node: TreeNode): void {
     this.nodes.set(node.path, node);
     const parent = parentOf(node.path);
@@ -55,14 +87,20 @@ export class FileTree {
     kids.add(node.path);
   }
 
-  /** Remove `path` and everything below it. */
+  /** Remove `path` and everything below it; iterative, as a tree may be as deep as maxPathLength allows. */
   private remove(path: string): void {
-    const kids = this.children.get(path);
-    if (kids) {
-      for (const k of kids) this.remove(k);
-      this.children.delete(path);
-    }
     if (this.nodes.delete(path)) this.children.get(parentOf(path))?.delete(path);
+    const todo = [path];
+    while (todo.length > 0) {
+      const p = todo.pop()!;
+      const kids = this.children.get(p);
+      if (!kids) continue;
+      this.children.delete(p);
+      for (const k of kids) {
+        this.nodes.delete(k);
+        todo.push(k);
+      }
+    }
   }
 
   private clearChildren(dir: string): void {
@@ -80,35 +118,43 @@ export class FileTree {
    */
   private resolveDir(dir: string, layer: number, create: boolean, what: string): string | undefined {
     if (dir === '' || this.nodes.get(dir)?.type === 'directory') return dir;
-    const todo = dir.split('/').reverse();
-    const cur: string[] = [];
+    const { maxSymlinkHops, maxPathLength } = this.limits;
+    // components still to walk, last first (a stack: a symlink's target is pushed in front of the rest); every
+    // step is O(1) plus the lookup of `cur`, which maxPathLength bounds, and maxSymlinkHops bounds the steps
+    const todo: string[] = [];
+    const pushPath = (p: string) => {
+      const parts = p.split('/');
+      for (let i = parts.length - 1; i >= 0; i--) todo.push(parts[i]!);
+    };
+    pushPath(dir);
+    let cur = '';
+    /** cur's length before each of its components, to pop one in O(1) */
+    const lens: number[] = [];
     let hops = 0;
     while (todo.length > 0) {
       const c = todo.pop()!;
       if (c === '' || c === '.') continue;
       if (c === '..') {
-        cur.pop();
+        // clamped at the root, like a chroot or securejoin: `..` of `/` is `/`
+        if (lens.length > 0) cur = cur.slice(0, lens.pop());
         continue;
       }
-      const p = join(cur.join('/'), c);
+      const p = cur === '' ? c : `${cur}/${c}`;
+      if (p.length > maxPathLength) throw pathTooLong(layer, what, this.limits);
       const n = this.nodes.get(p);
       if (!n) {
         if (!create) return undefined;
         this.put(implicitDir(p, layer));
-        cur.push(c);
-      } else if (n.type === 'directory') {
-        cur.push(c);
       } else if (n.type === 'symlink') {
-        if (++hops > MAX_HOPS)
-          throw new TrustpinError('LAYER_INVALID', `layer ${layer}: too many symlinks resolving ${what}`, {
-            expected: `at most ${MAX_HOPS} symlinks on one path`,
-            found: `a loop or chain through ${p}`,
-            hint: 'the image would not unpack; it is broken or hostile',
-          });
+        if (++hops > maxSymlinkHops) throw tooManyHops(layer, what, this.limits, p);
         const target = n.linkname ?? '';
-        if (target.startsWith('/')) cur.length = 0;
-        todo.push(...target.split('/').reverse());
-      } else {
+        if (target.startsWith('/')) {
+          cur = '';
+          lens.length = 0;
+        }
+        pushPath(target);
+        continue;
+      } else if (n.type !== 'directory') {
         throw new TrustpinError(
           'LAYER_INVALID',
           `layer ${layer}: ${what} has a parent that is not a directory`,
@@ -119,10 +165,11 @@ export class FileTree {
           },
         );
       }
+      lens.push(cur.length);
+      cur = p;
     }
-    const out = cur.join('/');
-    if (out !== dir) this.note(`layer ${layer}: ${what} resolved through a symlink to ${out || '/'}`);
-    return out;
+    if (cur !== dir) this.note(`layer ${layer}: ${what} resolved through a symlink to ${cur || '/'}`);
+    return cur;
   }
 
   /** Apply one layer's entries (with their content hashes) on top of the tree. */
@@ -149,6 +196,10 @@ export class FileTree {
       const parent = parentOf(e.path);
       const dir = this.resolveDir(parent, layer, true, e.path)!;
       const path = dir === parent ? e.path : join(dir, baseOf(e.path));
+      // a hard link's target is found before anything is replaced: a link to itself changes nothing, one to a
+      // path below itself would name a file the replacement removes (an unpacker's link(2) fails on it)
+      const link = e.type === 'hardlink' ? this.linkTarget(e, path, layer) : undefined;
+      if (link?.path === path) continue;
       const prev = this.nodes.get(path);
       // a directory over a directory only updates its metadata; anything else replaces the whole subtree
       if (prev && (prev.type !== 'directory' || e.type !== 'directory')) this.remove(path);
@@ -170,7 +221,7 @@ export class FileTree {
         implicit: undefined,
         hardlink: undefined,
       };
-      if (e.type === 'hardlink') node = this.hardlink(node, e, layer);
+      if (link) node = { ...link, path, layer, implicit: undefined, hardlink: link.hardlink ?? link.path };
       this.put(node);
     }
   }
@@ -179,25 +230,20 @@ export class FileTree {
    * A hard link is the same inode: its type, content and metadata are its target's, whatever the link's own
    * header says (umoci keeps the target's mode, owner and mtime). link(2) does not follow a final symlink.
    */
-  private hardlink(node: TreeNode, e: LayerEntry, layer: number): TreeNode {
+  private linkTarget(e: LayerEntry, path: string, layer: number): TreeNode {
     const name = e.linkname!;
     const dir = this.resolveDir(parentOf(name), layer, false, `hard link target ${name}`);
     const targetPath = dir === undefined ? name : join(dir, baseOf(name));
     const target = this.nodes.get(targetPath);
-    if (!target || target.type === 'directory') {
+    const below = targetPath.startsWith(`${path}/`);
+    if (!target || target.type === 'directory' || below) {
       throw new TrustpinError('LAYER_INVALID', `layer ${layer}: hard link ${e.path} → ${name} is invalid`, {
-        expected: 'a link to a file already in the image',
-        found: target ? 'a directory' : 'nothing at that path',
+        expected: 'a link to a file already in the image, outside what the link replaces',
+        found: below ? `a path below ${path}` : target ? 'a directory' : 'nothing at that path',
         hint: 'an unpacker would fail on this layer; the image is broken or hostile',
       });
     }
-    return {
-      ...target,
-      path: node.path,
-      layer,
-      implicit: undefined,
-      hardlink: target.hardlink ?? targetPath,
-    };
+    return target;
   }
 
   sorted(): TreeNode[] {

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { TrustpinError } from '../errors/index.js';
-import type { LayerEntry } from '../layer/index.js';
+import { DEFAULT_TREE_LIMITS, type LayerEntry, type TreeLimits } from '../layer/index.js';
 import {
   makeDir,
   makeHardlink,
@@ -28,6 +28,8 @@ export interface ApplyPolicy {
   isRoot: boolean;
   /** how the target compares names; two names it would merge are a collision, never a silent overwrite */
   folding: NameFolding;
+  /** bounds on resolving a path through symlinks (the diff tree's, so both agree) */
+  treeLimits?: TreeLimits;
 }
 
 export interface ApplyStats {
@@ -66,7 +68,7 @@ export class Unpacker {
     private readonly policy: ApplyPolicy,
     private readonly warn: WarningSink,
   ) {
-    this.tree = new VirtualRoot(policy.folding);
+    this.tree = new VirtualRoot(policy.folding, policy.treeLimits ?? DEFAULT_TREE_LIMITS);
   }
 
   private real(parts: string[]): string {
@@ -284,6 +286,16 @@ export class Unpacker {
     }
     const treal = this.real([...tdir.parts, tname]);
     if (treal === real) return;
+    if (treal.startsWith(`${real}/`))
+      throw new TrustpinError(
+        'LAYER_INVALID',
+        `layer ${layer}: hard link ${e.path} → ${link} names a file below the path it replaces`,
+        {
+          expected: 'a link to a file already in the image, outside what the link replaces',
+          found: `a path below ${e.path}`,
+          hint: 'an unpacker would fail on this layer; the image is broken or hostile',
+        },
+      );
     // the target may still be queued for writing
     await this.writer.drain();
     await this.replace(parent, name, existing, real);
@@ -305,6 +317,9 @@ export class Unpacker {
   ): Promise<void> {
     const kind = e.type as 'char' | 'block' | 'fifo';
     if (kind !== 'fifo' && !(this.policy.allowDevices && this.policy.isRoot)) {
+      // what was there is replaced all the same (as moby does before it skips a device in a user namespace):
+      // the rootfs is the image without its devices, never the lower layer's entry in their place
+      await this.replace(parent, name, existing, real);
       this.stats.skipped++;
       return this.warning(
         layer,
@@ -330,16 +345,23 @@ export class Unpacker {
    */
   async finish(): Promise<void> {
     await this.writer.drain();
+    // pre-order, iteratively (a tree may be as deep as treeLimits.maxPathLength allows); reversed, every
+    // directory comes after everything below it
     const dirs: { parts: string[]; node: VNode }[] = [];
-    const walk = (node: VNode, parts: string[]) => {
+    const todo: { parts: string[]; node: VNode }[] = [{ parts: [], node: this.tree.root }];
+    while (todo.length > 0) {
+      const { parts, node } = todo.pop()!;
       for (const [name, child] of node.children!) {
         if (child.kind !== 'dir') continue;
-        walk(child, [...parts, name]);
-        dirs.push({ parts: [...parts, name], node: child });
+        const d = { parts: [...parts, name], node: child };
+        dirs.push(d);
+        todo.push(d);
       }
-    };
-    walk(this.tree.root, []);
-    for (const d of dirs) setDirMeta(this.real(d.parts), d.node.mode ?? 0o755, d.node.mtime);
+    }
+    for (let i = dirs.length - 1; i >= 0; i--) {
+      const d = dirs[i]!;
+      setDirMeta(this.real(d.parts), d.node.mode ?? 0o755, d.node.mtime);
+    }
   }
 
   private async whiteout(layer: number, target: string, path: string): Promise<void> {
@@ -349,6 +371,9 @@ export class Unpacker {
     const victim = dir?.node.children?.get(name);
     if (!dir || !victim) return;
     if (victim.layer >= layer) {
+      // a whiteout hides lower layers only (OCI image spec): in a directory this layer already wrote or wrote
+      // through, it hides the lower children and keeps this layer's — the diff tree applies whiteouts first
+      if (victim.kind === 'dir') return this.sweep(layer, victim, [...dir.parts, name]);
       this.warning(
         layer,
         path,
@@ -362,21 +387,49 @@ export class Unpacker {
     this.tree.detach(dir.node, name);
   }
 
-  /** `.wh..wh..opq`: hide every lower-layer child of the directory, keeping what this layer already wrote. */
+  /**
+   * `.wh..wh..opq`: hide every lower-layer child of the directory, keeping what this layer already wrote. The
+   * marker says the directory exists in this layer: a missing one is created, a lower non-directory in its
+   * place is replaced (containerd and moby create it as the marker's parent; the diff tree does the same).
+   */
   private async opaque(layer: number, dirPath: string, path: string): Promise<void> {
-    const dir = this.tree.resolveDir(dirPath === '' ? [] : dirPath.split('/'), path, layer, false);
-    if (!dir) return;
+    const comps = dirPath === '' ? [] : dirPath.split('/');
+    if (comps.length > 0) {
+      const name = comps.pop()!;
+      const parent = this.parentOf(comps, path, layer);
+      const existing = parent.node.children!.get(name);
+      if (existing === undefined || existing.kind === 'file' || existing.kind === 'other') {
+        const other = this.tree.collidesWith(parent.node, name);
+        if (other !== undefined) return this.collision(layer, path, [...parent.parts, other].join('/'));
+        const real = this.real([...parent.parts, name]);
+        await this.replace(parent.node, name, existing, real);
+        makeDir(real, undefined);
+        const node = newDir(layer);
+        node.mode = 0o755;
+        this.tree.attach(parent.node, name, node);
+        return;
+      }
+      comps.push(name);
+    }
+    const dir = this.tree.resolveDir(comps, path, layer, true)!;
+    for (const c of dir.created) makeDir(this.real(c), undefined);
+    await this.sweep(layer, dir.node, dir.parts);
+  }
+
+  /** Remove every child below `top` that a lower layer wrote; iterative, for trees of any depth. */
+  private async sweep(layer: number, top: VNode, topParts: string[]): Promise<void> {
     await this.writer.drain();
-    const sweep = (node: VNode, parts: string[]): void => {
+    const todo: { node: VNode; parts: string[] }[] = [{ node: top, parts: topParts }];
+    while (todo.length > 0) {
+      const { node, parts } = todo.pop()!;
       for (const [name, child] of [...node.children!]) {
         if (child.layer < layer) {
           removeAll(this.real([...parts, name]));
           this.tree.detach(node, name);
         } else if (child.kind === 'dir') {
-          sweep(child, [...parts, name]);
+          todo.push({ node: child, parts: [...parts, name] });
         }
       }
-    };
-    sweep(dir.node, dir.parts);
+    }
   }
 }

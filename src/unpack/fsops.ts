@@ -13,7 +13,8 @@ import {
   lutimesSync,
   mkdirSync,
   openSync,
-  rmSync,
+  readdirSync,
+  rmdirSync,
   symlinkSync,
   unlinkSync,
 } from 'node:fs';
@@ -34,26 +35,81 @@ function secs(ms: number): number {
   return ms / 1000;
 }
 
+/** What to do about a failed write, by errno: only a real I/O failure is IO_ERROR, and it names the path. */
+function ioHint(code: string | undefined): string {
+  switch (code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return 'the file system holding the unpack directory is full; free space or choose another directory';
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return 'check the permissions of the unpack directory (and that its file system is writable)';
+    case 'ENAMETOOLONG':
+      return 'the path is longer than this system allows below the unpack directory; choose a shorter one';
+    default:
+      return 'check free space and permissions of the unpack directory';
+  }
+}
+
 export function ioError(e: unknown, real: string): TrustpinError {
   if (e instanceof TrustpinError) return e;
   const err = e as NodeJS.ErrnoException;
+  // a system call's failure has an errno code; anything else (a RangeError, a TypeError) is trustpin's bug,
+  // not the disk's, and must not send the user to check free space
+  if (typeof err?.code !== 'string' || !/^E[A-Z0-9]+$/.test(err.code))
+    return new TrustpinError(
+      'INTERNAL',
+      `unexpected failure while writing ${real}: ${String(err?.message ?? e)}`,
+      {
+        cause: e,
+      },
+    );
   return new TrustpinError('IO_ERROR', `cannot write ${real}: ${err.message}`, {
     found: err.code,
-    hint: 'check free space and permissions of the unpack directory',
+    hint: ioHint(err.code),
     cause: e,
   });
 }
 
-/** Something unexpected sits at `real` (the tree said it was free): remove it without following it. */
-function clear(real: string): void {
+/**
+ * Remove a file or a whole directory tree without recursion (a tree may be thousands of directories deep, which
+ * overflowed rmSync's recursive walk) and without following a symlink: readdir's types are lstat's.
+ */
+export function removeTree(top: string): void {
   let dir: boolean;
   try {
-    dir = lstatSync(real).isDirectory();
-  } catch {
+    dir = lstatSync(top).isDirectory();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  if (!dir) {
+    unlinkSync(top);
     return;
   }
-  if (dir) rmSync(real, { recursive: true, force: true });
-  else unlinkSync(real);
+  const stack = [top];
+  while (stack.length > 0) {
+    const d = stack.at(-1)!;
+    let sub = false;
+    for (const ent of readdirSync(d, { withFileTypes: true })) {
+      const p = `${d}/${ent.name}`;
+      if (ent.isDirectory()) {
+        stack.push(p);
+        sub = true;
+      } else unlinkSync(p);
+    }
+    // a directory with subdirectories is read once more after they are gone, then removed
+    if (!sub) {
+      rmdirSync(d);
+      stack.pop();
+    }
+  }
+}
+
+/** Something unexpected sits at `real` (the tree said it was free): remove it without following it. */
+function clear(real: string): void {
+  removeTree(real);
 }
 
 /** Create exclusively; if something is there after all: lstat, remove, create once more. */
@@ -133,10 +189,10 @@ export async function makeNode(
   if (owner) setOwner(real, owner);
 }
 
-/** Remove a file or a whole directory; rm never follows symlinks, and `real` has no symlink parents. */
+/** Remove a file or a whole directory; never follows symlinks, and `real` has no symlink parents. */
 export function removeAll(real: string): void {
   try {
-    rmSync(real, { recursive: true, force: true });
+    removeTree(real);
   } catch (e) {
     throw ioError(e, real);
   }

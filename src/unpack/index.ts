@@ -1,6 +1,6 @@
 // Unpack verified layers into an empty directory, bottom layer first, with tar-stream as the only parser. A
 // failure removes what was written, so a half-built or hostile rootfs is never left for someone to run.
-import { chmod, mkdir, readdir, realpath, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, readdir, realpath, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Digest } from '../digest/index.js';
 import { TrustpinError } from '../errors/index.js';
@@ -12,9 +12,11 @@ import {
   type Limits,
   readLayer,
   type TarLimits,
+  type TreeLimits,
   walkTar,
 } from '../layer/index.js';
 import { type ApplyStats, type Collision, Unpacker } from './apply.js';
+import { removeTree } from './fsops.js';
 import { probeNameFolding } from './probe.js';
 import type { NameFolding } from './vtree.js';
 import type { UnpackWarning } from './warnings.js';
@@ -31,6 +33,8 @@ export interface UnpackOptions {
   /** decompression caps per layer */
   limits?: Limits;
   tarLimits?: TarLimits;
+  /** bounds on resolving paths through symlinks (default DEFAULT_TREE_LIMITS: 40 hops, 4096 characters) */
+  treeLimits?: TreeLimits;
   onWarning?: (w: UnpackWarning) => void;
   /**
    * Called with the digest of layer `i`'s uncompressed tar (hashed while it is applied) once it is applied; a
@@ -89,12 +93,16 @@ async function prepareRoot(rootfs: string): Promise<{ root: string; created: boo
 }
 
 async function discard(root: string, created: boolean): Promise<void> {
-  if (created) {
-    await rm(root, { recursive: true, force: true }).catch(() => undefined);
-    return;
-  }
-  for (const n of await readdir(root).catch(() => [] as string[]))
-    await rm(`${root}/${n}`, { recursive: true, force: true }).catch(() => undefined);
+  // iterative: a rootfs may be thousands of directories deep, and a failed one must not be left behind
+  const quiet = (p: string) => {
+    try {
+      removeTree(p);
+    } catch {
+      // best effort: the error being reported is the unpack's
+    }
+  };
+  if (created) return quiet(root);
+  for (const n of await readdir(root).catch(() => [] as string[])) quiet(`${root}/${n}`);
 }
 
 /** The options' answer, asking the (empty, trustpin-owned) root only for what they leave open. */
@@ -161,6 +169,7 @@ export async function unpackLayers(
       keepOwners: root0,
       isRoot: root0,
       folding,
+      ...(opts.treeLimits ? { treeLimits: opts.treeLimits } : {}),
     },
     (w) => {
       warnings.push(w);

@@ -1,6 +1,7 @@
 // The rootfs as trustpin wrote it, kept in memory: every path is resolved here, symlinks followed *virtually*
 // relative to the root (like securejoin), so the real file system is only ever touched on resolved real dirs.
 import { TrustpinError } from '../errors/index.js';
+import { DEFAULT_TREE_LIMITS, pathTooLong, type TreeLimits, tooManyHops } from '../layer/index.js';
 
 export type NodeKind = 'dir' | 'file' | 'symlink' | 'other';
 
@@ -27,9 +28,6 @@ export interface Resolved {
   /** directories that did not exist and must be created, outermost first (already in the tree) */
   created: string[][];
 }
-
-/** Linux's MAXSYMLINKS: more hops than this is a loop or an attack. */
-const MAX_HOPS = 40;
 
 /** How the target file system compares names: what makes two different names one file there. */
 export interface NameFolding {
@@ -81,7 +79,10 @@ export class VirtualRoot {
   private readonly fold: ((name: string) => string) | undefined;
 
   /** `folding` is the target's: collisions are only tracked where the file system would merge names. */
-  constructor(folding: NameFolding = CASE_SENSITIVE) {
+  constructor(
+    folding: NameFolding = CASE_SENSITIVE,
+    private readonly limits: TreeLimits = DEFAULT_TREE_LIMITS,
+  ) {
     this.fold = folder(folding);
   }
 
@@ -108,60 +109,67 @@ export class VirtualRoot {
 
   /**
    * Resolve directory components from the root. Symlinks are followed inside the tree (absolute targets
-   * start again at the root); a `..` above the root is an escape. Missing directories are added when
-   * `create` is set, otherwise the result is undefined.
+   * start again at the root) and `..` stops at the root, as in a chroot or securejoin — what containerd (its
+   * RootPath) and moby (a chroot) do, and what the diff tree does, so both see the same rootfs. Missing
+   * directories are added when `create` is set, otherwise the result is undefined. Iterative and O(steps ×
+   * path length), with steps bounded by treeLimits.
    */
   resolveDir(comps: string[], entry: string, layer: number, create: boolean): Resolved | undefined {
+    const { maxSymlinkHops, maxPathLength } = this.limits;
     const stack: { name: string; node: VNode }[] = [];
-    const queue = [...comps];
+    /** components still to walk, last first: a symlink's target goes in front of the rest */
+    const todo: string[] = [];
+    const push = (cs: string[]) => {
+      for (let i = cs.length - 1; i >= 0; i--) todo.push(cs[i]!);
+    };
+    push(comps);
     const via: string[] = [];
     const created: string[][] = [];
+    const names = () => stack.map((s) => s.name);
+    let length = 0;
     let hops = 0;
-    while (queue.length > 0) {
-      const c = queue.shift()!;
+    while (todo.length > 0) {
+      const c = todo.pop()!;
       if (c === '' || c === '.') continue;
       if (c === '..') {
-        if (stack.length === 0) throw escapeError(entry, layer, via);
-        stack.pop();
+        const top = stack.pop();
+        if (top) length -= top.name.length + 1;
         continue;
       }
+      if (length + c.length + 1 > maxPathLength) throw pathTooLong(layer, entry, this.limits);
       const parent = stack.at(-1)?.node ?? this.root;
       let child = parent.children!.get(c);
       if (!child) {
         if (!create) return undefined;
         const other = this.collidesWith(parent, c);
         if (other !== undefined) {
-          const at = stack.map((s) => s.name);
+          const at = names();
           throw new NameCollision([...at, c].join('/'), [...at, other].join('/'), created);
         }
         child = newDir(layer);
         child.mode = 0o755;
         this.attach(parent, c, child);
-        created.push([...stack.map((s) => s.name), c]);
+        created.push([...names(), c]);
       }
       if (child.kind === 'dir') {
         stack.push({ name: c, node: child });
+        length += c.length + 1;
         continue;
       }
       if (child.kind === 'symlink') {
-        if (++hops > MAX_HOPS) {
-          throw new TrustpinError(
-            'LAYER_INVALID',
-            `layer ${layer}: ${entry} resolves through a symlink loop`,
-            {
-              expected: `at most ${MAX_HOPS} symlinks on one path`,
-              found: via.slice(0, 5).join(', '),
-              hint: 'the layer is broken or hostile; nothing outside the root was touched',
-            },
-          );
-        }
+        const at = `/${[...names(), c].join('/')}`;
+        if (++hops > maxSymlinkHops)
+          throw tooManyHops(layer, entry, this.limits, via.slice(0, 5).join(', ') || at);
         const target = child.target ?? '';
-        via.push(`/${[...stack.map((s) => s.name), c].join('/')} → ${target}`);
-        if (target.startsWith('/')) stack.length = 0;
-        queue.unshift(...target.split('/'));
+        via.push(`${at} → ${target}`);
+        if (target.startsWith('/')) {
+          stack.length = 0;
+          length = 0;
+        }
+        push(target.split('/'));
         continue;
       }
-      const at = [...stack.map((s) => s.name), c].join('/');
+      const at = [...names(), c].join('/');
       throw new TrustpinError('LAYER_INVALID', `layer ${layer}: ${entry} needs ${at} to be a directory`, {
         expected: `${at} a directory (or a symlink to one)`,
         found: `a ${child.kind === 'file' ? 'regular file' : 'special file'}`,
@@ -170,7 +178,7 @@ export class VirtualRoot {
     }
     // a directory written through counts as this layer's, so an opaque marker keeps what this layer put there
     if (create) for (const s of stack) s.node.layer = Math.max(s.node.layer, layer);
-    return { parts: stack.map((s) => s.name), node: stack.at(-1)?.node ?? this.root, via, created };
+    return { parts: names(), node: stack.at(-1)?.node ?? this.root, via, created };
   }
 
   /** The node at `parts` (real components), without following anything. */
@@ -179,16 +187,4 @@ export class VirtualRoot {
     for (const p of parts) n = n?.children?.get(p);
     return n;
   }
-}
-
-function escapeError(entry: string, layer: number, via: string[]): TrustpinError {
-  return new TrustpinError(
-    'PATH_ESCAPE',
-    `layer ${layer}: ${entry} resolves outside the root through a symlink`,
-    {
-      expected: 'every path to stay inside the root filesystem',
-      found: via.length ? `via ${via.join(', ')}` : `${entry} climbs above the root`,
-      hint: 'the layer tries to write outside its root (symlink-then-write); nothing outside was touched',
-    },
-  );
 }
