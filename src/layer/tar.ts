@@ -200,6 +200,18 @@ async function* entries(
       continue;
     }
     let linkname: string | undefined = h.linkname ?? undefined;
+    // symlink(2) refuses an empty target (ENOENT) and a NUL ends one: no unpacker could create it, so diff's
+    // tree must not hold it either
+    if (type === 'symlink' && (!linkname || linkname.includes('\0')))
+      throw new TrustpinError(
+        'LAYER_INVALID',
+        `layer ${layer}: symlink ${JSON.stringify(path.slice(0, 200))} has an empty or NUL target`,
+        {
+          expected: 'a non-empty link target without NUL bytes',
+          found: JSON.stringify((linkname ?? '').slice(0, 200)),
+          hint: 'no unpacker could create this symlink; the layer is broken',
+        },
+      );
     if (type === 'hardlink') {
       const target = normalizeName(linkname ?? '', layer);
       if (target === undefined) throw escapeError(layer, h.name, 'is a hard link to the root');

@@ -83,3 +83,8 @@ test('hard links to themselves change nothing; to a path below themselves they a
   const r = await agree([[{ name: 'd/f', body: 'f' }], [{ name: 'd', type: 'link', linkname: 'd/f' }]]);
   assert.deepEqual(r, { error: 'LAYER_INVALID' });
 });
+
+test('a symlink with an empty target is LAYER_INVALID in both (symlink(2) could not make it)', async () => {
+  const r = await agree([[{ name: 'l', type: 'symlink', linkname: '' }]]);
+  assert.deepEqual(r, { error: 'LAYER_INVALID' });
+});
