@@ -3,10 +3,13 @@
 import type { FuzzTarget } from '../harness.js';
 import canonicalJson from './canonical-json.js';
 import digest from './digest.js';
+import keys from './keys.js';
 import manifest from './manifest.js';
 import platform from './platform.js';
 import reference from './reference.js';
 import schema1 from './schema1.js';
+import trustArchive from './trust-archive.js';
+import tufMetadata from './tuf-metadata.js';
 
 export const targets: FuzzTarget<unknown>[] = [
   reference,
@@ -15,4 +18,7 @@ export const targets: FuzzTarget<unknown>[] = [
   manifest,
   schema1,
   canonicalJson,
+  tufMetadata,
+  keys,
+  trustArchive,
 ].flat() as FuzzTarget<unknown>[];
