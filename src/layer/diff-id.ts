@@ -9,6 +9,7 @@ import { TrustpinError } from '../errors/index.js';
 import type { Descriptor } from '../manifest/index.js';
 import type { ImageSource } from '../source/index.js';
 import { compressionOf, decompressor, type Limits } from './decompress.js';
+import { asLayerError } from './tar.js';
 import { fetchVerifiedFile, type VerifiedFile } from './verified-file.js';
 
 /** Compressed reads: large enough to amortise a thread-pool round trip, reused so no page is faulted twice. */
@@ -21,6 +22,14 @@ const READ_SIZE = 1024 * 1024;
  */
 async function feed(fh: FileHandle, into: Writable, count: (n: number) => void): Promise<void> {
   const bufs = [Buffer.allocUnsafe(READ_SIZE), Buffer.allocUnsafe(READ_SIZE)];
+  // zlib never calls the write callback of the chunk it failed on (bad CRC, corrupt deflate, trailing garbage):
+  // a write also ends when the decompressor errors or closes, or the feed would wait forever
+  const stopped = new Promise<never>((_, rej) => {
+    const fail = () => rej(into.errored ?? new Error('the decompressor stopped'));
+    into.once('error', fail);
+    into.once('close', fail);
+  });
+  stopped.catch(() => undefined);
   let pos = 0;
   let pending: Promise<void> = Promise.resolve();
   for (let k = 0; ; k++) {
@@ -31,9 +40,10 @@ async function feed(fh: FileHandle, into: Writable, count: (n: number) => void):
     pos += bytesRead;
     count(bytesRead);
     if (into.destroyed) throw into.errored ?? new Error('the decompressor stopped');
-    pending = new Promise<void>((res, rej) =>
-      into.write(b.subarray(0, bytesRead), (e) => (e ? rej(e) : res())),
-    );
+    pending = Promise.race([
+      new Promise<void>((res, rej) => into.write(b.subarray(0, bytesRead), (e) => (e ? rej(e) : res()))),
+      stopped,
+    ]);
     // awaited on the next turn; until then a failure (the pipeline stopped on a bomb) is not unhandled
     pending.catch(() => undefined);
   }
@@ -76,7 +86,15 @@ export async function readLayer(
     const kind = compressionOf(f.descriptor.mediaType, head);
     const stages = decompressor(kind, () => inBytes, `layer ${f.descriptor.digest}`, limits, tap);
     const guard = stages[stages.length - 1]!;
-    const consume = sink ?? drain;
+    // pipeline() rejects as soon as a stage fails, while an async sink may still be running (parsing, queueing
+    // files for the writer thread): it must have stopped before the caller cleans up, or it writes into a rootfs
+    // that was just removed, or starts a thread that keeps the process alive
+    let sinkDone: Promise<void> = Promise.resolve();
+    const consume = (s: AsyncIterable<Buffer>) => {
+      sinkDone = (sink ?? drain)(s);
+      return sinkDone;
+    };
+    const settled = () => sinkDone.then(noop, noop);
     // biome-ignore lint/suspicious/noExplicitAny: pipeline's overloads cannot type a spread of stages
     const run = pipeline as (...s: any[]) => Promise<void>;
     if (kind === 'gzip') {
@@ -89,12 +107,16 @@ export async function readLayer(
         throw e;
       });
       const [a, b] = await Promise.allSettled([fed, out]);
-      if (b.status === 'rejected') throw b.reason;
-      if (a.status === 'rejected') throw a.reason;
+      await settled();
+      if (b.status === 'rejected') throw asLayerError(b.reason, f.descriptor.digest);
+      if (a.status === 'rejected') throw asLayerError(a.reason, f.descriptor.digest);
     } else {
       const input = fh.createReadStream({ start: 0, autoClose: false, highWaterMark: READ_SIZE });
       input.on('data', (c) => count(c.length));
-      await run(input, ...stages, consume);
+      await run(input, ...stages, consume).catch(async (e: unknown) => {
+        await settled();
+        throw asLayerError(e, f.descriptor.digest);
+      });
     }
     // a diff_id over part of the tar would be a wrong answer, not a slow one
     if (!guard.writableFinished)
@@ -104,6 +126,8 @@ export async function readLayer(
     await release();
   }
 }
+
+function noop(): void {}
 
 async function drain(s: AsyncIterable<Buffer>): Promise<void> {
   for await (const _ of s);

@@ -92,8 +92,12 @@ export class FileWriter {
   private closed = 0;
   private error: Error | undefined;
   private wake: (() => void) | undefined;
+  private shut = false;
 
   private start(): Worker {
+    // a writer that was closed stays closed: a late op (from a sink that outlived its layer) must not start a
+    // thread that writes into a removed rootfs and keeps the process alive
+    if (this.shut) throw new Error('the file writer was closed');
     const w = new Worker(WORKER, { eval: true, workerData: { ring: this.ring, create: CREATE } });
     w.on('message', (a: Ack) => {
       this.freed += a.freed;
@@ -131,6 +135,7 @@ export class FileWriter {
 
   private flush(): void {
     this.flushScheduled = false;
+    if (this.shut) this.batch = [];
     if (this.batch.length === 0) return;
     (this.worker ?? this.start()).postMessage(this.batch);
     this.batch = [];
@@ -179,6 +184,8 @@ export class FileWriter {
 
   /** Stop the thread (after drain(), or to abandon a failed unpack: nothing is written after this resolves). */
   async close(): Promise<void> {
+    this.shut = true;
+    this.fail(new Error('the file writer was closed'));
     const w = this.worker;
     this.worker = undefined;
     this.batch = [];
