@@ -103,7 +103,8 @@ export class Authenticator {
         hint: `credentials are never sent in clear text; mark ${realmUrl.host} insecure (option insecureRegistries) only if you must`,
       });
     }
-    if (cred?.registryToken) return `Bearer ${cred.registryToken}`;
+    if (cred?.registryToken)
+      return `Bearer ${checkToken(cred.registryToken, `the registry token for ${host}`)}`;
     const service = ch.params.service;
     const started = this.now();
     let res: Awaited<ReturnType<Http['send']>>;
@@ -144,22 +145,71 @@ export class Authenticator {
         },
       );
     }
-    const body = await readCapped(res.body, 1024 * 1024, 'token response');
-    let j: { token?: string; access_token?: string; expires_in?: number; issued_at?: string };
-    try {
-      j = JSON.parse(body.toString('utf8'));
-    } catch {
-      throw new TrustpinError(
-        'AUTH_TOKEN_FAILED',
-        `token server for ${host} returned something that is not JSON`,
-      );
-    }
-    const tok = j.token || j.access_token;
-    if (!tok) throw new TrustpinError('AUTH_TOKEN_FAILED', `token server for ${host} returned no token`);
-    const header = `Bearer ${tok}`;
-    this.tokens.set(`${host} ${scope}`, { header, expiresAt: expiry(j, started) });
+    const body = await readCapped(res.body, MAX_TOKEN_RESPONSE, 'token response');
+    const t = parseTokenResponse(body, host);
+    const header = `Bearer ${t.token}`;
+    this.tokens.set(`${host} ${scope}`, { header, expiresAt: expiry(t, started) });
     return header;
   }
+}
+
+/** Largest token-server answer read (a JWT is a few KiB; a hostile server may send an endless body). */
+export const MAX_TOKEN_RESPONSE = 1024 * 1024;
+
+/** A bearer token goes into an HTTP header as-is: visible ASCII only (JWTs and opaque tokens are). */
+const TOKEN_SYNTAX = /^[\x21-\x7e]+$/;
+
+function checkToken(tok: string, what: string): string {
+  if (!TOKEN_SYNTAX.test(tok))
+    throw new TrustpinError('AUTH_TOKEN_FAILED', `${what} is not a usable bearer token`, {
+      expected: 'visible ASCII characters only (a JWT or an opaque token)',
+      found: `${tok.length} characters, including a space, control or non-ASCII character`,
+      hint: 'the token server or the credential store returned something else; it was not sent',
+    });
+  return tok;
+}
+
+/**
+ * A token server's answer: a JSON object with `token` (or the OAuth2 `access_token`), a string, and optionally
+ * `expires_in` and `issued_at`. Anything else is AUTH_TOKEN_FAILED, never a TypeError or a header Node refuses.
+ */
+export function parseTokenResponse(
+  body: Buffer,
+  host: string,
+): { token: string; expires_in?: unknown; issued_at?: unknown } {
+  let j: unknown;
+  try {
+    j = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new TrustpinError(
+      'AUTH_TOKEN_FAILED',
+      `token server for ${host} returned something that is not JSON`,
+    );
+  }
+  if (typeof j !== 'object' || j === null || Array.isArray(j))
+    throw new TrustpinError(
+      'AUTH_TOKEN_FAILED',
+      `token server for ${host} returned JSON that is not an object`,
+      {
+        expected: '{"token": "…", "expires_in": 300}',
+      },
+    );
+  const o = j as Record<string, unknown>;
+  const tok = o.token || o.access_token;
+  if (!tok) throw new TrustpinError('AUTH_TOKEN_FAILED', `token server for ${host} returned no token`);
+  if (typeof tok !== 'string')
+    throw new TrustpinError(
+      'AUTH_TOKEN_FAILED',
+      `token server for ${host} returned a token that is not a string`,
+      {
+        found: typeof tok,
+      },
+    );
+  return {
+    token: checkToken(tok, `the token from ${host}`),
+    expires_in: o.expires_in,
+    issued_at: o.issued_at,
+  };
 }
 
 /**
