@@ -48,6 +48,9 @@ const TYPES: Record<string, EntryType> = {
   fifo: 'fifo',
 };
 
+/** Entry types that carry no data in Go's archive/tar (isHeaderOnlyType). */
+const HEADER_ONLY = new Set(['directory', 'symlink', 'link', 'character-device', 'block-device', 'fifo']);
+
 function escapeError(layer: string, name: string, why: string): TrustpinError {
   return new TrustpinError('PATH_ESCAPE', `layer ${layer}: entry ${JSON.stringify(name)} ${why}`, {
     hint: 'the layer tries to write outside its root; the image is hostile or broken and was not used',
@@ -152,6 +155,11 @@ function checkHeader(h: Headers, layer: string, limits: TarLimits): void {
     if (v !== undefined && !(typeof v === 'number' && Number.isSafeInteger(v) && v >= 0))
       throw invalid(field, 'an octal or base-256 number', String(v));
   }
+  // Go's archive/tar (docker, containerd) reads no data for these types whatever their size says, while
+  // tar-stream reads `size` bytes for some and, for a directory, hands out a body that never ends: the two
+  // would see different entries in one archive, so a header-only entry that declares data is refused
+  if (HEADER_ONLY.has(h.type ?? '') && h.size)
+    throw invalid('size', 'no data (0) for a directory, link or device entry', String(h.size));
   if (h.mtime !== undefined && !(h.mtime instanceof Date && Number.isFinite(h.mtime.getTime())))
     throw invalid('mtime', 'an octal or base-256 number of seconds', String(h.mtime));
   if (typeof h.name !== 'string' || h.name.length > limits.maxPathLength)
@@ -232,6 +240,16 @@ async function* entries(
         : {}),
       xattrs: xattrsOf(h),
       ...(wh ? { whiteout: wh } : {}),
+    };
+    // a body cut short (the archive ends inside it) fails the reader of the body, not this loop: its error is
+    // made a layer error there too, so every consumer sees LAYER_INVALID, not tar-stream's "Stream was destroyed"
+    const read = e[Symbol.asyncIterator].bind(e);
+    e[Symbol.asyncIterator] = async function* () {
+      try {
+        yield* read();
+      } catch (err) {
+        throw asLayerError(err, layer);
+      }
     };
     yield { entry, body: e };
     e.resume();

@@ -93,3 +93,23 @@ test('a symlink target longer than maxPathLength is LAYER_INVALID before anythin
     return true;
   });
 });
+
+test('a directory (or link, device) header that declares data is LAYER_INVALID within 2 s — its body never ended', async () => {
+  const tar = await makeTar([
+    { path: 'd/', type: 'directory' },
+    { path: 'a.txt', content: 'hello' },
+  ]);
+  const r = await within(
+    walk(patch(tar, 124, 12, '00000000053')).then(
+      () => 'accepted',
+      (e: { code?: string }) => e.code ?? String(e),
+    ),
+    2000,
+  );
+  assert.equal(r, 'LAYER_INVALID');
+});
+
+test('an archive that ends inside a body fails the body’s reader with LAYER_INVALID, not a stream error', async () => {
+  const tar = await makeTar([{ path: 'a.txt', content: 'x'.repeat(5000) }]);
+  await assert.rejects(walk(tar.subarray(0, 2048)), { code: 'LAYER_INVALID' });
+});
