@@ -2,12 +2,15 @@
 // Add a target: import it here and append it to the array (a module may export one target or an array).
 import type { FuzzTarget } from '../harness.js';
 import canonicalJson from './canonical-json.js';
+import decompress from './decompress.js';
 import digest from './digest.js';
 import keys from './keys.js';
+import layers from './layers.js';
 import manifest from './manifest.js';
 import platform from './platform.js';
 import reference from './reference.js';
 import schema1 from './schema1.js';
+import tar from './tar.js';
 import trustArchive from './trust-archive.js';
 import tufMetadata from './tuf-metadata.js';
 
@@ -21,4 +24,7 @@ export const targets: FuzzTarget<unknown>[] = [
   tufMetadata,
   keys,
   trustArchive,
+  tar,
+  layers,
+  decompress,
 ].flat() as FuzzTarget<unknown>[];
