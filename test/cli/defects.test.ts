@@ -289,14 +289,20 @@ test('a docker-archive pin prints as FILE:NAME:TAG@sha256:… and is accepted ba
   assert.deepEqual(codes(wrong.stderr), ['DIGEST_MISMATCH']);
 });
 
-test('listTags caps a page body (SIZE_EXCEEDED) and reads `"tags": null` as none', async () => {
+test('listTags caps a page body (SIZE_EXCEEDED), reads `"tags": null` as none, refuses a next link that is not a URL', async () => {
   const { RegistryClient, listTags } = await import('../../src/registry/index.js');
   const big = new MemoryRegistry();
   const h = await big.listen();
   big.hook = (_req, res, url) => {
     if (!url.pathname.endsWith('/tags/list')) return false;
-    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.writeHead(200, {
+      'Content-Type': 'application/json',
+      ...(url.pathname.startsWith('/v2/bad-link/')
+        ? { Link: '<http://[::1/v2/bad-link/tags/list?last=a>; rel="next"' }
+        : {}),
+    });
     if (url.pathname.startsWith('/v2/empty/')) res.end('{"name":"empty","tags":null}');
+    else if (url.pathname.startsWith('/v2/bad-link/')) res.end('{"name":"bad-link","tags":["a"]}');
     else res.end(JSON.stringify({ name: 'big', tags: Array.from({ length: 20_000 }, (_, i) => `tag-${i}`) }));
     return true;
   };
@@ -305,6 +311,8 @@ test('listTags caps a page body (SIZE_EXCEEDED) and reads `"tags": null` as none
     await assert.rejects(listTags(client, h, 'big', { maxPageBytes: 64 * 1024 }), { code: 'SIZE_EXCEEDED' });
     assert.equal((await listTags(client, h, 'big')).length, 20_000);
     assert.deepEqual(await listTags(client, h, 'empty'), []);
+    // a Link header that is not a URL is the registry's error, not a TypeError (found by review; issue 11)
+    await assert.rejects(listTags(client, h, 'bad-link'), { code: 'REGISTRY_ERROR', message: /not a URL/ });
   } finally {
     await client.close();
     await big.close();
