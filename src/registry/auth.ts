@@ -94,6 +94,15 @@ export class Authenticator {
     const realm = ch.params.realm;
     if (!realm)
       throw new TrustpinError('AUTH_TOKEN_FAILED', `${host} sent a Bearer challenge without a realm`);
+    if (!URL.canParse(realm))
+      throw new TrustpinError(
+        'AUTH_TOKEN_FAILED',
+        `${host} sent a Bearer challenge whose realm is not a URL`,
+        {
+          expected: 'realm="https://auth.example/token"',
+          found: realm.slice(0, 200),
+        },
+      );
     const realmUrl = new URL(realm);
     if (
       realmUrl.protocol !== 'https:' &&

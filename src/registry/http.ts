@@ -118,7 +118,16 @@ export class Http {
           found: loc ? `more than ${MAX_REDIRECTS}` : 'a redirect without Location',
         });
       }
-      const next = new URL(loc, url);
+      const next = URL.canParse(loc, url) ? new URL(loc, url) : undefined;
+      if (!next)
+        throw new TrustpinError(
+          'REDIRECT_REFUSED',
+          `a redirect from ${req.url} to something that is not a URL`,
+          {
+            expected: 'a Location header holding a URL',
+            found: loc.slice(0, 200),
+          },
+        );
       if (url.protocol === 'https:' && next.protocol !== 'https:') {
         throw new TrustpinError('REDIRECT_REFUSED', `refusing a redirect from HTTPS to ${next.protocol}`, {
           expected: 'https',

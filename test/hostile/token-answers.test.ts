@@ -42,3 +42,30 @@ for (const [what, body] of Object.entries(ANSWERS)) {
     });
   });
 }
+
+test('a Bearer challenge whose realm is not a URL → AUTH_TOKEN_FAILED', async () => {
+  await withLiar({}, async (l) => {
+    l.registry.hook = (_req, res) => {
+      res.writeHead(401, {
+        'WWW-Authenticate': 'Bearer realm="http://[oops/token",service="x"',
+        'Content-Length': 0,
+      });
+      res.end();
+      return true;
+    };
+    const e = await rejectsWith(l.source().resolve(), 'AUTH_TOKEN_FAILED');
+    assert.match(e.message, /realm is not a URL/);
+  });
+});
+
+test('a redirect whose Location is not a URL → REDIRECT_REFUSED', async () => {
+  await withLiar({}, async (l) => {
+    l.registry.hook = (_req, res) => {
+      res.writeHead(307, { Location: 'http://[oops/v2/', 'Content-Length': 0 });
+      res.end();
+      return true;
+    };
+    const e = await rejectsWith(l.source().resolve(), 'REDIRECT_REFUSED');
+    assert.match(e.message, /not a URL/);
+  });
+});
