@@ -1,6 +1,9 @@
 // `pull`: resolve and walk the image, store every blob verified (in parallel, bounded), then — only once every
 // blob is proven — decompress each layer to prove its diff_id, unpack if asked, and finally tag index.json.
+import { createHash } from 'node:crypto';
+import { readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Digest } from '../digest/index.js';
 import { TrustpinError } from '../errors/index.js';
@@ -8,7 +11,7 @@ import { DEFAULT_LIMITS, type Limits } from '../layer/index.js';
 import type { Descriptor, Platform } from '../manifest/index.js';
 import { DEFAULT_CONFIG_CAP, type ImageSource } from '../source/index.js';
 import { checkTarget, type UnpackResult, type UnpackWarning, unpackLayers } from '../unpack/index.js';
-import { settleAll, startLimited } from '../util/index.js';
+import { alive, settleAll, startLimited, writeAtomic } from '../util/index.js';
 import { checkDiffId, isTarLayer, type LayerProof, layerJobs, proveLayer } from './diff-ids.js';
 import { type PullPlan, planPull } from './plan.js';
 import { OciStore } from './store.js';
@@ -72,8 +75,13 @@ export async function pull(src: ImageSource, opts: PullOptions): Promise<PullRes
   const jobs = Math.max(1, opts.jobs ?? 4);
   const emit = opts.onEvent ?? (() => undefined);
   // a target that cannot be used fails now, not after the download
-  if (opts.unpack !== undefined) await checkTarget(opts.unpack);
+  const marker = opts.unpack === undefined ? undefined : unpackMarker(opts.dest, opts.unpack);
+  if (opts.unpack !== undefined && marker !== undefined) {
+    await resumeUnpack(marker, opts.unpack);
+    await checkTarget(opts.unpack);
+  }
   const store = await OciStore.open(opts.dest);
+  let claimed = false;
   try {
     const plan = await planPull(src, {
       platform: opts.platform,
@@ -96,6 +104,10 @@ export async function pull(src: ImageSource, opts: PullOptions): Promise<PullRes
     // every blob of the image is now verified (its fsync and rename may still be running): decompression may begin
     const tProve = performance.now();
     const limits = opts.limits ?? DEFAULT_LIMITS;
+    if (marker !== undefined && opts.unpack !== undefined) {
+      await writeAtomic(marker, JSON.stringify({ pid: process.pid, rootfs: resolve(opts.unpack) }));
+      claimed = true;
+    }
     const { proven, unpacked } =
       opts.unpack === undefined
         ? { proven: await proveAll(store, plan, jobs, limits, emit), unpacked: undefined }
@@ -113,7 +125,40 @@ export async function pull(src: ImageSource, opts: PullOptions): Promise<PullRes
     });
   } finally {
     await store.close();
+    // the marker goes last, so a run killed before this point is redone (a failed unpack removed its rootfs)
+    if (claimed) {
+      await rm(marker!, { force: true }).catch(() => undefined);
+      await rmdir(store.tmp).catch(() => undefined);
+    }
   }
+}
+
+/**
+ * While a pull unpacks, `<layout>/blobs/.tmp/unpack-<hash of the rootfs path>` holds its PID: a rootfs that a
+ * killed pull left half-written is then known to be trustpin's own partial work, and the rerun starts it again
+ * instead of refusing a non-empty directory.
+ */
+function unpackMarker(dest: string, rootfs: string): string {
+  const id = createHash('sha256').update(resolve(rootfs)).digest('hex').slice(0, 16);
+  return join(resolve(dest), 'blobs', '.tmp', `unpack-${id}.json`);
+}
+
+/** Empty the rootfs a killed pull was unpacking (its marker names a process that is gone). */
+async function resumeUnpack(marker: string, rootfs: string): Promise<void> {
+  const raw = await readFile(marker, 'utf8').catch(() => undefined);
+  if (raw === undefined) return;
+  let owner: { pid?: unknown; rootfs?: unknown } = {};
+  try {
+    owner = JSON.parse(raw);
+  } catch {
+    // a marker cut short: its writer died before the rename, so it never unpacked anything
+  }
+  if (typeof owner.pid === 'number' && owner.pid !== process.pid && alive(owner.pid)) return;
+  if (owner.rootfs === resolve(rootfs)) {
+    const entries = await readdir(rootfs).catch(() => [] as string[]);
+    for (const e of entries) await rm(join(rootfs, e), { recursive: true, force: true });
+  }
+  await rm(marker, { force: true });
 }
 
 /** Every layer of every image against its config's diff_id, a few at a time. */

@@ -18,7 +18,7 @@ import {
   markerText,
   withIndexEntry,
 } from '../source/index.js';
-import { alive, withLock, writeAtomic } from '../util/index.js';
+import { alive, deadTemp, withLock, writeAtomic } from '../util/index.js';
 
 /** Coalesce network chunks into fewer, larger writes. */
 const WRITE_BATCH = 1024 * 1024;
@@ -73,12 +73,17 @@ export class OciStore {
     }
   }
 
-  /** Temp files are named `<pid>-…`; those of processes that no longer run are partial downloads. */
+  /**
+   * Temp files are named `<pid>-…` (blobs) or `.<pid>-….tmp` (index.json, oci-layout, markers); those of
+   * processes that no longer run are a killed pull's partial writes.
+   */
   private async sweep(): Promise<void> {
     for (const n of await readdir(this.tmp)) {
       const pid = Number(/^(\d+)-/.exec(n)?.[1]);
-      if (pid && pid !== process.pid && !alive(pid)) await rm(join(this.tmp, n), { force: true });
+      if ((pid && pid !== process.pid && !alive(pid)) || deadTemp(n))
+        await rm(join(this.tmp, n), { force: true });
     }
+    for (const n of await readdir(this.dir)) if (deadTemp(n)) await rm(join(this.dir, n), { force: true });
   }
 
   path(d: { digest: Digest }): string {

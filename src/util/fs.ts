@@ -6,10 +6,19 @@ import { link, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/prom
 import { dirname, join } from 'node:path';
 import { TrustpinError } from '../errors/index.js';
 
+/** writeAtomic's temp files, `.<pid>-<hex>.tmp`: the PID tells a killed writer's leftovers from a live one's. */
+export const ATOMIC_TEMP = /^\.(\d+)-[0-9a-f]+\.tmp$/;
+
+/** Is `name` a temp file of writeAtomic whose process is gone? */
+export function deadTemp(name: string): boolean {
+  const pid = Number(ATOMIC_TEMP.exec(name)?.[1]);
+  return pid > 0 && pid !== process.pid && !alive(pid);
+}
+
 export async function writeAtomic(path: string, data: Uint8Array | string, mode = 0o644): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = join(dir, `.${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
   const fh = await open(tmp, 'wx', mode);
   try {
     try {

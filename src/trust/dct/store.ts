@@ -22,8 +22,8 @@ const PIN_FILE = 'pin.json';
  */
 const CURRENT = 'current';
 const GENERATION = /^metadata-[0-9a-z]+-[0-9a-f]+$/;
-/** temp files of writeAtomic (`.<hex>.tmp`): under the lock, any found are a killed writer's */
-const TEMP = /^\.[0-9a-f]+\.tmp$/;
+/** temp files of writeAtomic (and of versions before it named them by PID): under the lock, a killed writer's */
+const TEMP = /^\.(\d+-)?[0-9a-f]+\.tmp$/;
 
 /** Root keys a user pinned for one repository (`trustpin trust pin`). */
 export interface DctPin {
