@@ -35,7 +35,14 @@ export function trustServerFor(
   env: NodeJS.ProcessEnv = process.env,
 ): string {
   const s = explicit ?? env.DOCKER_CONTENT_TRUST_SERVER;
-  if (s) return s.replace(/\/+$/, '');
+  if (s) {
+    if (!URL.canParse(s))
+      throw new TrustpinError('USAGE', `trust server ${JSON.stringify(s)} is not a URL`, {
+        expected: 'https://notary.example.com',
+        hint: explicit ? 'fix option trustServer' : 'fix DOCKER_CONTENT_TRUST_SERVER',
+      });
+    return s.replace(/\/+$/, '');
+  }
   if (registry === 'docker.io' || registry === 'index.docker.io') return 'https://notary.docker.io';
   return `https://${registry}`;
 }
