@@ -9,6 +9,7 @@ import layers from './layers.js';
 import manifest from './manifest.js';
 import platform from './platform.js';
 import reference from './reference.js';
+import registryWire from './registry-wire.js';
 import schema1 from './schema1.js';
 import tar from './tar.js';
 import trustArchive from './trust-archive.js';
@@ -27,4 +28,5 @@ export const targets: FuzzTarget<unknown>[] = [
   tar,
   layers,
   decompress,
+  registryWire,
 ].flat() as FuzzTarget<unknown>[];
