@@ -73,6 +73,8 @@ export class FileTree {
   // Invariant: every node's ancestors exist as directory nodes. It makes deletes O(subtree) through this index,
   // and lets a parent that exists as a directory stand for itself without walking its components again.
   private readonly children = new Map<string, Set<string>>();
+  /** directories a layer wrote through without writing them (the unpacker's "walked through"): see layerOf */
+  private readonly touched = new Map<string, number>();
 
   constructor(private readonly limits: TreeLimits = DEFAULT_TREE_LIMITS) {}
 
@@ -90,6 +92,7 @@ export class FileTree {
   /** Remove `path` and everything below it; iterative, as a tree may be as deep as maxPathLength allows. */
   private remove(path: string): void {
     if (this.nodes.delete(path)) this.children.get(parentOf(path))?.delete(path);
+    this.touched.delete(path);
     const todo = [path];
     while (todo.length > 0) {
       const p = todo.pop()!;
@@ -98,13 +101,10 @@ export class FileTree {
       this.children.delete(p);
       for (const k of kids) {
         this.nodes.delete(k);
+        this.touched.delete(k);
         todo.push(k);
       }
     }
-  }
-
-  private clearChildren(dir: string): void {
-    for (const k of [...(this.children.get(dir) ?? [])]) this.remove(k);
   }
 
   private note(s: string): void {
@@ -172,58 +172,108 @@ export class FileTree {
     return cur;
   }
 
-  /** Apply one layer's entries (with their content hashes) on top of the tree. */
+  /**
+   * Apply one layer's entries (with their content hashes) on top of the tree, in tar order — the order an
+   * unpacker applies them, so that diff and unpack build the same rootfs. Whiteouts hide lower layers only: what
+   * this layer already wrote, or wrote through, is kept (an unpacker cannot reorder a stream).
+   */
   applyLayer(layer: number, entries: { entry: LayerEntry; sha256?: string }[]): void {
-    // whiteouts act on lower layers only, and an opaque marker applies before its siblings whatever their order
-    for (const { entry } of entries) {
-      const wh = entry.whiteout;
-      if (wh?.kind === 'opaque') {
-        // the marker says the directory exists in this layer, with none of the lower children; a lower file at
-        // its place is replaced by the directory this layer brings
-        const what = `opaque whiteout ${entry.path}`;
-        const parent = this.resolveDir(parentOf(wh.dir), layer, true, what)!;
-        const at = wh.dir === '' ? '' : join(parent, baseOf(wh.dir));
-        const n = this.nodes.get(at);
-        if (n && n.type !== 'directory' && n.type !== 'symlink') this.remove(at);
-        this.clearChildren(this.resolveDir(at, layer, true, what)!);
-      } else if (wh?.kind === 'file') {
-        const dir = this.resolveDir(parentOf(wh.target), layer, false, `whiteout ${entry.path}`);
-        if (dir !== undefined) this.remove(join(dir, baseOf(wh.target)));
+    for (const { entry: e, sha256 } of entries) {
+      if (e.whiteout?.kind === 'opaque') this.opaque(layer, e.whiteout.dir, e.path);
+      else if (e.whiteout?.kind === 'file') this.whiteout(layer, e.whiteout.target, e.path);
+      else this.write(layer, e, sha256);
+    }
+  }
+
+  /** The last layer that wrote `path` or wrote through it (a directory on the way to a write). */
+  private layerOf(path: string): number {
+    return Math.max(this.nodes.get(path)?.layer ?? -1, this.touched.get(path) ?? -1);
+  }
+
+  /** `dir` and its ancestors are written through by `layer`: its whiteouts no longer hide them. */
+  private touch(dir: string, layer: number): void {
+    for (let p = dir; p !== '' && (this.touched.get(p) ?? -1) < layer; p = parentOf(p))
+      this.touched.set(p, layer);
+  }
+
+  /** Remove everything below `dir` that a lower layer wrote; what `layer` wrote (or wrote through) stays. */
+  private sweep(dir: string, layer: number): void {
+    const todo = [dir];
+    while (todo.length > 0) {
+      const d = todo.pop()!;
+      for (const k of [...(this.children.get(d) ?? [])]) {
+        if (this.layerOf(k) < layer) this.remove(k);
+        else if (this.nodes.get(k)?.type === 'directory') todo.push(k);
       }
     }
-    for (const { entry: e, sha256 } of entries) {
-      if (e.whiteout) continue;
-      const parent = parentOf(e.path);
-      const dir = this.resolveDir(parent, layer, true, e.path)!;
-      const path = dir === parent ? e.path : join(dir, baseOf(e.path));
-      // a hard link's target is found before anything is replaced: a link to itself changes nothing, one to a
-      // path below itself would name a file the replacement removes (an unpacker's link(2) fails on it)
-      const link = e.type === 'hardlink' ? this.linkTarget(e, path, layer) : undefined;
-      if (link?.path === path) continue;
-      const prev = this.nodes.get(path);
-      // a directory over a directory only updates its metadata; anything else replaces the whole subtree
-      if (prev && (prev.type !== 'directory' || e.type !== 'directory')) this.remove(path);
-      // one object shape for every node: adding optional fields one by one made this loop ~1.5× slower
-      let node: TreeNode = {
-        path,
-        type: e.type,
-        mode: e.mode,
-        uid: e.uid,
-        gid: e.gid,
-        size: e.size,
-        mtime: e.mtime,
-        sha256,
-        linkname: e.linkname,
-        devmajor: e.devmajor,
-        devminor: e.devmajor === undefined ? undefined : (e.devminor ?? 0),
-        xattrs: e.xattrs,
-        layer,
-        implicit: undefined,
-        hardlink: undefined,
-      };
-      if (link) node = { ...link, path, layer, implicit: undefined, hardlink: link.hardlink ?? link.path };
-      this.put(node);
+  }
+
+  private whiteout(layer: number, target: string, path: string): void {
+    const dir = this.resolveDir(parentOf(target), layer, false, `whiteout ${path}`);
+    if (dir === undefined) return;
+    const victim = join(dir, baseOf(target));
+    const n = this.nodes.get(victim);
+    if (!n) return;
+    if (this.layerOf(victim) < layer) this.remove(victim);
+    else if (n.type === 'directory') this.sweep(victim, layer);
+  }
+
+  /**
+   * The marker says the directory exists in this layer with none of the lower children: a missing one is
+   * created, a lower non-directory in its place replaced (containerd and moby create it as the marker's parent).
+   */
+  private opaque(layer: number, dir: string, path: string): void {
+    const what = `opaque whiteout ${path}`;
+    if (dir === '') {
+      this.sweep('', layer);
+      return;
     }
+    const parent = this.resolveDir(parentOf(dir), layer, true, what)!;
+    this.touch(parent, layer);
+    const at = join(parent, baseOf(dir));
+    const n = this.nodes.get(at);
+    if (!n || (n.type !== 'directory' && n.type !== 'symlink')) {
+      if (n) this.remove(at);
+      this.put(implicitDir(at, layer));
+      return;
+    }
+    const real = this.resolveDir(at, layer, true, what)!;
+    this.touch(real, layer);
+    this.sweep(real, layer);
+  }
+
+  private write(layer: number, e: LayerEntry, sha256: string | undefined): void {
+    const parent = parentOf(e.path);
+    const dir = this.resolveDir(parent, layer, true, e.path)!;
+    this.touch(dir, layer);
+    const path = dir === parent ? e.path : join(dir, baseOf(e.path));
+    // a hard link's target is found before anything is replaced: a link to itself changes nothing, one to a
+    // path below itself would name a file the replacement removes (an unpacker's link(2) fails on it)
+    const link = e.type === 'hardlink' ? this.linkTarget(e, path, layer) : undefined;
+    if (link?.path === path) return;
+    const prev = this.nodes.get(path);
+    // a directory over a directory only updates its metadata; anything else replaces the whole subtree
+    if (prev && (prev.type !== 'directory' || e.type !== 'directory')) this.remove(path);
+    // one object shape for every node: adding optional fields one by one made this loop ~1.5× slower
+    let node: TreeNode = {
+      path,
+      type: e.type,
+      mode: e.mode,
+      uid: e.uid,
+      gid: e.gid,
+      size: e.size,
+      mtime: e.mtime,
+      sha256,
+      linkname: e.linkname,
+      devmajor: e.devmajor,
+      devminor: e.devmajor === undefined ? undefined : (e.devminor ?? 0),
+      xattrs: e.xattrs,
+      layer,
+      implicit: undefined,
+      hardlink: undefined,
+    };
+    if (link) node = { ...link, path, layer, implicit: undefined, hardlink: link.hardlink ?? link.path };
+    this.put(node);
   }
 
   /**

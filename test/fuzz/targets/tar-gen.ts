@@ -170,18 +170,27 @@ export const rawTars: fc.Arbitrary<RawTar> = fc.record({
 /** replaced at run time by the absolute path of the sentinel directory next to the unpack root */
 export const SENTINEL = '@SENTINEL@';
 
-const COMPONENTS = ['a', 'b', 'c', 'A', '.wh.a', '.wh.b', '.wh.c', '.wh..wh..opq', '..', '.'];
-const layerPath = fc
-  .tuple(
-    fc.constantFrom('', '', '', '/', './'),
-    fc.array(fc.constantFrom(...COMPONENTS), { minLength: 1, maxLength: 4 }),
-    fc.constantFrom('', '', '/'),
-  )
-  .map(([pre, cs, post]) => pre + cs.join('/') + post);
+const COMPONENTS = ['a', 'b', 'c', 'A', '.wh.a', '.wh.b', '.wh.c', '.wh..wh..opq', '.'];
+/** `..` is rare in names (most names with it climb out and are refused at once), common in link targets */
+const component = (dots: number) =>
+  fc.oneof(
+    { arbitrary: fc.constantFrom(...COMPONENTS), weight: 20 },
+    { arbitrary: fc.constant('..'), weight: dots },
+  );
+const pathOf = (dots: number) =>
+  fc
+    .tuple(
+      fc.constantFrom('', '', '', '/', './'),
+      fc.array(component(dots), { minLength: 1, maxLength: 4 }),
+      fc.constantFrom('', '', '/'),
+    )
+    .map(([pre, cs, post]) => pre + cs.join('/') + post);
+const layerPath = pathOf(1);
+const targetPath = pathOf(6);
 const linkTarget = fc.oneof(
-  layerPath,
+  targetPath,
   fc.constantFrom('..', '/', '../..', '../../../..', SENTINEL, `${SENTINEL}/x`, '../sentinel', '.'),
-  fc.tuple(fc.constantFrom('../', '../../', '/', '/../'), layerPath).map(([a, b]) => a + b),
+  fc.tuple(fc.constantFrom('../', '../../', '/', '/../'), targetPath).map(([a, b]) => a + b),
 );
 
 const layerEntry: fc.Arbitrary<RawEntry> = fc.oneof(

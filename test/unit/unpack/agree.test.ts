@@ -88,3 +88,25 @@ test('a symlink with an empty target is LAYER_INVALID in both (symlink(2) could 
   const r = await agree([[{ name: 'l', type: 'symlink', linkname: '' }]]);
   assert.deepEqual(r, { error: 'LAYER_INVALID' });
 });
+
+// found by the unpack fuzz target: the tree applied a layer's whiteouts before its other entries, the unpacker
+// applies them in tar order; now both do, hiding lower layers only
+test('an opaque marker below a symlink made earlier in the same layer goes through it, in both', async () => {
+  const s = await agree([
+    [
+      { name: 'A', type: 'symlink', linkname: '../a' },
+      { name: 'A/.wh..wh..opq/.', type: 'directory' },
+    ],
+  ]);
+  assert.deepEqual(paths(s), ['A', 'a']);
+});
+
+test('a whiteout below a file written earlier in the same layer fails in both', async () => {
+  const s = await agree([
+    [
+      { name: 'b', body: '1' },
+      { name: 'b/.wh.c/.', body: '1' },
+    ],
+  ]);
+  assert.deepEqual(s, { error: 'LAYER_INVALID' });
+});
