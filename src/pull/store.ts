@@ -33,6 +33,15 @@ function ioError(e: unknown, what: string): TrustpinError {
   });
 }
 
+/** A write into a temp file; a failure (ENOSPC, EIO) is IO_ERROR naming the file. */
+async function write(fh: FileHandle, batch: Buffer[], path: string): Promise<void> {
+  try {
+    await fh.writev(batch);
+  } catch (e) {
+    throw ioError(e, `cannot write ${path}`);
+  }
+}
+
 export class OciStore {
   readonly tmp: string;
   /** verified blobs whose commit (fsync + rename) may still be running, with their open temp-file handles */
@@ -141,14 +150,14 @@ export class OciStore {
         batch.push(c as Buffer);
         pending += (c as Buffer).length;
         if (pending >= WRITE_BATCH) {
-          await fh.writev(batch);
+          await write(fh, batch, tmp);
           n += pending;
           onBytes?.(pending);
           batch = [];
           pending = 0;
         }
       }
-      if (pending > 0) await fh.writev(batch);
+      if (pending > 0) await write(fh, batch, tmp);
       n += pending;
       onBytes?.(pending);
       if (n !== d.size) {
@@ -167,7 +176,7 @@ export class OciStore {
     const commit = fh
       .sync()
       .then(() => rename(tmp, this.path(d)))
-      .catch((e) => Promise.reject(ioError(e, `cannot store ${d.digest}`)));
+      .catch((e) => Promise.reject(ioError(e, `cannot store ${d.digest} at ${this.path(d)}`)));
     commit.catch(() => undefined); // observed by settle()
     this.staged.set(d.digest, { fh, commit });
   }
@@ -193,7 +202,7 @@ export class OciStore {
     } catch (e) {
       await fh.close().catch(() => undefined);
       await rm(tmp, { force: true });
-      throw ioError(e, `cannot store ${d.digest}`);
+      throw ioError(e, `cannot store ${d.digest} at ${tmp}`);
     }
   }
 
@@ -229,7 +238,9 @@ export class OciStore {
             });
           }
         }
-        await writeAtomic(file, JSON.stringify(withIndexEntry(index, top, tag)));
+        await writeAtomic(file, JSON.stringify(withIndexEntry(index, top, tag))).catch((e) => {
+          throw ioError(e, `cannot write ${file}`);
+        });
       },
       10_000,
       'OCI layout',

@@ -15,28 +15,45 @@ export function deadTemp(name: string): boolean {
   return pid > 0 && pid !== process.pid && !alive(pid);
 }
 
+/** A failed file-system call (ENOSPC, EACCES, EIO…) as IO_ERROR naming the path; other errors unchanged. */
+export function fsError(e: unknown, what: string): unknown {
+  const err = e as NodeJS.ErrnoException;
+  if (e instanceof TrustpinError || typeof err?.code !== 'string' || typeof err.syscall !== 'string')
+    return e;
+  return new TrustpinError('IO_ERROR', `${what}: ${err.message}`, {
+    found: err.code,
+    hint: 'check free space and permissions',
+    cause: e,
+  });
+}
+
+/** Write `path` whole or not at all: temp file, fsync, rename, fsync of the directory. */
 export async function writeAtomic(path: string, data: Uint8Array | string, mode = 0o644): Promise<void> {
   const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
   const tmp = join(dir, `.${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'wx', mode);
   try {
+    await mkdir(dir, { recursive: true });
+    const fh = await open(tmp, 'wx', mode);
     try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
+      try {
+        await fh.writeFile(data);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, path);
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
     }
-    await rename(tmp, path);
+    const d = await open(dir, 'r');
+    try {
+      await d.sync();
+    } finally {
+      await d.close();
+    }
   } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-  const d = await open(dir, 'r');
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
+    throw fsError(e, `cannot write ${path}`);
   }
 }
 
@@ -61,13 +78,13 @@ async function tryLock(dir: string, lock: string): Promise<boolean> {
     if (pid && pid !== process.pid && !alive(pid)) await rm(join(dir, e), { force: true });
   }
   const tmp = join(dir, `.lock-${process.pid}-${randomBytes(4).toString('hex')}`);
-  await writeFile(tmp, String(process.pid), { flag: 'wx' });
   try {
+    await writeFile(tmp, String(process.pid), { flag: 'wx' });
     await link(tmp, lock);
     return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw e;
+    throw fsError(e, `cannot lock ${dir}`);
   } finally {
     await rm(tmp, { force: true });
   }
@@ -80,7 +97,11 @@ export async function withLock<T>(
   timeoutMs = 10_000,
   what = 'trust store',
 ): Promise<T> {
-  mkdirSync(dir, { recursive: true });
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw fsError(e, `cannot create ${dir}`);
+  }
   const lock = join(dir, '.lock');
   const deadline = Date.now() + timeoutMs;
   while (!(await tryLock(dir, lock))) {

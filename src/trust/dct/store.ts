@@ -80,8 +80,14 @@ export class TrustStore {
       return;
     }
     const gen = `metadata-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
-    for (const [n, b] of keep) await writeAtomic(join(dir, gen, ...n.split('/')), b);
-    await writeAtomic(join(dir, CURRENT), `${gen}\n`);
+    try {
+      for (const [n, b] of keep) await writeAtomic(join(dir, gen, ...n.split('/')), b);
+      await writeAtomic(join(dir, CURRENT), `${gen}\n`);
+    } catch (e) {
+      // the old generation is still the current one; the new one is removed, not left for the next save
+      await rm(join(dir, gen), { recursive: true, force: true }).catch(() => undefined);
+      throw e;
+    }
     await this.sweep(dir, gen);
   }
 
