@@ -1,6 +1,7 @@
 // Every fuzz target, in one list: the bounded CI run (test/fuzz/fuzz.test.ts) and `npm run fuzz` read it.
 // Add a target: import it here and append it to the array (a module may export one target or an array).
 import type { FuzzTarget } from '../harness.js';
+import archiveSource from './archive-source.js';
 import canonicalJson from './canonical-json.js';
 import decompress from './decompress.js';
 import digest from './digest.js';
@@ -29,4 +30,5 @@ export const targets: FuzzTarget<unknown>[] = [
   layers,
   decompress,
   registryWire,
+  archiveSource,
 ].flat() as FuzzTarget<unknown>[];
