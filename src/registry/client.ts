@@ -39,6 +39,22 @@ export interface BlobOptions extends CallOptions {
   what?: string;
 }
 
+/** Errors of a connection that broke mid-body: the request can be made again. */
+const BODY_RESET = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE']);
+
+/** Wait `ms`, or less when `signal` aborts (the next request then fails with ABORTED). */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
 /** Hosts whose ping result (scheme, challenges) and configuration are remembered at once. */
 export const MAX_HOSTS = 256;
 
@@ -157,33 +173,50 @@ export class RegistryClient {
     cap: number,
     o: CallOptions = {},
   ): Promise<ManifestResponse> {
-    const res = await this.request(registry, repo, 'GET', `manifests/${ref}`, { accept: MANIFEST_ACCEPT }, o);
-    if (res.status !== 200) throw await this.failure(res, registry, repo, ref, 'manifest');
-    const len = Number(header(res.headers, 'content-length') ?? Number.NaN);
-    if (len > cap) {
-      await res.body.dump().catch(() => undefined);
-      throw new TrustpinError(
-        'SIZE_EXCEEDED',
-        `manifest ${repo}:${ref} is ${len} bytes, over the ${cap}-byte limit`,
-        {
-          expected: `at most ${cap} bytes`,
-          found: `${len} bytes (Content-Length)`,
-          hint: 'a manifest this large is not plausible; the registry may be hostile',
-        },
+    const attempts = Math.max(1, this.opts.attempts ?? 3);
+    for (let attempt = 1; ; attempt++) {
+      const res = await this.request(
+        registry,
+        repo,
+        'GET',
+        `manifests/${ref}`,
+        { accept: MANIFEST_ACCEPT },
+        o,
       );
+      if (res.status !== 200) throw await this.failure(res, registry, repo, ref, 'manifest');
+      const len = Number(header(res.headers, 'content-length') ?? Number.NaN);
+      if (len > cap) {
+        await res.body.dump().catch(() => undefined);
+        throw new TrustpinError(
+          'SIZE_EXCEEDED',
+          `manifest ${repo}:${ref} is ${len} bytes, over the ${cap}-byte limit`,
+          {
+            expected: `at most ${cap} bytes`,
+            found: `${len} bytes (Content-Length)`,
+            hint: 'a manifest this large is not plausible; the registry may be hostile',
+          },
+        );
+      }
+      let bytes: Buffer;
+      try {
+        bytes = await readCapped(res.body, cap, `manifest ${repo}:${ref}`);
+      } catch (e) {
+        // a connection reset mid-body is fetched again whole (a manifest is small; there is no Range for it),
+        // within the same attempts as every other request; a stall (TIMEOUT) is not repeated
+        const code = (e as { code?: string }).code ?? '';
+        if (!(e instanceof TrustpinError) && BODY_RESET.has(code) && attempt < attempts) {
+          await pause(Math.min(this.opts.maxBackoffMs ?? 10_000, 200 * 2 ** (attempt - 1)), o.signal);
+          continue;
+        }
+        // a body that stalls or breaks is an operational failure with a name, not a raw transport error
+        throw e instanceof TrustpinError ? e : networkError(res.url, e);
+      }
+      return {
+        bytes,
+        contentType: header(res.headers, 'content-type'),
+        headerDigest: header(res.headers, 'docker-content-digest'),
+      };
     }
-    let bytes: Buffer;
-    try {
-      bytes = await readCapped(res.body, cap, `manifest ${repo}:${ref}`);
-    } catch (e) {
-      // a body that stalls or breaks is an operational failure with a name, not a raw transport error
-      throw e instanceof TrustpinError ? e : networkError(res.url, e);
-    }
-    return {
-      bytes,
-      contentType: header(res.headers, 'content-type'),
-      headerDigest: header(res.headers, 'docker-content-digest'),
-    };
   }
 
   /** HEAD a manifest: the registry's claimed digest, without downloading (and, on Docker Hub, without a pull count). */
