@@ -99,7 +99,7 @@ const NAME_PARTS = ['a', 'b', 'dir', '.', '..', '', '.wh.a', '.wh..wh..opq', 'x'
 const name = fc.array(fc.constantFrom(...NAME_PARTS), { maxLength: 5 }).map((a) => a.join('/'));
 
 const numField: fc.Arbitrary<NumField> = fc.oneof(
-  { arbitrary: fc.record({ k: fc.constant('oct' as const), v: fc.nat(0o777777) }), weight: 6 },
+  { arbitrary: fc.record({ k: fc.constant('oct' as const), v: fc.nat(0o777777) }), weight: 30 },
   {
     arbitrary: fc.record({
       k: fc.constant('oct' as const),
@@ -174,7 +174,7 @@ const COMPONENTS = ['a', 'b', 'c', 'A', '.wh.a', '.wh.b', '.wh.c', '.wh..wh..opq
 /** `..` is rare in names (most names with it climb out and are refused at once), common in link targets */
 const component = (dots: number) =>
   fc.oneof(
-    { arbitrary: fc.constantFrom(...COMPONENTS), weight: 20 },
+    { arbitrary: fc.constantFrom(...COMPONENTS), weight: 60 },
     { arbitrary: fc.constant('..'), weight: dots },
   );
 const pathOf = (dots: number) =>
@@ -313,3 +313,16 @@ export const SEED_TARS: Buffer[] = [
     cut: 0,
   }),
 ];
+
+/** Recompute the checksum of every block that carries a ustar magic, so byte mutations reach past it. */
+export function fixSums(tar: Buffer): Buffer {
+  const b = Buffer.from(tar);
+  for (let at = 0; at + 512 <= b.length; at += 512) {
+    if (b.toString('latin1', at + 257, at + 262) !== 'ustar') continue;
+    b.fill(0x20, at + 148, at + 156);
+    let sum = 0;
+    for (let i = at; i < at + 512; i++) sum += b[i]!;
+    b.write(`${sum.toString(8).padStart(6, '0')}\0 `, at + 148, 8, 'latin1');
+  }
+  return b;
+}
