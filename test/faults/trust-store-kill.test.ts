@@ -4,7 +4,7 @@
 // store holds exactly the old trusted state or exactly the new one — never a mix — and it verifies offline; a rerun
 // online completes and leaves the new state.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -148,4 +148,24 @@ test('a trust store update SIGKILLed before any of its writes leaves the old or 
   });
   assert.deepEqual(failures, []);
   assert.ok(seen.old > 0 && seen.new > 0, `both outcomes seen: ${JSON.stringify(seen)}`);
+});
+
+test('a store in the flat layout of earlier versions is read, and the next update moves it into a generation', async () => {
+  const store = new TrustStore(join(work, 'home-flat'));
+  const dir = store.dir(gun);
+  mkdirSync(join(dir, 'targets'), { recursive: true });
+  writeFileSync(join(dir, 'root.json'), 'root v1');
+  writeFileSync(join(dir, 'targets', 'releases.json'), 'releases v1');
+  writeFileSync(join(dir, '.0123abcd.tmp'), 'a temp file of a killed writer of an earlier version');
+  await store.setPin(gun, ['abc']);
+  assert.deepEqual([...store.load(gun).keys()].sort(), ['root.json', 'targets/releases.json']);
+  const next = new Map([
+    ['root.json', Buffer.from('root v2')],
+    ['timestamp.json', Buffer.from('timestamp v2')],
+  ]);
+  await store.withLock(gun, () => store.save(gun, next));
+  assert.ok(same(store.load(gun), next));
+  const files = listFiles(dir).map((f) => f.replace(/^metadata-[0-9a-z]+-[0-9a-f]+\//, 'GEN/'));
+  assert.deepEqual(files.sort(), ['GEN/root.json', 'GEN/timestamp.json', 'current', 'pin.json']);
+  assert.deepEqual(store.pin(gun)?.rootKeyIds, ['abc'], 'the pin is kept');
 });
