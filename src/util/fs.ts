@@ -2,7 +2,7 @@
 // leaves a partial file or a corrupt store, and two processes never write the same store at once.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync } from 'node:fs';
-import { link, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { TrustpinError } from '../errors/index.js';
 
@@ -106,7 +106,9 @@ export async function withLock<T>(
   const deadline = Date.now() + timeoutMs;
   while (!(await tryLock(dir, lock))) {
     const owner = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
-    if (owner && !alive(owner)) {
+    // a lock is never empty now (tryLock links it in whole); an empty one is an earlier version's, cut short
+    const cutShort = !owner && Date.now() - ((await stat(lock).catch(() => undefined))?.mtimeMs ?? 0) > 2000;
+    if ((owner && !alive(owner)) || cutShort) {
       await rm(lock, { force: true });
       continue;
     }

@@ -4,7 +4,7 @@
 // store holds exactly the old trusted state or exactly the new one — never a mix — and it verifies offline; a rerun
 // online completes and leaves the new state.
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -168,4 +168,18 @@ test('a store in the flat layout of earlier versions is read, and the next updat
   const files = listFiles(dir).map((f) => f.replace(/^metadata-[0-9a-z]+-[0-9a-f]+\//, 'GEN/'));
   assert.deepEqual(files.sort(), ['GEN/root.json', 'GEN/timestamp.json', 'current', 'pin.json']);
   assert.deepEqual(store.pin(gun)?.rootKeyIds, ['abc'], 'the pin is kept');
+});
+
+test('an empty lock file, as an earlier version killed while locking left it, does not block the store', async () => {
+  const store = new TrustStore(join(work, 'home-empty-lock'));
+  const dir = store.dir(gun);
+  mkdirSync(dir, { recursive: true });
+  const lock = join(dir, '.lock');
+  writeFileSync(lock, '');
+  const old = new Date(Date.now() - 60_000);
+  utimesSync(lock, old, old);
+  const started = Date.now();
+  await store.setPin(gun, ['abc']);
+  assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+  assert.deepEqual(store.pin(gun)?.rootKeyIds, ['abc']);
 });
