@@ -28,7 +28,7 @@ before(async () => {
   const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', small], { encoding: 'utf8' });
   mounted = m.status === 0;
   if (!mounted) {
-    why = `cannot mount a 2 MiB tmpfs here (${(m.stderr || m.error?.message || `exit ${m.status}`).trim()}): needs root or CAP_SYS_ADMIN`;
+    why = `cannot mount a 2 MiB tmpfs here (${(m.stderr || m.error?.message || `exit ${m.status}`).trim().split('\n')[0]}): needs root or CAP_SYS_ADMIN`;
     return;
   }
   [reg, notary] = await Promise.all([startRegistry({ mode: 'plain' }), startTestNotary()]);
