@@ -11,7 +11,7 @@ import { DEFAULT_LIMITS, type Limits } from '../layer/index.js';
 import type { Descriptor, Platform } from '../manifest/index.js';
 import { DEFAULT_CONFIG_CAP, type ImageSource } from '../source/index.js';
 import { checkTarget, type UnpackResult, type UnpackWarning, unpackLayers } from '../unpack/index.js';
-import { alive, settleAll, startLimited, writeAtomic } from '../util/index.js';
+import { alive, fsError, settleAll, startLimited, writeAtomic } from '../util/index.js';
 import { checkDiffId, isTarLayer, type LayerProof, layerJobs, proveLayer } from './diff-ids.js';
 import { type PullPlan, planPull } from './plan.js';
 import { OciStore } from './store.js';
@@ -154,11 +154,15 @@ async function resumeUnpack(marker: string, rootfs: string): Promise<void> {
     // a marker cut short: its writer died before the rename, so it never unpacked anything
   }
   if (typeof owner.pid === 'number' && owner.pid !== process.pid && alive(owner.pid)) return;
-  if (owner.rootfs === resolve(rootfs)) {
-    const entries = await readdir(rootfs).catch(() => [] as string[]);
-    for (const e of entries) await rm(join(rootfs, e), { recursive: true, force: true });
+  try {
+    if (owner.rootfs === resolve(rootfs)) {
+      const entries = await readdir(rootfs).catch(() => [] as string[]);
+      for (const e of entries) await rm(join(rootfs, e), { recursive: true, force: true });
+    }
+    await rm(marker, { force: true });
+  } catch (e) {
+    throw fsError(e, `cannot remove the partial unpack a killed pull left in ${rootfs}`);
   }
-  await rm(marker, { force: true });
 }
 
 /** Every layer of every image against its config's diff_id, a few at a time. */
