@@ -20,6 +20,11 @@ import { type RootCheck, verifyRootRotation, verifyRootSelf } from './root.js';
 import type { TrustSource } from './source.js';
 
 const ROOT_MAX = 1024 * 1024;
+/**
+ * Most root versions walked in one update (python-tuf stops at 32): every intermediate version is fetched, so a
+ * root claiming version 2^53 would otherwise be a loop of requests that never ends.
+ */
+export const MAX_ROOT_ROTATIONS = 256;
 const TIMESTAMP_MAX = 1024 * 1024;
 
 export interface UpdateOptions {
@@ -212,6 +217,16 @@ class Run {
       if (latest.raw.equals(trusted.raw)) return trusted;
       throw this.rootChanged(trusted, latest);
     }
+    if (latest.signed.version - v > MAX_ROOT_ROTATIONS)
+      throw new TrustpinError(
+        'TUF_ROOT_ROTATION_FAILED',
+        `the server's root is version ${latest.signed.version}, ${latest.signed.version - v} versions after the trusted version ${v}`,
+        {
+          expected: `at most ${MAX_ROOT_ROTATIONS} root rotations in one update`,
+          found: String(latest.signed.version),
+          hint: 'each intermediate root would be fetched in turn: a hostile server, or forget and re-pin the repository after checking its new root out of band',
+        },
+      );
     let prev = trusted;
     for (let n = v + 1; n < latest.signed.version; n++) {
       const b = await this.o.source.fetch(this.o.gun, `${n}.root.json`, ROOT_MAX, this.o.signal);
