@@ -286,6 +286,18 @@ export class Unpacker {
     }
     const treal = this.real([...tdir.parts, tname]);
     if (treal === real) return;
+    if (target.skipped) {
+      // a link to a device that was not made is not made either
+      await this.replace(parent, name, existing, real);
+      this.stats.skipped++;
+      this.tree.attach(parent, name, { kind: 'other', layer, skipped: true });
+      return this.warning(
+        layer,
+        e.path,
+        'DEVICE_SKIPPED',
+        `${e.path}: hard link to the skipped device ${link} skipped`,
+      );
+    }
     if (treal.startsWith(`${real}/`))
       throw new TrustpinError(
         'LAYER_INVALID',
@@ -321,6 +333,9 @@ export class Unpacker {
       // the rootfs is the image without its devices, never the lower layer's entry in their place
       await this.replace(parent, name, existing, real);
       this.stats.skipped++;
+      // kept in the tree (not on disk): a later hard link to it is skipped too, and a write below it fails as
+      // below any device — as in the diff tree, which holds the device
+      this.tree.attach(parent, name, { kind: 'other', layer, skipped: true });
       return this.warning(
         layer,
         e.path,

@@ -14,6 +14,8 @@ export interface VNode {
   folded?: Map<string, string>;
   /** last layer that wrote this node or walked through it (whiteouts hide only lower layers) */
   layer: number;
+  /** a device node the policy did not create: in the tree, not on disk */
+  skipped?: true;
   /** directory metadata, applied at the end so later writes into the directory do not disturb it */
   mode?: number;
   mtime?: number;

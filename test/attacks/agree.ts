@@ -33,6 +33,8 @@ export async function treeSet(tars: Buffer[]): Promise<FileSet> {
   }
   const out = new Map<string, string>();
   for (const n of t.sorted()) {
+    // the unpacker skips device nodes (and hard links to them) unless allowed as root: not part of the set
+    if (n.type === 'char' || n.type === 'block') continue;
     const type = TYPE[n.type] ?? n.type;
     out.set(
       n.path,

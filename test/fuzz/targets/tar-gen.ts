@@ -153,7 +153,10 @@ const rawHeader: fc.Arbitrary<RawHeader> = fc
     devmajor: numField,
     devminor: numField,
     body: fc.oneof(fc.array(fc.nat(255), { maxLength: 600 }), paxBody),
-    badSum: fc.oneof({ arbitrary: fc.constant(false), weight: 40 }, { arbitrary: fc.constant(true), weight: 1 }),
+    badSum: fc.oneof(
+      { arbitrary: fc.constant(false), weight: 40 },
+      { arbitrary: fc.constant(true), weight: 1 },
+    ),
     /** make the declared size the body's length (most headers), so that parsing gets past the first entry */
     fit: fc.oneof({ arbitrary: fc.constant(true), weight: 12 }, { arbitrary: fc.constant(false), weight: 1 }),
   })
@@ -217,6 +220,15 @@ const layerEntry: fc.Arbitrary<RawEntry> = fc.oneof(
   {
     arbitrary: fc.record({ name: layerPath, type: fc.constant('link' as const), linkname: layerPath }),
     weight: 2,
+  },
+  {
+    arbitrary: fc.record({
+      name: layerPath,
+      type: fc.constantFrom('character-device' as const, 'block-device' as const),
+      devmajor: fc.constantFrom(1, 8),
+      devminor: fc.constantFrom(3, 0),
+    }),
+    weight: 1,
   },
 );
 

@@ -110,3 +110,21 @@ test('a whiteout below a file written earlier in the same layer fails in both', 
   ]);
   assert.deepEqual(s, { error: 'LAYER_INVALID' });
 });
+
+test('a hard link to a device the unpacker skips is skipped too; a write below a device fails in both', async () => {
+  const s = await agree([
+    [{ name: 'dev/null', type: 'character-device', devmajor: 1, devminor: 3 }],
+    [
+      { name: 'null2', type: 'link', linkname: 'dev/null' },
+      { name: 'f', body: 'f' },
+    ],
+  ]);
+  assert.deepEqual(paths(s), ['dev', 'f']);
+  const r = await agree([
+    [
+      { name: 'd', type: 'block-device', devmajor: 8 },
+      { name: 'd/x', body: 'x' },
+    ],
+  ]);
+  assert.deepEqual(r, { error: 'LAYER_INVALID' });
+});
