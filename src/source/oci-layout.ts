@@ -266,6 +266,9 @@ export function parseOciRef(spec: string): OciRef {
 }
 
 export function layoutName(transport: Transport, file: string, sel: LayoutSelector): string {
+  // a directory whose last segment holds `:` or `@` would read back as DIR:TAG or DIR@DIGEST; a trailing `/`
+  // keeps it a directory, so a printed name always opens the same layout again
+  if (transport !== 'docker-archive' && /[:@]/.test(path.basename(file))) file = `${file}/`;
   return `${transport}:${file}${sel.tag === undefined ? '' : `:${sel.tag}`}${sel.digest === undefined ? '' : `@${sel.digest}`}`;
 }
 

@@ -12,6 +12,7 @@ import platform from './platform.js';
 import reference from './reference.js';
 import registryWire from './registry-wire.js';
 import schema1 from './schema1.js';
+import sourceSpec from './source-spec.js';
 import tar from './tar.js';
 import trustArchive from './trust-archive.js';
 import tufMetadata from './tuf-metadata.js';
@@ -31,4 +32,5 @@ export const targets: FuzzTarget<unknown>[] = [
   decompress,
   registryWire,
   archiveSource,
+  sourceSpec,
 ].flat() as FuzzTarget<unknown>[];
