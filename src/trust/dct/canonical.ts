@@ -10,7 +10,31 @@ function bad(why: string): TrustpinError {
   });
 }
 
-const cmpUtf8 = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+/**
+ * Bytewise UTF-8 order of two well-formed strings, compared as UTF-16 without allocating: UTF-8 orders by code
+ * point, and UTF-16 differs from that only where a surrogate (a code point above U+FFFF) meets U+E000–U+FFFF.
+ * Lone surrogates are made U+FFFD first ({@link wellFormed}), as UTF-8 encoding does.
+ */
+function cmpUtf8(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800 && y >= 0xd800) return unitRank(x) - unitRank(y);
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+/** Lone surrogates as U+FFFD, which is what encoding them as UTF-8 gives (String#toWellFormed, Node ≥ 20). */
+function wellFormed(s: string): string {
+  if (!/[\ud800-\udfff]/.test(s)) return s;
+  return s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+}
+
+/** Surrogates after U+E000–U+FFFF, as their code points are. */
+const unitRank = (u: number) => (u <= 0xdfff ? u + 0x2000 : u - 0x800);
 
 function encodeString(s: string, out: string[]): void {
   out.push(
@@ -37,9 +61,12 @@ function encode(v: Json, out: string[]): void {
     out.push(']');
   } else {
     out.push('{');
+    // compared without converting to UTF-8 per comparison: that made a 100,000-key object (an unsigned root.json
+    // under its 1 MiB cap) take a second or more to canonicalise, before any signature was checked
     Object.keys(v)
-      .sort(cmpUtf8)
-      .forEach((k, i) => {
+      .map((k): [string, string] => [wellFormed(k), k])
+      .sort((a, b) => cmpUtf8(a[0], b[0]))
+      .forEach(([, k], i) => {
         if (i) out.push(',');
         encodeString(k, out);
         out.push(':');
