@@ -262,7 +262,8 @@ type JsonOp =
   | { op: 'wrap'; at: number; asArray: boolean }
   | { op: 'addKey'; at: number; key: string; value: JsonValue }
   | { op: 'repeat'; at: number; times: number }
-  | { op: 'graft'; at: number; from: number };
+  | { op: 'graft'; at: number; from: number }
+  | { op: 'grow'; at: number; size: number };
 
 const jsonOp: fc.Arbitrary<JsonOp> = fc.oneof(
   {
@@ -292,6 +293,15 @@ const jsonOp: fc.Arbitrary<JsonOp> = fc.oneof(
     weight: 1,
   },
   { arbitrary: fc.record({ op: fc.constant('graft' as const), at: fc.nat(), from: fc.nat() }), weight: 2 },
+  // size probes: thousands of members or items, for work that grows faster than the input
+  {
+    arbitrary: fc.record({
+      op: fc.constant('grow' as const),
+      at: fc.nat(),
+      size: fc.constantFrom(10, 100, 1000, 5000, 20_000),
+    }),
+    weight: 1,
+  },
 );
 
 type Path = (string | number)[];
@@ -353,6 +363,17 @@ function applyJsonOp(root: JsonValue, o: JsonOp): JsonValue {
       if (Array.isArray(here) && here.length > 0) {
         const items = here.slice();
         for (let i = 1; i < o.times; i++) here.push(...items.map(clone));
+      }
+      return root;
+    case 'grow':
+      if (Array.isArray(here)) {
+        const item = here[0] ?? 0;
+        for (let i = here.length; i < o.size; i++) here.push(typeof item === 'object' ? clone(item) : item);
+      } else if (here && typeof here === 'object') {
+        const first = Object.keys(here)[0];
+        const value = first === undefined ? 0 : here[first]!;
+        for (let i = 0; i < o.size; i++)
+          here[`${first ?? 'k'}${i}`] = typeof value === 'object' ? clone(value) : value;
       }
       return root;
     case 'graft': {

@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { type Bug, type RunStats, SHARED_HEADER, type WorkerInit } from './engine.js';
-import { coded, isRejection } from './harness.js';
+import { coded, onRejection } from './harness.js';
 import { targets } from './targets/index.js';
 
 /** An input still running after this long is a hang. */
@@ -274,17 +274,14 @@ async function replay(target: string, file: string): Promise<number> {
   if (!t) throw new Error(`no target ${target}`);
   const input = t.decode(readFileSync(file));
   const started = performance.now();
+  const codes: string[] = [];
+  onRejection((c) => codes.push(c));
   try {
-    const r = await coded(() => t.run(input));
-    console.log(
-      `${target}: ${r === undefined ? 'ran' : 'ran'} in ${(performance.now() - started).toFixed(0)} ms, no bug`,
-    );
+    await coded(() => t.run(input));
+    const ms = (performance.now() - started).toFixed(0);
+    console.log(`${target}: no bug (${ms} ms; rejections: ${codes.join(', ') || 'none'})`);
     return 0;
   } catch (e) {
-    if (isRejection(e)) {
-      console.log(`${target}: rejected ${e.code}: ${e.message}`);
-      return 0;
-    }
     console.log(`${target}: BUG\n${(e as Error).stack ?? String(e)}`);
     return 1;
   }
