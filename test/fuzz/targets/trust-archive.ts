@@ -3,7 +3,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import fc from 'fast-check';
 import { Publisher } from '../../../src/testing/index.js';
 import { ARCHIVE_FORMAT, openTrustArchive, updateTrust } from '../../../src/trust/dct/index.js';
 import {
