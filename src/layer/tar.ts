@@ -99,7 +99,8 @@ export async function* walkTar(
   layer: string,
   limits: TarLimits = DEFAULT_TAR_LIMITS,
 ): AsyncGenerator<{ entry: LayerEntry; body: Readable }> {
-  const ex = extract();
+  // V7 headers (no ustar magic) are read, as Go's archive/tar reads them: an image docker unpacks is not refused
+  const ex = extract({ allowUnknownFormat: true });
   input.on('error', (e) => ex.destroy(e));
   input.pipe(ex);
   try {

@@ -113,3 +113,15 @@ test('an archive that ends inside a body fails the body’s reader with LAYER_IN
   const tar = await makeTar([{ path: 'a.txt', content: 'x'.repeat(5000) }]);
   await assert.rejects(walk(tar.subarray(0, 2048)), { code: 'LAYER_INVALID' });
 });
+
+test('a V7 tar (no ustar magic), which docker reads, is read too', async () => {
+  const tar = Buffer.from(await makeTar([{ path: 'old.txt', content: 'v7' }]));
+  tar.fill(0, 257, 265); // no magic, no version
+  const b = patch(tar, 265, 0, '');
+  const names: string[] = [];
+  for await (const { entry, body } of walkTar(Readable.from([b]), 'sha256:test')) {
+    names.push(entry.path);
+    for await (const _ of body);
+  }
+  assert.deepEqual(names, ['old.txt']);
+});
