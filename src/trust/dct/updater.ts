@@ -26,6 +26,12 @@ const ROOT_MAX = 1024 * 1024;
  */
 export const MAX_ROOT_ROTATIONS = 256;
 const TIMESTAMP_MAX = 1024 * 1024;
+/**
+ * Longest snapshot, targets or delegation document read (default 16 MiB; notary's own client allows 100 MiB).
+ * Their lengths are signed by the parent, but the notary server holds the timestamp (often the snapshot) key, so
+ * a signed length alone would let it stream gigabytes into memory. Longer is SIZE_EXCEEDED before any fetch.
+ */
+export const MAX_METADATA_LENGTH = 16 * 1024 * 1024;
 
 export interface UpdateOptions {
   gun: string;
@@ -284,6 +290,17 @@ class Run {
       } catch {
         // stale cache: fetch the version the parent names
       }
+    }
+    if (meta.length > MAX_METADATA_LENGTH) {
+      throw new TrustpinError(
+        'SIZE_EXCEEDED',
+        `${parent} says ${role} metadata is ${meta.length} bytes long`,
+        {
+          expected: `at most ${MAX_METADATA_LENGTH} bytes`,
+          found: `${meta.length} bytes`,
+          hint: 'no repository has trust data this large: a hostile or broken notary server; nothing was fetched',
+        },
+      );
     }
     const name = `${role}.${Buffer.from(meta.hashes.sha256 ?? '', 'base64').toString('hex')}.json`;
     const b = await this.get(meta.hashes.sha256 ? name : `${role}.json`, meta.length, `${role} metadata`);
