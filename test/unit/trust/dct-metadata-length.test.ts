@@ -23,9 +23,9 @@ test('a timestamp signing a snapshot of 1 TiB is SIZE_EXCEEDED, and no fetch is 
   const source: TrustSource = {
     describe: 'a server that signs any length',
     network: true,
-    fetch: (gun, name, max, signal) => {
+    fetch: (gun, name, max) => {
       asked.push(max);
-      return set.fetch(gun, name, max, signal);
+      return set.fetch(gun, name, max);
     },
   };
   await assert.rejects(
