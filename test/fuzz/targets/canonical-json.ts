@@ -39,6 +39,8 @@ const TEXTS = [
   deeplyNested(100_000),
 ].map((s) => Buffer.from(s));
 
+const MAX_UNSIGNED = 1024 * 1024;
+
 /** Structural equality of a strict-parser value with a JSON.parse value (own enumerable keys only). */
 function sameValue(a: unknown, b: unknown): boolean {
   const stack: [unknown, unknown][] = [[a, b]];
@@ -82,6 +84,9 @@ export default defineTarget<Buffer>({
     { arbitrary: fc.jsonValue().map((v) => Buffer.from(JSON.stringify(v))), weight: 1 },
   ),
   run(bytes) {
+    // unsigned documents (root, timestamp) are capped at 1 MiB before this parser sees them; the parser is linear
+    // (about 0.1 µs a byte), so bigger inputs only measure the machine
+    if (bytes.length > MAX_UNSIGNED) return;
     const v = codedSync(() => parseStrictJson(bytes));
     if (v === undefined) return;
     let reference: unknown;
