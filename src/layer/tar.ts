@@ -100,7 +100,8 @@ export async function* walkTar(
   limits: TarLimits = DEFAULT_TAR_LIMITS,
 ): AsyncGenerator<{ entry: LayerEntry; body: Readable }> {
   // V7 headers (no ustar magic) are read, as Go's archive/tar reads them: an image docker unpacks is not refused
-  const ex = extract({ allowUnknownFormat: true });
+  // (an option tar-stream reads but its published types do not list)
+  const ex = extract({ allowUnknownFormat: true } as Parameters<typeof extract>[0]);
   input.on('error', (e) => ex.destroy(e));
   input.pipe(ex);
   try {
