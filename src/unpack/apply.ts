@@ -354,6 +354,11 @@ export class Unpacker {
     return this.writer.close();
   }
 
+  /** Wait until every file queued so far is on disk; throws the first write error (ENOSPC, EIO …). */
+  settle(): Promise<void> {
+    return this.writer.drain();
+  }
+
   /**
    * Directory modes and mtimes, last: writing into a directory changes its mtime, and a read-only directory
    * would stop a non-root unpack from filling it. Deepest first.

@@ -189,7 +189,12 @@ export async function unpackLayers(
         opts.limits ?? DEFAULT_LIMITS,
       );
       opts.check?.(i, diffId, size);
-      opts.onLayer?.(i, 'done');
+      // a layer is reported done once its files are on disk, so a full disk never follows "unpacked"; without
+      // a listener the writer keeps running behind the next layer's decompression
+      if (opts.onLayer) {
+        await u.settle();
+        opts.onLayer(i, 'done');
+      }
     }
     if (u.collisions.length > 0) throw collisionError(rootfs, folding, u.collisions);
     await u.finish();
