@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { type FuzzTarget, isRejection, onRejection, recordRejection } from './harness.js';
 
 export interface Bug {
-  kind: 'exception' | 'oracle' | 'hang' | 'memory';
+  /** `slow`: an input that took over 1 s and finished; `hang`: one the watchdog had to stop */
+  kind: 'exception' | 'oracle' | 'hang' | 'slow' | 'memory';
   /** first line of the error, used to tell distinct causes apart */
   signature: string;
   message: string;
@@ -48,12 +49,15 @@ export interface WorkerInit {
   seed: number;
   seconds: number;
   runs: number | undefined;
-  /** Int32 [0] executions, [1] input length, [2] 1 when the input did not fit; then the input bytes */
+  /**
+   * Int32 [0] executions, [1] input length, [2] 1 when the input did not fit, [3] 1 while an input runs; Float64 at
+   * byte 16: when it started (Date.now()); then the input bytes
+   */
   shared: SharedArrayBuffer;
   maxHeapBytes: number;
 }
 
-export const SHARED_HEADER = 12;
+export const SHARED_HEADER = 24;
 
 function signatureOf(e: unknown): string {
   if (e instanceof Error) {

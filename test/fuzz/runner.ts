@@ -12,8 +12,12 @@ import { type Bug, type RunStats, SHARED_HEADER, type WorkerInit } from './engin
 import { coded, onRejection } from './harness.js';
 import { targets } from './targets/index.js';
 
-/** An input still running after this long is a hang. */
+/** An input running longer than this is a bug: `slow` when it then finishes, `hang` past {@link KILL_MS}. */
 export const HANG_MS = 1000;
+/** An input still running after this long is stopped (the worker is terminated and restarted). */
+export const KILL_MS = 10_000;
+/** No input started for this long: the generator itself is stuck. */
+const STALL_MS = 60_000;
 /** The worker's old-generation heap; a worker that needs more dies, and its input is a memory bug. */
 export const MAX_HEAP_MB = 256;
 const SHARED_BYTES = 16 * 1024 * 1024;
@@ -87,7 +91,8 @@ function runWorker(
   onTick: (executions: number) => void,
 ): Promise<{ stats?: RunStats; executions: number; ended?: Bug; startError?: Error }> {
   const shared = new SharedArrayBuffer(SHARED_HEADER + SHARED_BYTES);
-  const header = new Int32Array(shared, 0, 3);
+  const header = new Int32Array(shared, 0, 4);
+  const started = new Float64Array(shared, 16, 1);
   const data = new Uint8Array(shared, SHARED_HEADER);
   const current = () => Buffer.from(data.subarray(0, Atomics.load(header, 1)));
   const init: WorkerInit = { target, seed, seconds, runs, shared, maxHeapBytes: MAX_HEAP_MB * 2 ** 20 };
@@ -111,35 +116,62 @@ function runWorker(
       clearInterval(watchdog);
       resolve({ ...r, executions: Atomics.load(header, 0) });
     };
+    // an input over HANG_MS, kept until it finishes (slow) or reaches KILL_MS (hang)
+    let suspect: { count: number; input: Buffer; since: number } | undefined;
+    const ended = (kind: Bug['kind'], message: string, input: Buffer): Bug => ({
+      kind,
+      signature: kind,
+      message: `${message}${Atomics.load(header, 2) ? '; the input was longer than the shared buffer and is truncated' : ''}`,
+      input,
+      seed,
+      shrinks: 0,
+    });
     const watchdog = setInterval(() => {
       if (!ready) return;
       const n = Atomics.load(header, 0);
+      if (suspect && n !== suspect.count) {
+        const ms = Date.now() - suspect.since;
+        onBug(
+          ended(
+            'slow',
+            `an input ran for about ${ms} ms (over ${HANG_MS} ms) and then finished`,
+            suspect.input,
+          ),
+        );
+        suspect = undefined;
+      }
       if (n !== last) {
         last = n;
         lastChange = performance.now();
         slowSaved = false;
-        onTick(n);
+      }
+      onTick(n);
+      if (!Atomics.load(header, 3)) {
+        // between inputs: fast-check generating the next one
+        if (performance.now() - lastChange > STALL_MS) {
+          finish({
+            ended: ended('hang', `no input started for ${STALL_MS} ms (the generator is stuck)`, current()),
+          });
+          void w.terminate();
+        }
         return;
       }
+      const elapsed = Date.now() - started[0]!;
       // an input running for a tick is written down: if it takes the whole process with it (a heap limit V8
       // enforces with a fatal error rather than by ending the worker), the supervisor still has it
-      if (!slowSaved) {
+      if (elapsed > 100 && !slowSaved) {
         slowSaved = true;
         writeFileSync(inProgressFile(a.out, target), current());
       }
-      onTick(n);
-      if (performance.now() - lastChange < HANG_MS) return;
-      const bug: Bug = {
-        kind: 'hang',
-        signature: 'hang',
-        message: `an input ran for more than ${HANG_MS} ms (the worker was terminated)${
-          Atomics.load(header, 2) ? '; the input was longer than the shared buffer and is truncated' : ''
-        }`,
-        input: current(),
-        seed,
-        shrinks: 0,
-      };
-      finish({ ended: bug });
+      if (elapsed > HANG_MS && !suspect) suspect = { count: n, input: current(), since: started[0]! };
+      if (elapsed < KILL_MS) return;
+      finish({
+        ended: ended(
+          'hang',
+          `an input ran for more than ${KILL_MS} ms (the worker was terminated)`,
+          current(),
+        ),
+      });
       void w.terminate();
     }, 100);
     w.on(

@@ -17,7 +17,8 @@ const gc = runInNewContext('gc') as () => void;
 const init = workerData as WorkerInit;
 const t = targets.find((x) => x.name === init.target);
 if (!t) throw new Error(`no target ${init.target}`);
-const header = new Int32Array(init.shared, 0, 3);
+const header = new Int32Array(init.shared, 0, 4);
+const started = new Float64Array(init.shared, 16, 1);
 const data = new Uint8Array(init.shared, SHARED_HEADER);
 
 /** inputs kept per outcome (accepted, or each rejection code) as the corpus */
@@ -35,8 +36,11 @@ const stats = await fuzzTarget(t, {
     data.set(b.subarray(0, n));
     Atomics.store(header, 1, n);
     Atomics.store(header, 2, n < b.length ? 1 : 0);
+    started[0] = Date.now();
+    Atomics.store(header, 3, 1);
   },
   afterInput(outcome) {
+    Atomics.store(header, 3, 0);
     Atomics.add(header, 0, 1);
     const kept = corpus.get(outcome) ?? 0;
     if (kept < CORPUS_PER_OUTCOME && outcome !== 'bug') {
