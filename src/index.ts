@@ -55,7 +55,16 @@ export {
   type WalkOptions,
   walkImage,
 } from './image/index.js';
-export type { Limits } from './layer/index.js';
+// Bounds on layers: every input-size-dependent step has one (README: Limits).
+export {
+  DEFAULT_LIMITS,
+  DEFAULT_TAR_LIMITS,
+  DEFAULT_TREE_LIMITS,
+  type Limits,
+  MAX_ZSTD_WINDOW,
+  type TarLimits,
+  type TreeLimits,
+} from './layer/index.js';
 // Manifests, configs and platforms (parsed only from verified bytes).
 export {
   classifyEntry,
@@ -66,6 +75,8 @@ export {
   type ImageConfig,
   type ImageManifest,
   type IndexManifest,
+  MAX_JSON_DEPTH,
+  MAX_VARIANT_LEVEL,
   type Manifest,
   MT,
   type Platform,
@@ -109,9 +120,17 @@ export {
   withDigest,
 } from './reference/index.js';
 // The registry client and where images live.
-export { type Credential, RegistryClient, type RegistryOptions } from './registry/index.js';
+// Bounds on what registries and token servers send.
+export {
+  type Credential,
+  MAX_TOKEN_RESPONSE,
+  RegistryClient,
+  type RegistryOptions,
+} from './registry/index.js';
 export type { ComparisonJson } from './report/index.js';
 export {
+  DEFAULT_CONFIG_CAP,
+  DEFAULT_MANIFEST_CAP,
   type ImageSource,
   OciLayoutSource,
   openArchiveSource,
@@ -139,6 +158,8 @@ export {
   type ImportOptions,
   importDockerTrust,
   inspectDctTrust,
+  MAX_METADATA_LENGTH,
+  MAX_ROOT_ROTATIONS,
   type MirrorOfOptions,
   type MirrorVerdict,
   type Problem,

@@ -29,6 +29,7 @@ export interface Limits {
   maxZstdWindow?: number;
 }
 
+/** The default layer caps: 64 GiB, a 1000:1 ratio past the first MiB, zstd windows up to MAX_ZSTD_WINDOW. */
 export const DEFAULT_LIMITS: Limits = {
   maxBytes: 64 * 1024 ** 3,
   maxRatio: 1000,

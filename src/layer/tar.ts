@@ -29,12 +29,14 @@ export interface LayerEntry {
   whiteout?: Whiteout;
 }
 
+/** Caps on one layer's tar stream, checked as each header is read. */
 export interface TarLimits {
   /** entries in one layer (default 1,000,000) */
   maxEntries: number;
   /** characters in an entry's name or link target, after PAX/GNU long names (default 4096, Linux's PATH_MAX) */
   maxPathLength: number;
 }
+/** 1,000,000 entries per layer; 4096 characters per name or link target. */
 export const DEFAULT_TAR_LIMITS: TarLimits = { maxEntries: 1_000_000, maxPathLength: 4096 };
 
 const TYPES: Record<string, EntryType> = {

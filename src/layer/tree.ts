@@ -35,6 +35,7 @@ export interface TreeLimits {
    */
   maxPathLength: number;
 }
+/** 40 symlink hops and 4096-character resolved paths, as Linux. */
 export const DEFAULT_TREE_LIMITS: TreeLimits = { maxSymlinkHops: 40, maxPathLength: 4096 };
 
 /** The coded errors both trees give when a resolution passes a TreeLimits bound. */

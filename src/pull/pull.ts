@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Digest } from '../digest/index.js';
 import { TrustpinError } from '../errors/index.js';
-import { DEFAULT_LIMITS, type Limits } from '../layer/index.js';
+import { DEFAULT_LIMITS, type Limits, type TarLimits, type TreeLimits } from '../layer/index.js';
 import type { Descriptor, Platform } from '../manifest/index.js';
 import { DEFAULT_CONFIG_CAP, type ImageSource } from '../source/index.js';
 import { checkTarget, type UnpackResult, type UnpackWarning, unpackLayers } from '../unpack/index.js';
@@ -40,7 +40,12 @@ export interface PullOptions {
   unpack?: string | undefined;
   allowDevices?: boolean;
   preserveSetid?: boolean;
+  /** caps on each decompressed layer (default DEFAULT_LIMITS) */
   limits?: Limits;
+  /** caps on each layer's tar stream during --unpack (default DEFAULT_TAR_LIMITS) */
+  tarLimits?: TarLimits;
+  /** bounds on symlink resolution during --unpack (default DEFAULT_TREE_LIMITS) */
+  treeLimits?: TreeLimits;
   onEvent?: (e: PullEvent) => void;
   onWarning?: (w: UnpackWarning) => void;
 }
@@ -211,6 +216,8 @@ async function unpackProving(
       allowDevices: opts.allowDevices,
       preserveSetid: opts.preserveSetid,
       limits,
+      ...(opts.tarLimits ? { tarLimits: opts.tarLimits } : {}),
+      ...(opts.treeLimits ? { treeLimits: opts.treeLimits } : {}),
       onWarning: opts.onWarning,
       check: (i, diffId, size) => {
         const d = layers[i]!;

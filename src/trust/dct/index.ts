@@ -13,5 +13,12 @@ export {
 } from './source.js';
 export { type DctPin, TrustStore, trustpinHome } from './store.js';
 export { parseSigner, type Resolution, resolveTag, type SignerRequirement } from './targets.js';
-export { type RootTrust, type TrustedRepo, type UpdateOptions, updateTrust } from './updater.js';
+export {
+  MAX_METADATA_LENGTH,
+  MAX_ROOT_ROTATIONS,
+  type RootTrust,
+  type TrustedRepo,
+  type UpdateOptions,
+  updateTrust,
+} from './updater.js';
 export { createDctVerifier, type DctVerdict, type DctVerifierOptions, verdictError } from './verifier.js';
