@@ -255,7 +255,13 @@ class Zstd extends Transform {
 
 function asZstdError(e: unknown): TrustpinError {
   if (e instanceof TrustpinError) return e;
-  return new TrustpinError('BLOB_INVALID', `zstd stream is corrupt: ${(e as Error).message}`);
+  // the same code as a corrupt gzip layer: its digest matched, so this is what the publisher pushed
+  return new TrustpinError('LAYER_INVALID', `zstd stream is corrupt: ${(e as Error).message}`, {
+    expected: 'a complete zstd stream',
+    found: (e as Error).message,
+    hint: 'its digest matched, so this is what the publisher pushed; the layer is truncated or corrupt',
+    cause: e,
+  });
 }
 
 /**

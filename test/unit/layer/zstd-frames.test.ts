@@ -88,3 +88,17 @@ test('valid multi-frame streams with skippable frames and checksums decode in fu
   const out = await decode([both.subarray(0, 7), both.subarray(7)]);
   assert.equal(out.toString(), `${'first frame\n'.repeat(5000)}${'second frame\n'.repeat(7000)}`);
 });
+
+test('a corrupt zstd layer is LAYER_INVALID, like a corrupt gzip one (its digest matched: the publisher pushed it)', async () => {
+  // block type 3 is reserved
+  const h = (4 << 3) | (3 << 1) | 1;
+  const bad = Buffer.concat([
+    Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x00, h & 0xff, (h >> 8) & 0xff, (h >> 16) & 0xff]),
+    Buffer.from('data'),
+  ]);
+  await assert.rejects(decode([bad]), (e: { code?: string; hint?: string }) => {
+    assert.equal(e.code, 'LAYER_INVALID');
+    assert.match(e.hint ?? '', /publisher pushed/);
+    return true;
+  });
+});
