@@ -304,6 +304,9 @@ const jsonOp: fc.Arbitrary<JsonOp> = fc.oneof(
   },
 );
 
+/** The most text one size probe adds (4 MB). */
+const GROW_BYTES = 4_000_000;
+
 type Path = (string | number)[];
 
 function paths(v: JsonValue): Path[] {
@@ -365,17 +368,23 @@ function applyJsonOp(root: JsonValue, o: JsonOp): JsonValue {
         for (let i = 1; i < o.times; i++) here.push(...items.map(clone));
       }
       return root;
-    case 'grow':
+    case 'grow': {
+      // at most GROW_BYTES of new text: growing a list of large items must not exhaust the generator's heap
+      const count = (v: JsonValue) =>
+        Math.min(o.size, Math.floor(GROW_BYTES / (JSON.stringify(v).length + 1)));
       if (Array.isArray(here)) {
         const item = here[0] ?? 0;
-        for (let i = here.length; i < o.size; i++) here.push(typeof item === 'object' ? clone(item) : item);
+        const n = count(item);
+        for (let i = here.length; i < n; i++) here.push(typeof item === 'object' ? clone(item) : item);
       } else if (here && typeof here === 'object') {
         const first = Object.keys(here)[0];
         const value = first === undefined ? 0 : here[first]!;
-        for (let i = 0; i < o.size; i++)
+        const n = count(value);
+        for (let i = 0; i < n; i++)
           here[`${first ?? 'k'}${i}`] = typeof value === 'object' ? clone(value) : value;
       }
       return root;
+    }
     case 'graft': {
       const from = all[o.from % all.length]!;
       return setAt(root, p, clone(getAt(root, from)));
