@@ -114,10 +114,19 @@ function roleKeys(role: string, what: string, v: unknown): RoleKeys {
     throw invalid(role, `${what}: threshold must be ≥ 1`);
   // a key listed twice is still one key; thousands of repeats only cost every check (TUF requires unique IDs)
   if (new Set(v.keyids).size !== v.keyids.length) throw invalid(role, `${what}: a key ID is listed twice`);
+  if (v.keyids.length > MAX_ROLE_KEYS)
+    throw invalid(role, `${what}: ${v.keyids.length} keys, more than ${MAX_ROLE_KEYS}`);
   return { keyids: v.keyids as string[], threshold: v.threshold as number };
 }
 
 const TYPES: Record<string, string> = { root: 'Root', snapshot: 'Snapshot', timestamp: 'Timestamp' };
+
+/**
+ * Most keys one role may list, and most signatures one document may carry (default 256 each; notary repositories
+ * use one to a handful). Each costs a certificate check or a signature verification; more is TUF_METADATA_INVALID.
+ */
+export const MAX_ROLE_KEYS = 256;
+export const MAX_SIGNATURES = 256;
 
 /** Parse one document for `role` (strict JSON; structure checked). Signatures are checked separately. */
 export function parseEnvelope<T>(role: string, raw: Buffer): Envelope<T> {
@@ -134,6 +143,8 @@ export function parseEnvelope<T>(role: string, raw: Buffer): Envelope<T> {
     throw invalid(role, 'version must be an integer ≥ 1');
   if (typeof s.expires !== 'string' || Number.isNaN(parseTime(s.expires)))
     throw invalid(role, 'expires is not a time');
+  if (doc.signatures.length > MAX_SIGNATURES)
+    throw invalid(role, `${doc.signatures.length} signatures, more than ${MAX_SIGNATURES}`);
   const signatures = doc.signatures.map((x, i) => {
     if (
       !isObj(x) ||
@@ -226,9 +237,12 @@ export function verifyThreshold(
 ): SignatureReport {
   const valid = new Set<string>();
   const problems: string[] = [];
+  const inRole = new Set(role.keyids);
   for (const s of doc.signatures) {
+    // a key that already signed validly counts once: a repeat is no second signature and is not verified again
+    if (valid.has(s.keyid)) continue;
     const k = Object.hasOwn(keys, s.keyid) ? keys[s.keyid] : undefined;
-    if (!role.keyids.includes(s.keyid) || !k) {
+    if (!inRole.has(s.keyid) || !k) {
       problems.push(`signature by key ${s.keyid.slice(0, 12)} which is not a ${doc.role} key`);
       continue;
     }
