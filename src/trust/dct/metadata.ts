@@ -126,6 +126,7 @@ const TYPES: Record<string, string> = { root: 'Root', snapshot: 'Snapshot', time
  * use one to a handful). Each costs a certificate check or a signature verification; more is TUF_METADATA_INVALID.
  */
 export const MAX_ROLE_KEYS = 256;
+/** Most signatures one document may carry (default 256); see MAX_ROLE_KEYS. */
 export const MAX_SIGNATURES = 256;
 
 /** Parse one document for `role` (strict JSON; structure checked). Signatures are checked separately. */
