@@ -158,6 +158,8 @@ export {
   type ImportOptions,
   importDockerTrust,
   inspectDctTrust,
+  MAX_DELEGATION_PATHS,
+  MAX_DELEGATIONS,
   MAX_METADATA_LENGTH,
   MAX_ROLE_KEYS,
   MAX_ROOT_ROTATIONS,

@@ -3,7 +3,7 @@ export { type ArchiveOptions, archiveTrust, type ImportOptions, importDockerTrus
 export { inspectDctTrust, prettyTrustInfo, type TrustInfo, trustInfo } from './inspect.js';
 export { canonicalKeyId, isX509, keyId, readKeyFile, type TufKey } from './keys.js';
 export { type DctTrustOptions, type LoadedTrust, loadTrust, trustServerFor } from './load.js';
-export { MAX_ROLE_KEYS, MAX_SIGNATURES } from './metadata.js';
+export { MAX_DELEGATION_PATHS, MAX_DELEGATIONS, MAX_ROLE_KEYS, MAX_SIGNATURES } from './metadata.js';
 export {
   ARCHIVE_FORMAT,
   type ArchiveFile,

@@ -128,6 +128,14 @@ const TYPES: Record<string, string> = { root: 'Root', snapshot: 'Snapshot', time
 export const MAX_ROLE_KEYS = 256;
 /** Most signatures one document may carry (default 256); see MAX_ROLE_KEYS. */
 export const MAX_SIGNATURES = 256;
+/**
+ * Most delegation roles one targets document may list, and most path prefixes one role may list (default 1024
+ * each; Docker Hub repositories have one or two of each). Each role is a fetch, each path a prefix check against
+ * the parent's paths; more is TUF_METADATA_INVALID.
+ */
+export const MAX_DELEGATIONS = 1024;
+/** Most path prefixes one delegation role may list (default 1024); see MAX_DELEGATIONS. */
+export const MAX_DELEGATION_PATHS = 1024;
 
 /** Parse one document for `role` (strict JSON; structure checked). Signatures are checked separately. */
 export function parseEnvelope<T>(role: string, raw: Buffer): Envelope<T> {
@@ -185,6 +193,8 @@ export function parseEnvelope<T>(role: string, raw: Buffer): Envelope<T> {
     if (s.delegations !== undefined && s.delegations !== null) {
       const d = s.delegations;
       if (!isObj(d) || !Array.isArray(d.roles)) throw invalid(role, 'delegations malformed');
+      if (d.roles.length > MAX_DELEGATIONS)
+        throw invalid(role, `${d.roles.length} delegation roles, more than ${MAX_DELEGATIONS}`);
       const keys = keysOf(role, d.keys ?? {});
       const roles = d.roles.map((r, i) => {
         if (!isObj(r) || typeof r.name !== 'string') throw invalid(role, `delegation ${i} has no name`);
@@ -203,6 +213,12 @@ export function parseEnvelope<T>(role: string, raw: Buffer): Envelope<T> {
           if (!keys[id]) throw invalid(role, `delegation ${name} names unknown key ${id}`);
         const paths =
           Array.isArray(r.paths) && r.paths.every((p) => typeof p === 'string') ? (r.paths as string[]) : [];
+        // every path is matched against the parent's paths (and each tag against them): bounded, not quadratic
+        if (paths.length > MAX_DELEGATION_PATHS)
+          throw invalid(
+            role,
+            `delegation ${name} lists ${paths.length} paths, more than ${MAX_DELEGATION_PATHS}`,
+          );
         return { name, ...rk, paths };
       });
       if (new Set(roles.map((r) => r.name)).size !== roles.length)

@@ -4,7 +4,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Publisher } from '../../../src/testing/publisher.js';
-import { MAX_ROLE_KEYS, MAX_SIGNATURES, parseEnvelope } from '../../../src/trust/dct/metadata.js';
+import {
+  MAX_DELEGATION_PATHS,
+  MAX_DELEGATIONS,
+  MAX_ROLE_KEYS,
+  MAX_SIGNATURES,
+  parseEnvelope,
+} from '../../../src/trust/dct/metadata.js';
 import { FileSet } from '../../../src/trust/dct/source.js';
 import { updateTrust } from '../../../src/trust/dct/updater.js';
 
@@ -62,5 +68,34 @@ test(`a role listing more than MAX_ROLE_KEYS (${MAX_ROLE_KEYS}) keys is TUF_META
   assert.throws(() => parseEnvelope('root', Buffer.from(JSON.stringify(root))), {
     code: 'TUF_METADATA_INVALID',
     message: /more than 256/,
+  });
+});
+
+test(`delegations are bounded: more than MAX_DELEGATIONS (${MAX_DELEGATIONS}) roles or MAX_DELEGATION_PATHS paths in a role is TUF_METADATA_INVALID`, () => {
+  const doc = (roles: unknown[]) =>
+    Buffer.from(
+      JSON.stringify({
+        signed: {
+          _type: 'Targets',
+          version: 1,
+          expires: '2030-01-01T00:00:00Z',
+          targets: {},
+          delegations: { keys: {}, roles },
+        },
+        signatures: [],
+      }),
+    );
+  const role = (name: string, paths: string[]) => ({ name, keyids: [], threshold: 1, paths });
+  // within the bounds: parsed (signatures are checked later)
+  assert.ok(parseEnvelope('targets', doc([role('targets/releases', ['a', 'b'])])));
+  const many = Array.from({ length: MAX_DELEGATIONS + 1 }, (_, i) => role(`targets/r${i}`, ['']));
+  assert.throws(() => parseEnvelope('targets', doc(many)), {
+    code: 'TUF_METADATA_INVALID',
+    message: /1025 delegation roles, more than 1024/,
+  });
+  const paths = Array.from({ length: MAX_DELEGATION_PATHS + 1 }, (_, i) => `p${i}/`);
+  assert.throws(() => parseEnvelope('targets', doc([role('targets/releases', paths)])), {
+    code: 'TUF_METADATA_INVALID',
+    message: /lists 1025 paths, more than 1024/,
   });
 });
