@@ -191,7 +191,13 @@ function readArchiveFile(path: string): FileSet {
   if (typeof doc !== 'object' || d.format !== ARCHIVE_FORMAT || !Array.isArray(d.repositories)) {
     throw new TrustpinError('USAGE', `${path} is not a trustpin trust archive`, {
       expected: ARCHIVE_FORMAT,
-      found: typeof doc === 'object' && doc ? String(d.format) : typeof doc,
+      // never String() a parsed value: an object whose `toString` is not a function cannot be converted
+      found:
+        typeof doc === 'object' && doc
+          ? typeof d.format === 'string'
+            ? JSON.stringify(d.format.slice(0, 80))
+            : `format: ${d.format === null ? 'null' : typeof d.format}`
+          : typeof doc,
     });
   }
   // every member is data from a file someone handed over: checked before use, never trusted for its shape

@@ -15,6 +15,8 @@ test('malformed trust archives are USAGE or SOURCE_INVALID, not a crash', async 
     'JSON null': [null, 'USAGE'],
     'a number': [42, 'USAGE'],
     'no format': [{ repositories: [] }, 'USAGE'],
+    // found by the trust-archive long fuzz run: String() of an object whose toString is not a function threw
+    'a format object with toString: 0': [{ format: { toString: 0 }, repositories: {} }, 'USAGE'],
     'null repository': [{ format: F, repositories: [null] }, 'SOURCE_INVALID'],
     'repository without gun': [{ format: F, repositories: [{ files: {} }] }, 'SOURCE_INVALID'],
     'null files': [{ format: F, repositories: [{ gun: 'a/b', files: null }] }, 'SOURCE_INVALID'],
