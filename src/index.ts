@@ -64,6 +64,7 @@ export {
   MAX_ZSTD_WINDOW,
   type TarLimits,
   type TreeLimits,
+  ZSTD_STALL_MS,
 } from './layer/index.js';
 // Manifests, configs and platforms (parsed only from verified bytes).
 export {

@@ -1,8 +1,9 @@
 // Layer decompression, applied only to bytes whose digest has already been proven: gzip (node:zlib) or zstd
 // (fzstd, pure JS, since Node 20's zlib has none), sniffed by magic bytes, with a cap on the output size and ratio.
+import { createRequire } from 'node:module';
 import { Transform, type TransformCallback } from 'node:stream';
+import { Worker } from 'node:worker_threads';
 import { createGunzip } from 'node:zlib';
-import { Decompress } from 'fzstd';
 import { TrustpinError } from '../errors/index.js';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
@@ -27,6 +28,8 @@ export interface Limits {
   maxRatio: number;
   /** largest window (memory the decoder allocates up front) a zstd frame may declare; default MAX_ZSTD_WINDOW */
   maxZstdWindow?: number;
+  /** longest a zstd slice may decode without output before the layer is refused; default ZSTD_STALL_MS */
+  zstdStallMs?: number;
 }
 
 /** The default layer caps: 64 GiB, a 1000:1 ratio past the first MiB, zstd windows up to MAX_ZSTD_WINDOW. */
@@ -210,46 +213,161 @@ export class ZstdFrames {
   }
 }
 
+/**
+ * fzstd is pure JS and decodes synchronously: a corrupt stream that sends it into an endless loop (a Huffman
+ * table whose FSE-coded weights take no bits, which zstd itself refuses) would hang the whole process with no way
+ * to interrupt it. So it runs in a worker thread: one input slice at a time, its output posted back block by block,
+ * and a slice that makes no progress for `zstdStallMs` ends the worker and the layer (LAYER_INVALID). The caps are
+ * checked in the worker too, inside the decoder's callback, so one slice cannot expand past them.
+ */
+const ZSTD_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { Decompress } = require(workerData.fzstd);
+const { maxBytes, maxRatio } = workerData;
+let out = 0, consumed = 0;
+const d = new Decompress((chunk) => {
+  out += chunk.length;
+  if (out > maxBytes || (out > 1048576 && out / Math.max(1, consumed) > maxRatio)) {
+    const e = new Error('cap'); e.cap = true; e.out = out; e.consumed = consumed; throw e;
+  }
+  const b = chunk.slice();
+  parentPort.postMessage({ t: 'data', b }, [b.buffer]);
+});
+parentPort.on('message', (m) => {
+  try {
+    if (m.t === 'push') { consumed += m.b.length; d.push(m.b); }
+    else d.push(new Uint8Array(0), true);
+    parentPort.postMessage({ t: 'ok' });
+  } catch (e) {
+    parentPort.postMessage({ t: 'err', message: String(e && e.message), cap: !!(e && e.cap), out: e && e.out, consumed: e && e.consumed });
+  }
+});
+`;
+
+/** How long a zstd slice may decode without producing output before the layer is refused (default 2 s). */
+export const ZSTD_STALL_MS = 2000;
+
+type ZstdReply =
+  | { t: 'data'; b: Uint8Array }
+  | { t: 'ok' }
+  | { t: 'err'; message: string; cap: boolean; out?: number; consumed?: number };
+
+let fzstdPath: string | undefined;
+
 class Zstd extends Transform {
-  private readonly d: Decompress;
   private readonly frames: ZstdFrames;
-  private out = 0;
-  private consumed = 0;
+  private worker: Worker | undefined;
+  private waiting: ((r: ZstdReply | { t: 'stall' } | { t: 'exit' }) => void) | undefined;
   constructor(
     private readonly limits: Limits,
     private readonly what: string,
   ) {
     super();
     this.frames = new ZstdFrames(limits.maxZstdWindow ?? MAX_ZSTD_WINDOW, what);
-    this.d = new Decompress((chunk) => {
-      this.out += chunk.length;
-      // checked inside the decoder's callback: one input slice can expand a lot before control returns
-      const e = tooBig(this.limits, this.what, this.out, this.consumed);
-      if (e) throw e;
-      this.push(Buffer.from(chunk));
+  }
+
+  private start(): Worker {
+    fzstdPath ??= createRequire(import.meta.url).resolve('fzstd');
+    const w = new Worker(ZSTD_WORKER, {
+      eval: true,
+      workerData: { fzstd: fzstdPath, maxBytes: this.limits.maxBytes, maxRatio: this.limits.maxRatio },
+    });
+    w.on('message', (m: ZstdReply) => {
+      if (this.destroyed) return;
+      if (m.t === 'data') this.push(Buffer.from(m.b.buffer, m.b.byteOffset, m.b.byteLength));
+      this.waiting?.(m);
+    });
+    w.on('error', (e) => this.waiting?.({ t: 'err', message: e.message, cap: false }));
+    w.on('exit', () => this.waiting?.({ t: 'exit' }));
+    this.worker = w;
+    return w;
+  }
+
+  /** Send one message and wait for the slice to finish, restarting the stall timer on every output block. */
+  private run(msg: { t: 'push'; b: Uint8Array } | { t: 'end' }): Promise<void> {
+    const w = this.worker ?? this.start();
+    const stallMs = this.limits.zstdStallMs ?? ZSTD_STALL_MS;
+    return new Promise<void>((resolve, reject) => {
+      let timer: NodeJS.Timeout;
+      const arm = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => this.waiting?.({ t: 'stall' }), stallMs);
+        // the worker keeps the process alive while it decodes; the timer alone must not
+        timer.unref();
+      };
+      this.waiting = (r) => {
+        if (r.t === 'data') return arm();
+        clearTimeout(timer);
+        this.waiting = undefined;
+        if (r.t === 'ok') return resolve();
+        if (r.t === 'stall') {
+          void this.stop();
+          return reject(
+            new TrustpinError(
+              'LAYER_INVALID',
+              `${this.what}: the zstd decoder made no progress for ${stallMs} ms`,
+              {
+                expected: 'a zstd stream that decodes',
+                found: 'a block the decoder loops on (a malformed Huffman or FSE table)',
+                hint: 'its digest matched, so this is what the publisher pushed; the layer is corrupt or hostile',
+              },
+            ),
+          );
+        }
+        if (r.t === 'exit') return reject(new Error('the zstd decoder thread stopped'));
+        if (r.cap) {
+          const e = tooBig(this.limits, this.what, r.out ?? 0, r.consumed ?? 0);
+          if (e) return reject(e);
+        }
+        reject(new Error(r.message));
+      };
+      arm();
+      if (msg.t === 'push') {
+        // a copy the worker owns (Buffer#slice would be a view, and transferring it would detach the caller's memory)
+        const copy = new Uint8Array(msg.b);
+        w.postMessage({ t: 'push', b: copy }, [copy.buffer]);
+      } else w.postMessage(msg);
     });
   }
+
+  private async stop(): Promise<void> {
+    const w = this.worker;
+    this.worker = undefined;
+    if (!w) return;
+    w.removeAllListeners('exit');
+    await w.terminate();
+  }
+
   override _transform(c: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
-    try {
+    (async () => {
       for (let i = 0; i < c.length; i += ZSTD_SLICE) {
         const s = c.subarray(i, i + ZSTD_SLICE);
         // every frame header in the slice is checked before the decoder reads (and allocates for) it
         this.frames.scan(s);
-        this.consumed += s.length;
-        this.d.push(s);
+        await this.run({ t: 'push', b: s });
       }
-      cb();
-    } catch (e) {
-      cb(asZstdError(e));
-    }
+    })().then(
+      () => this.destroyed || cb(),
+      (e) => this.destroyed || cb(asZstdError(e)),
+    );
   }
+
   override _flush(cb: TransformCallback): void {
-    try {
-      this.d.push(new Uint8Array(0), true);
-      cb();
-    } catch (e) {
-      cb(asZstdError(e));
-    }
+    this.run({ t: 'end' })
+      .then(() => this.stop())
+      .then(
+        () => cb(),
+        (e) => cb(asZstdError(e)),
+      );
+  }
+
+  override _destroy(err: Error | null, cb: (e?: Error | null) => void): void {
+    // a slice still decoding is abandoned: its wait ends now, and nothing is pushed after this
+    this.waiting?.({ t: 'exit' });
+    this.stop().then(
+      () => cb(err),
+      () => cb(err),
+    );
   }
 }
 

@@ -20,7 +20,14 @@ import { SEED_TARS } from './tar-gen.js';
  */
 const GZIP_CORRUPT = process.env.FUZZ_GZIP_CORRUPT !== '0';
 
-const LIMITS: Limits = { maxBytes: 16 * 1024 * 1024, maxRatio: 1000, maxZstdWindow: 8 * 1024 * 1024 };
+// a decoder stall is refused after 250 ms here (2 s by default), so a looping block is a coded error well inside
+// the runner's 1 s per input
+const LIMITS: Limits = {
+  maxBytes: 16 * 1024 * 1024,
+  maxRatio: 1000,
+  maxZstdWindow: 8 * 1024 * 1024,
+  zstdStallMs: 250,
+};
 
 /** A zstd frame of one raw block (descriptor 0: a window byte follows, no checksum). */
 function rawFrame(data: Buffer, windowByte = 0x00): Buffer {

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { test } from 'node:test';
-import { decompressor, MAX_ZSTD_WINDOW, ZstdFrames } from '../../../src/layer/decompress.js';
+import { DEFAULT_LIMITS, decompressor, MAX_ZSTD_WINDOW, ZstdFrames } from '../../../src/layer/decompress.js';
 
 /** A frame with one raw block: magic, descriptor 0 (window byte follows, no checksum), window byte, block. */
 function rawFrame(data: Buffer, windowByte = 0x00): Buffer {
@@ -101,4 +101,40 @@ test('a corrupt zstd layer is LAYER_INVALID, like a corrupt gzip one (its digest
     assert.match(e.hint ?? '', /publisher pushed/);
     return true;
   });
+});
+
+test('a zstd block that sends the decoder into an endless loop is LAYER_INVALID after zstdStallMs, not a hang', async () => {
+  // found by the decompress long fuzz run: FSE-coded Huffman weights that take no bits, so fzstd decodes weights
+  // forever (zstd itself refuses more than 255); the decoder runs in a worker thread that is stopped
+  const bad = Buffer.from(
+    [
+      '28b52ffd04586d050022c81720f0034464998098742aa006d0f50039da2da553650215688032302ea09a01a2a355071e',
+      'ab30072624010aa000182e817402900d560070ac5c8627a005c81d3e611880c52d061146be58a132c39a904b0965f6e6',
+      '70c88c60260388c4294812a834d8259d82a44b63e821ffd853900458ab8e8428546250585840891bc311355f75f8b75d',
+      'ab8e2b96b1bd0588b58b1d63998fdbeb08691e45fbcf41ff76c532021b006041a6020da0800f2808a0443a20f0034464',
+      '998098742aa006d0f50039da2da553650215685b803230a09a01a2a355071eab30072624010aa000182e817402900d56',
+      '0070ac5c8627a005c81d3e61',
+    ].join(''),
+    'hex',
+  );
+  const t = performance.now();
+  const stages = decompressor('zstd', () => bad.length, 'test layer', {
+    ...DEFAULT_LIMITS,
+    zstdStallMs: 300,
+  });
+  await assert.rejects(
+    (pipeline as (...s: unknown[]) => Promise<void>)(
+      Readable.from([bad]),
+      ...stages,
+      async (s: AsyncIterable<Buffer>) => {
+        for await (const _ of s);
+      },
+    ),
+    (e: { code?: string; message?: string }) => {
+      assert.equal(e.code, 'LAYER_INVALID');
+      assert.match(e.message ?? '', /made no progress for 300 ms/);
+      return true;
+    },
+  );
+  assert.ok(performance.now() - t < 5000, `${(performance.now() - t).toFixed(0)} ms`);
 });
