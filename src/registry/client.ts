@@ -8,7 +8,17 @@ import { apiHost } from '../reference/index.js';
 import { Authenticator } from './auth.js';
 import { parseChallenges } from './challenge.js';
 import { lookupCredential } from './credentials.js';
-import { abortedError, errorBody, Http, type HttpResponse, header, headerAll, networkError } from './http.js';
+import {
+  abortedError,
+  backoffMs,
+  errorBody,
+  Http,
+  type HttpResponse,
+  header,
+  headerAll,
+  networkError,
+  sleep,
+} from './http.js';
 import { Lru } from './lru.js';
 import { type HostConfig, hostConfig, type RegistryOptions } from './options.js';
 import { type Flight, type HostState, join, ping } from './ping.js';
@@ -41,19 +51,6 @@ export interface BlobOptions extends CallOptions {
 
 /** Errors of a connection that broke mid-body: the request can be made again. */
 const BODY_RESET = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE']);
-
-/** Wait `ms`, or less when `signal` aborts (the next request then fails with ABORTED). */
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
 
 /** Hosts whose ping result (scheme, challenges) and configuration are remembered at once. */
 export const MAX_HOSTS = 256;
@@ -205,7 +202,7 @@ export class RegistryClient {
         // within the same attempts as every other request; a stall (TIMEOUT) is not repeated
         const code = (e as { code?: string }).code ?? '';
         if (!(e instanceof TrustpinError) && BODY_RESET.has(code) && attempt < attempts) {
-          await pause(Math.min(this.opts.maxBackoffMs ?? 10_000, 200 * 2 ** (attempt - 1)), o.signal);
+          await sleep(backoffMs(attempt, this.opts.maxBackoffMs), o.signal ? [o.signal] : []);
           continue;
         }
         // a body that stalls or breaks is an operational failure with a name, not a raw transport error

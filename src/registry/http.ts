@@ -76,13 +76,11 @@ export class Http {
   }
 
   private backoff(i: number, last: unknown): number {
-    const cap = this.opts.maxBackoffMs ?? 10_000;
     const ra =
       last && typeof last === 'object' && 'headers' in last
         ? header((last as HttpResponse).headers, 'retry-after')
         : undefined;
-    if (ra && /^\d+$/.test(ra)) return Math.min(cap, Number(ra) * 1000);
-    return Math.min(cap, 200 * 2 ** (i - 1));
+    return backoffMs(i, this.opts.maxBackoffMs, ra);
   }
 
   private async follow(
@@ -118,8 +116,7 @@ export class Http {
           found: loc ? `more than ${MAX_REDIRECTS}` : 'a redirect without Location',
         });
       }
-      const next = URL.canParse(loc, url) ? new URL(loc, url) : undefined;
-      if (!next)
+      if (!URL.canParse(loc, url))
         throw new TrustpinError(
           'REDIRECT_REFUSED',
           `a redirect from ${req.url} to something that is not a URL`,
@@ -128,6 +125,7 @@ export class Http {
             found: loc.slice(0, 200),
           },
         );
+      const next = new URL(loc, url);
       if (url.protocol === 'https:' && next.protocol !== 'https:') {
         throw new TrustpinError('REDIRECT_REFUSED', `refusing a redirect from HTTPS to ${next.protocol}`, {
           expected: 'https',
@@ -211,7 +209,18 @@ export function abortedError(what: string, signal: { reason?: unknown }): Trustp
   return new TrustpinError('ABORTED', `${what}: aborted${why}`, { cause: signal.reason });
 }
 
-function sleep(ms: number, signals: AbortSignal[]): Promise<void> {
+/**
+ * The wait before retry `i` (1-based): 200 ms doubling, or the server's `Retry-After` seconds, never more than
+ * `maxBackoffMs` (default 10 s). Every retry in the registry client waits this long.
+ */
+export function backoffMs(i: number, maxBackoffMs: number | undefined, retryAfter?: string): number {
+  const cap = maxBackoffMs ?? 10_000;
+  if (retryAfter && /^\d+$/.test(retryAfter)) return Math.min(cap, Number(retryAfter) * 1000);
+  return Math.min(cap, 200 * 2 ** (i - 1));
+}
+
+/** Wait `ms`, ending early (resolving, not rejecting) when any of `signals` aborts; the caller checks them. */
+export function sleep(ms: number, signals: AbortSignal[]): Promise<void> {
   return new Promise((resolve) => {
     if (signals.some((s) => s.aborted)) return resolve();
     // resolve early on abort: the caller checks the signals right after and throws ABORTED

@@ -81,15 +81,12 @@ function nextPath(
   if (!link) return undefined;
   const m = /<([^>]*)>\s*;[^,]*\brel="?next"?/i.exec(link);
   if (!m) return undefined;
-  let next: URL;
-  try {
-    next = new URL(m[1]!, base);
-  } catch {
+  if (!URL.canParse(m[1]!, base))
     throw new TrustpinError('REGISTRY_ERROR', `tags of ${where}: the next page link is not a URL`, {
       expected: 'Link: </v2/<repository>/tags/list?…>; rel="next"',
       found: link.slice(0, 200),
     });
-  }
+  const next = new URL(m[1]!, base);
   const here = new URL(base);
   if (next.origin !== here.origin || next.pathname !== `/v2/${repository}/tags/list`)
     throw new TrustpinError('REGISTRY_ERROR', `tags of ${where}: the next page link leaves the tag list`, {
