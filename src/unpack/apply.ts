@@ -288,14 +288,14 @@ export class Unpacker {
     if (treal === real) return;
     if (target.skipped) {
       // a link to a device that was not made is not made either
-      await this.replace(parent, name, existing, real);
-      this.stats.skipped++;
-      this.tree.attach(parent, name, { kind: 'other', layer, skipped: true });
-      return this.warning(
+      return this.skipDevice(
         layer,
-        e.path,
-        'DEVICE_SKIPPED',
-        `${e.path}: hard link to the skipped device ${link} skipped`,
+        e,
+        parent,
+        name,
+        existing,
+        real,
+        `hard link to the skipped device ${link}`,
       );
     }
     if (treal.startsWith(`${real}/`))
@@ -319,6 +319,28 @@ export class Unpacker {
     });
   }
 
+  /**
+   * A device (or a hard link to one) that is not made: what was there is replaced all the same (as moby does
+   * before it skips a device in a user namespace), so the rootfs is the image without its devices, never the
+   * lower layer's entry in their place. It is kept in the tree (not on disk): a later hard link to it is skipped
+   * too, and a write below it fails as below any device — as in the diff tree, which holds the device.
+   */
+  private async skipDevice(
+    layer: number,
+    e: LayerEntry,
+    parent: VNode,
+    name: string,
+    existing: VNode | undefined,
+    real: string,
+    what: string,
+    why = '',
+  ): Promise<void> {
+    await this.replace(parent, name, existing, real);
+    this.stats.skipped++;
+    this.tree.attach(parent, name, { kind: 'other', layer, skipped: true });
+    return this.warning(layer, e.path, 'DEVICE_SKIPPED', `${e.path}: ${what} skipped${why}`);
+  }
+
   private async special(
     layer: number,
     e: LayerEntry,
@@ -329,18 +351,15 @@ export class Unpacker {
   ): Promise<void> {
     const kind = e.type as 'char' | 'block' | 'fifo';
     if (kind !== 'fifo' && !(this.policy.allowDevices && this.policy.isRoot)) {
-      // what was there is replaced all the same (as moby does before it skips a device in a user namespace):
-      // the rootfs is the image without its devices, never the lower layer's entry in their place
-      await this.replace(parent, name, existing, real);
-      this.stats.skipped++;
-      // kept in the tree (not on disk): a later hard link to it is skipped too, and a write below it fails as
-      // below any device — as in the diff tree, which holds the device
-      this.tree.attach(parent, name, { kind: 'other', layer, skipped: true });
-      return this.warning(
+      return this.skipDevice(
         layer,
-        e.path,
-        'DEVICE_SKIPPED',
-        `${e.path}: ${kind} device ${e.devmajor ?? 0}:${e.devminor ?? 0} skipped (${this.policy.isRoot ? 'no option allowDevices' : 'not running as root'})`,
+        e,
+        parent,
+        name,
+        existing,
+        real,
+        `${kind} device ${e.devmajor ?? 0}:${e.devminor ?? 0}`,
+        ` (${this.policy.isRoot ? 'no option allowDevices' : 'not running as root'})`,
       );
     }
     await this.replace(parent, name, existing, real);
