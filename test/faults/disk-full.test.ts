@@ -6,12 +6,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, type TestContext, test } from 'node:test';
 import type { BuiltImage } from '../../src/demo/build.js';
 import { DctPublisher, startTestNotary, type TestNotary } from '../../src/testing/index.js';
 import { TrustStore } from '../../src/trust/index.js';
 import { type RunningRegistry, startRegistry } from '../harness/index.js';
-import { listFiles, noisyImage, pushImage, sha256File, trustpinChild } from './fixture.js';
+import { type ChildResult, listFiles, noisyImage, pushImage, sha256File, trustpinChild } from './fixture.js';
 
 let reg: RunningRegistry | undefined;
 let notary: TestNotary | undefined;
@@ -57,6 +57,20 @@ function leftovers(dir: string): string[] {
   });
 }
 
+/** Exit 2 with IO_ERROR naming `path` (never INTERNAL); the error line is shown in the test's output. */
+function ioErrorNaming(t: TestContext, r: ChildResult, path: string): void {
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^error\[IO_ERROR\]/m, r.stderr);
+  assert.ok(r.stderr.includes(path), `the message names the path: ${r.stderr}`);
+  assert.doesNotMatch(r.stderr, /INTERNAL|this is a bug/);
+  t.diagnostic(
+    r.stderr
+      .trim()
+      .split('\n')
+      .find((l) => l.startsWith('error['))!,
+  );
+}
+
 test('a pull whose layout is on a full file system: IO_ERROR naming the path, exit 2, nothing half-written left', async (t) => {
   if (!mounted) return t.skip(why);
   const layout = join(small, 'layout');
@@ -65,16 +79,7 @@ test('a pull whose layout is on a full file system: IO_ERROR naming the path, ex
     timeoutMs: 30_000,
     env: { TRUSTPIN_HOME: join(work, 'home') },
   });
-  assert.equal(r.code, 2, r.stderr);
-  assert.match(r.stderr, /^error\[IO_ERROR\]/m, r.stderr);
-  assert.ok(r.stderr.includes(small), `the message names the path: ${r.stderr}`);
-  assert.doesNotMatch(r.stderr, /INTERNAL|this is a bug/);
-  t.diagnostic(
-    r.stderr
-      .trim()
-      .split('\n')
-      .find((l) => l.startsWith('error['))!,
-  );
+  ioErrorNaming(t, r, small);
   assert.ok(!existsSync(join(layout, 'index.json')), 'nothing tagged');
   assert.deepEqual(leftovers(layout), []);
   assert.ok(
@@ -91,16 +96,7 @@ test('a pull --unpack whose rootfs is on a full file system: IO_ERROR naming the
     ['pull', `${reg!.host}/faults/big:1.0`, '--dest', `oci:${layout}:1.0`, '--unpack', rootfs],
     { timeoutMs: 30_000, env: { TRUSTPIN_HOME: join(work, 'home') } },
   );
-  assert.equal(r.code, 2, r.stderr);
-  assert.match(r.stderr, /^error\[IO_ERROR\]/m, r.stderr);
-  assert.ok(r.stderr.includes(rootfs), `the message names the path: ${r.stderr}`);
-  assert.doesNotMatch(r.stderr, /INTERNAL|this is a bug/);
-  t.diagnostic(
-    r.stderr
-      .trim()
-      .split('\n')
-      .find((l) => l.startsWith('error['))!,
-  );
+  ioErrorNaming(t, r, rootfs);
   // the layer whose file hit the full disk is never reported unpacked (the writer thread runs behind the parser)
   const failed = /rootfs\/l(\d+)\//.exec(r.stderr)?.[1];
   assert.ok(failed !== undefined, r.stderr);
@@ -143,15 +139,7 @@ test('a trust store update on a full file system: IO_ERROR naming the path, exit
   writeFileSync(filler, Buffer.alloc(Math.max(0, s.bavail * s.bsize - 2 * s.bsize)));
   try {
     const r = await verify();
-    assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /^error\[IO_ERROR\]/m, r.stderr);
-    assert.ok(r.stderr.includes(home), `the message names the path: ${r.stderr}`);
-    t.diagnostic(
-      r.stderr
-        .trim()
-        .split('\n')
-        .find((l) => l.startsWith('error['))!,
-    );
+    ioErrorNaming(t, r, home);
     const now = new TrustStore(home).load(gun);
     assert.ok(
       now.size === old.size && [...old].every(([k, v]) => now.get(k)?.equals(v)),
