@@ -71,44 +71,40 @@ for (const sink of ['drain', 'parser'] as const) {
 
 const workers = () => process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length;
 
-for (const failure of ['size cap'] as ('size cap' | 'corrupt deflate')[])
-  test(`a layer failing mid-unpack (${failure}): the rootfs removed, nothing written or running after`, async () => {
-    // a large body keeps the sink waiting on the writer thread when the decompressor fails
-    const tar = await makeTar([
-      ...Array.from({ length: 200 }, (_, i) => ({ path: `d/f${i}`, content: randomBytes(700) })),
-      { path: 'big', content: Buffer.alloc(96 * 1024 * 1024) },
-      { path: 'after', content: 'x' },
-    ]);
-    const gz = gzipSync(tar);
-    const bytes = Buffer.from(gz);
-    if (failure === 'corrupt deflate') for (let i = gz.length - 60; i < gz.length - 8; i++) bytes[i]! ^= 0x5a;
-    const p = join(dir, `unpack-${failure.replace(/ /g, '-')}.gz`);
-    await writeFile(p, bytes);
-    const f = verifiedFileAt(p, {
-      mediaType: MT.ociLayerGzip,
-      digest: 'sha256:0' as never,
-      size: bytes.length,
-    });
-    const rootfs = join(dir, `rootfs-${failure.replace(/ /g, '-')}`);
-    const before0 = workers();
-    const limits =
-      failure === 'size cap' ? { ...DEFAULT_LIMITS, maxBytes: 48 * 1024 * 1024 } : DEFAULT_LIMITS;
-    const r = await within(
-      unpackLayers([f], rootfs, { limits }).then(
-        () => 'accepted',
-        (e: { code?: string }) => e.code ?? String(e),
-      ),
-      20_000,
-    );
-    assert.equal(r, failure === 'size cap' ? 'SIZE_EXCEEDED' : 'LAYER_INVALID');
-    await new Promise((res) => setTimeout(res, 500));
-    assert.equal(
-      existsSync(rootfs),
-      false,
-      'the rootfs was removed and nothing was written into it afterwards',
-    );
-    assert.equal(workers(), before0, 'no writer thread left running');
+test('a layer failing mid-unpack (size cap): the rootfs removed, nothing written or running after', async () => {
+  // a large body keeps the sink waiting on the writer thread when the decompressor fails
+  const tar = await makeTar([
+    ...Array.from({ length: 200 }, (_, i) => ({ path: `d/f${i}`, content: randomBytes(700) })),
+    { path: 'big', content: Buffer.alloc(96 * 1024 * 1024) },
+    { path: 'after', content: 'x' },
+  ]);
+  const bytes = gzipSync(tar);
+  const p = join(dir, 'unpack-size-cap.gz');
+  await writeFile(p, bytes);
+  const f = verifiedFileAt(p, {
+    mediaType: MT.ociLayerGzip,
+    digest: 'sha256:0' as never,
+    size: bytes.length,
   });
+  const rootfs = join(dir, 'rootfs-size-cap');
+  const before0 = workers();
+  const limits = { ...DEFAULT_LIMITS, maxBytes: 48 * 1024 * 1024 };
+  const r = await within(
+    unpackLayers([f], rootfs, { limits }).then(
+      () => 'accepted',
+      (e: { code?: string }) => e.code ?? String(e),
+    ),
+    20_000,
+  );
+  assert.equal(r, 'SIZE_EXCEEDED');
+  await new Promise((res) => setTimeout(res, 500));
+  assert.equal(
+    existsSync(rootfs),
+    false,
+    'the rootfs was removed and nothing was written into it afterwards',
+  );
+  assert.equal(workers(), before0, 'no writer thread left running');
+});
 
 test('readLayer settles only after its sink has stopped (a failed layer is not cleaned up under a running sink)', async () => {
   const p = join(dir, 'sink.gz');
