@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { digestOf } from '../../../src/digest/index.js';
 import { type Limits, readLayer, verifiedFileAt } from '../../../src/layer/index.js';
 import { MT } from '../../../src/manifest/index.js';
+import { rawFrame, skippable } from '../../harness/zstd-frames.js';
 import { bufferCodec, check, coded, defineTarget, mutatedBytes } from '../harness.js';
 import { SEED_TARS } from './tar-gen.js';
 
@@ -29,20 +30,6 @@ const LIMITS: Limits = {
   zstdStallMs: 250,
 };
 
-/** A zstd frame of one raw block (descriptor 0: a window byte follows, no checksum). */
-function rawFrame(data: Buffer, windowByte = 0x00): Buffer {
-  const h = (data.length << 3) | 1;
-  return Buffer.concat([
-    Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, windowByte, h & 0xff, (h >> 8) & 0xff, (h >> 16) & 0xff]),
-    data,
-  ]);
-}
-function skippable(data: Buffer): Buffer {
-  const h = Buffer.alloc(8);
-  h.writeUInt32LE(0x184d2a50, 0);
-  h.writeUInt32LE(data.length, 4);
-  return Buffer.concat([h, data]);
-}
 function zstd(b: Buffer): Buffer {
   try {
     return execFileSync('zstd', ['-q', '-c', '--check'], { input: b });

@@ -6,21 +6,9 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { test } from 'node:test';
 import { DEFAULT_LIMITS, decompressor, MAX_ZSTD_WINDOW, ZstdFrames } from '../../../src/layer/decompress.js';
+import { rawFrame, skippable as skippableFrame } from '../../harness/zstd-frames.js';
 
-/** A frame with one raw block: magic, descriptor 0 (window byte follows, no checksum), window byte, block. */
-function rawFrame(data: Buffer, windowByte = 0x00): Buffer {
-  const h = (data.length << 3) | 1; // last block, raw
-  return Buffer.concat([
-    Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, windowByte, h & 0xff, (h >> 8) & 0xff, (h >> 16) & 0xff]),
-    data,
-  ]);
-}
-const skippable = (data: Buffer) => {
-  const h = Buffer.alloc(8);
-  h.writeUInt32LE(0x184d2a53, 0);
-  h.writeUInt32LE(data.length, 4);
-  return Buffer.concat([h, data]);
-};
+const skippable = (data: Buffer) => skippableFrame(data, 3);
 /** 2^30 × (1 + 7/8): 1.875 GiB, under fzstd's own 2 GiB refusal, so it would allocate it */
 const HUGE = (20 << 3) | 7;
 
