@@ -29,6 +29,24 @@ export const VERIFICATION_CODES = [
   'TRUST_DATA_NOT_FOUND',
   'FIRST_USE_REFUSED',
   'MIRROR_NOT_PROVEN',
+  /** no signature (or attestation) of the asked-for system is attached to the image */
+  'SIGNATURE_NOT_FOUND',
+  /** a signature does not verify: tampered payload, wrong key, malformed signature */
+  'SIGNATURE_INVALID',
+  /** a valid signature (or attestation subject) names another image digest */
+  'SIGNED_DIGEST_MISMATCH',
+  /** the signed payload names another repository than the one asked about */
+  'IDENTITY_MISMATCH',
+  /** a signing certificate does not chain to the trusted root, or was not valid at the signing time */
+  'CERTIFICATE_INVALID',
+  /** a transparency-log entry (SET, inclusion proof, body) does not hold, or one is required and absent */
+  'TLOG_INVALID',
+  /** a signed timestamp does not verify, or none is available where one is required */
+  'TIMESTAMP_INVALID',
+  /** a verified payload is not of the expected type or shape */
+  'PAYLOAD_INVALID',
+  /** a required annotation of the signed payload is missing or different */
+  'ANNOTATION_MISMATCH',
 ] as const;
 
 /** Codes meaning "could not check" (the CLI exits 2). */
@@ -59,6 +77,8 @@ export const OPERATIONAL_CODES = [
   'TRUST_STORE_LOCKED',
   'OFFLINE',
   'IO_ERROR',
+  /** a trusted root (trusted_root.json) or key given as trust material is unusable */
+  'TRUSTED_ROOT_INVALID',
   /** the unpack target merges names (case, Unicode form) that the image keeps apart */
   'NAME_COLLISION',
   'INTERNAL',

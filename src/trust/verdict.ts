@@ -25,8 +25,19 @@ export type SignerClaim =
       name: string;
       keyIds: string[];
     }
-  | { type: 'cosign-key'; keyId: string }
-  | { type: 'cosign-keyless'; issuer: string; subject: string }
+  | {
+      /** cosign with a public key: the key's ID (hex SHA-256 of its DER SubjectPublicKeyInfo) */
+      type: 'cosign-key';
+      keyId: string;
+    }
+  | {
+      /** cosign keyless: the Fulcio certificate's OIDC issuer and SAN, and the Fulcio extensions it carries */
+      type: 'cosign-keyless';
+      issuer: string;
+      subject: string;
+      /** e.g. githubWorkflowRepository, githubWorkflowRef, githubWorkflowTrigger, sourceRepositoryDigest */
+      extensions?: Record<string, string> | undefined;
+    }
   | { type: 'notation-x509'; subject: string; issuer?: string | undefined; fingerprint?: string | undefined };
 
 /** A check that did not hold: a code a program can match on, and what was expected and found. */
