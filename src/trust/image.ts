@@ -5,7 +5,7 @@ import { type ImageTree, walkImage } from '../image/index.js';
 import { formatPlatform } from '../manifest/index.js';
 import { formatReference, type Reference, withDigest } from '../reference/index.js';
 import type { RegistryClient } from '../registry/index.js';
-import { RegistrySource } from '../source/index.js';
+import { type ImageSource, RegistrySource } from '../source/index.js';
 import { type ChainBuilder, chainStep } from './chain.js';
 
 /** What a signature says the image is. */
@@ -29,9 +29,33 @@ export async function verifySignedImage(
   signal?: AbortSignal,
 ): Promise<{ id: string; tree: ImageTree }> {
   const src = new RegistrySource(withDigest({ ...ref, tag: undefined }, signed.digest as never), client);
+  try {
+    return await verifySignedSource(src, signed, b, prev, signal);
+  } finally {
+    await src.close();
+  }
+}
+
+/**
+ * The same for any transport: `src` must be opened by the signed digest (a layout or archive selected by digest),
+ * or by a tag whose digest was just checked; the top manifest's digest is checked against the signed one again.
+ */
+export async function verifySignedSource(
+  src: ImageSource,
+  signed: SignedDigest,
+  b: ChainBuilder,
+  prev: string | undefined,
+  signal?: AbortSignal,
+): Promise<{ id: string; tree: ImageTree }> {
   const id = `image:${signed.digest}`;
   try {
     const top = await src.resolve({ signal });
+    if (top.digest !== signed.digest) {
+      throw new TrustpinError('DIGEST_MISMATCH', `${src.name} is ${top.digest}, not the signed image`, {
+        expected: `${signed.digest} (signed)`,
+        found: top.digest,
+      });
+    }
     if (signed.size !== undefined && top.size !== signed.size) {
       throw new TrustpinError(
         'SIZE_MISMATCH',
@@ -75,8 +99,6 @@ export async function verifySignedImage(
         ok: false,
       });
     throw e;
-  } finally {
-    await src.close();
   }
 }
 

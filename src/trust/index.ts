@@ -10,7 +10,7 @@ export {
   chainStep,
 } from './chain.js';
 export * from './dct/index.js';
-export { type SignedDigest, verifySignedImage, verifyTagServes } from './image.js';
+export { type SignedDigest, verifySignedImage, verifySignedSource, verifyTagServes } from './image.js';
 export { type MirrorOfOptions, type MirrorVerdict, verifyMirrorOf } from './mirror-of.js';
 export {
   type Problem,

@@ -56,6 +56,8 @@ export const VERDICT_WARNING_CODES = [
   'ROOT_FIRST_USE',
   /** a delegation (signer) was not used: expired or under-signed, as notary skips it */
   'DELEGATION_SKIPPED',
+  /** the repository a signature names was not compared (an OCI layout carries no repository name) */
+  'IDENTITY_NOT_CHECKED',
 ] as const;
 
 /** A code of {@link VERDICT_WARNING_CODES}. */
