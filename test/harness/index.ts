@@ -10,6 +10,7 @@ export * from './notary-seed.js';
 export * from './oci-layout-writer.js';
 export * from './ports.js';
 export * from './processes.js';
+export * from './push.js';
 export * from './registry.js';
 export * from './token-server.js';
 
