@@ -105,6 +105,12 @@ export interface CheckContext {
    */
   predicateType?: string | undefined;
   trust: CosignTrust;
+  /**
+   * the bytes whose digest is `digest` (the image manifest), if at hand: a message-signature bundle signs the
+   * artifact itself, and Node cannot verify ECDSA over a bare digest. Without them such a bundle fails
+   * (SIGNATURE_INVALID); DSSE bundles and legacy signatures never need them.
+   */
+  artifact?: Buffer | undefined;
   /** the time certificates are judged at when no signed time is available, and TUF/trusted-root freshness */
   now: Date;
 }
