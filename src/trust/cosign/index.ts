@@ -15,3 +15,15 @@ export {
   PREDICATE_TYPES,
   predicateTypeUri,
 } from './intoto.js';
+export {
+  cachedTrustedRoot,
+  MAX_SIGSTORE_TUF_METADATA_BYTES,
+  MAX_SIGSTORE_TUF_ROOT_ROTATIONS,
+  MAX_SIGSTORE_TUF_TIMESTAMP_BYTES,
+  type RefreshOptions,
+  type RefreshResult,
+  refreshTrustedRoot,
+  SIGSTORE_PUBLIC_GOOD_MIRROR,
+  SIGSTORE_TRUSTED_ROOT_TARGET,
+  sigstoreCacheDir,
+} from './tuf.js';
