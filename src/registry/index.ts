@@ -8,5 +8,6 @@ export * from './http.js';
 export * from './lru.js';
 export * from './options.js';
 export * from './ping.js';
+export * from './referrers.js';
 export * from './tags.js';
 export * from './transport.js';
