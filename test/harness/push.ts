@@ -55,7 +55,7 @@ export async function pushArtifacts(
       const res = await fetch(url, {
         method,
         headers: h,
-        ...(body ? { body } : {}),
+        ...(body ? { body: new Uint8Array(body) } : {}),
         redirect: 'manual',
         signal: AbortSignal.timeout(30_000),
       });
@@ -110,4 +110,123 @@ export async function pushArtifacts(
     await res.arrayBuffer();
   }
   return out;
+}
+
+// ---- hand-built attachment manifests (exact bytes, for pushArtifacts, MemoryRegistry or an OCI layout) ----
+
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+const OCI_EMPTY = 'application/vnd.oci.empty.v1+json';
+
+/** Bytes with their digest and media type (the shape of src/demo/build.ts `Blob`). */
+export interface BuiltBlob {
+  mediaType: string;
+  digest: string;
+  size: number;
+  bytes: Buffer;
+}
+
+export function built(bytes: Buffer, mediaType: string): BuiltBlob {
+  return { mediaType, digest: sha256(bytes), size: bytes.length, bytes };
+}
+
+export interface DescriptorJson {
+  mediaType: string;
+  digest: string;
+  size: number;
+  artifactType?: string;
+  annotations?: Record<string, string>;
+}
+
+export function descriptorJson(
+  b: BuiltBlob,
+  extra: { artifactType?: string; annotations?: Record<string, string> } = {},
+): DescriptorJson {
+  return { mediaType: b.mediaType, digest: b.digest, size: b.size, ...extra };
+}
+
+/** The OCI empty descriptor's blob `{}`. */
+export const EMPTY_CONFIG: BuiltBlob = built(Buffer.from('{}'), OCI_EMPTY);
+
+/** An OCI image manifest over `config` and `layers` (each layer may carry annotations). */
+export function ociManifest(o: {
+  config: BuiltBlob;
+  layers: { blob: BuiltBlob; annotations?: Record<string, string> }[];
+  artifactType?: string;
+  subject?: BuiltBlob;
+  annotations?: Record<string, string>;
+}): BuiltBlob {
+  const doc: Record<string, unknown> = { schemaVersion: 2, mediaType: OCI_MANIFEST };
+  if (o.artifactType) doc.artifactType = o.artifactType;
+  doc.config = descriptorJson(o.config);
+  doc.layers = o.layers.map((l) =>
+    descriptorJson(l.blob, l.annotations ? { annotations: l.annotations } : {}),
+  );
+  if (o.subject) doc.subject = descriptorJson(o.subject);
+  if (o.annotations) doc.annotations = o.annotations;
+  return built(Buffer.from(JSON.stringify(doc)), OCI_MANIFEST);
+}
+
+/** An OCI image index listing `entries` (a tag-schema referrers index, or an image index). */
+export function ociIndex(entries: DescriptorJson[], annotations?: Record<string, string>): BuiltBlob {
+  const doc: Record<string, unknown> = { schemaVersion: 2, mediaType: OCI_INDEX, manifests: entries };
+  if (annotations) doc.annotations = annotations;
+  return built(Buffer.from(JSON.stringify(doc)), OCI_INDEX);
+}
+
+/**
+ * cosign's legacy `.sig` / `.att` manifest: config `{"architecture":"","os":"","config":{},"rootfs":…}` whose
+ * diff_ids are the layers' digests, one layer per signature (payload bytes, signature in the annotations).
+ */
+export function cosignLegacyManifest(layers: { blob: BuiltBlob; annotations: Record<string, string> }[]): {
+  manifest: BuiltBlob;
+  config: BuiltBlob;
+} {
+  const config = built(
+    Buffer.from(
+      JSON.stringify({
+        architecture: '',
+        os: '',
+        config: {},
+        rootfs: { type: 'layers', diff_ids: layers.map((l) => l.blob.digest) },
+      }),
+    ),
+    'application/vnd.oci.image.config.v1+json',
+  );
+  return { manifest: ociManifest({ config, layers }), config };
+}
+
+/** A referrer: artifactType, empty config, the given layers, `subject` = the image. */
+export function referrerManifest(o: {
+  artifactType: string;
+  subject: BuiltBlob;
+  layers: BuiltBlob[];
+  annotations?: Record<string, string>;
+}): BuiltBlob {
+  return ociManifest({
+    config: EMPTY_CONFIG,
+    layers: o.layers.map((blob) => ({ blob })),
+    artifactType: o.artifactType,
+    subject: o.subject,
+    ...(o.annotations ? { annotations: o.annotations } : {}),
+  });
+}
+
+/** The tag-schema fallback index for referrers (`sha256-<hex>`): one entry per referrer, with artifactType. */
+export function tagSchemaIndex(
+  referrers: { manifest: BuiltBlob; artifactType?: string; annotations?: Record<string, string> }[],
+): BuiltBlob {
+  return ociIndex(
+    referrers.map((r) =>
+      descriptorJson(r.manifest, {
+        ...(r.artifactType ? { artifactType: r.artifactType } : {}),
+        ...(r.annotations ? { annotations: r.annotations } : {}),
+      }),
+    ),
+  );
+}
+
+/** `sha256:<hex>` → `sha256-<hex>` (+ `.suffix`): the tag-schema and cosign legacy tags. */
+export function digestTag(digest: string, suffix?: 'sig' | 'att' | 'sbom'): string {
+  return `${digest.replace(':', '-')}${suffix ? `.${suffix}` : ''}`;
 }
