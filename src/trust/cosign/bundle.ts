@@ -59,18 +59,27 @@ export function bundleMaterial(bytes: Buffer, artifact?: Buffer): BundleMaterial
   if (vm.$case === 'certificate') certificateDer = Buffer.from(vm.certificate.rawBytes);
   if (vm.$case === 'x509CertificateChain') {
     const first = vm.x509CertificateChain.certificates[0];
-    if (!first) throw fail('CERTIFICATE_INVALID', 'the bundle has an empty certificate chain', { hint: 're-sign the image' });
+    if (!first)
+      throw fail('CERTIFICATE_INVALID', 'the bundle has an empty certificate chain', {
+        hint: 're-sign the image',
+      });
     certificateDer = Buffer.from(first.rawBytes);
   }
   let chain: X509Certificate[] = [];
   try {
     if (vm.$case === 'x509CertificateChain')
-      chain = vm.x509CertificateChain.certificates.slice(1).map((c) => X509Certificate.parse(Buffer.from(c.rawBytes)));
+      chain = vm.x509CertificateChain.certificates
+        .slice(1)
+        .map((c) => X509Certificate.parse(Buffer.from(c.rawBytes)));
   } catch (e) {
-    throw fail('CERTIFICATE_INVALID', 'the bundle certificate chain holds a certificate that does not parse', {
-      found: (e as Error).message,
-      hint: 're-sign the image',
-    });
+    throw fail(
+      'CERTIFICATE_INVALID',
+      'the bundle certificate chain holds a certificate that does not parse',
+      {
+        found: (e as Error).message,
+        hint: 're-sign the image',
+      },
+    );
   }
   const base = {
     bundle,

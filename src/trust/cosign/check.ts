@@ -1,10 +1,16 @@
 // One signature artifact → one SignatureCheck, offline: the signature verifies under a configured key or a
 // Fulcio certificate chaining to the trusted root at the signed time, the log proves it, and only then is the
 // payload parsed and held against the image (digest, repository, annotations, in-toto subject).
-import { createHash, createPublicKey, X509Certificate as NodeX509, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject, X509Certificate as NodeX509 } from 'node:crypto';
 import type { TransparencyLogEntry } from '@sigstore/bundle';
 import type { X509Certificate } from '@sigstore/core';
-import { PolicyError, type SignedEntity, type TrustMaterial, VerificationError, Verifier } from '@sigstore/verify';
+import {
+  PolicyError,
+  type SignedEntity,
+  type TrustMaterial,
+  VerificationError,
+  Verifier,
+} from '@sigstore/verify';
 import { type ErrorCode, TrustpinError } from '../../errors/index.js';
 import { type Problem, problemOf } from '../verdict.js';
 import { bundleMaterial } from './bundle.js';
@@ -12,7 +18,14 @@ import { fail, shown } from './check-util.js';
 import { checkStatement } from './intoto.js';
 import { legacyMaterial, type SignedMaterial, type TlogKey, tlogBodyKey } from './legacy.js';
 import { checkSimpleSigning, SIMPLE_SIGNING_MEDIA_TYPE } from './simple-signing.js';
-import type { CheckContext, KeylessIdentity, LoadedTrustedRoot, SignatureArtifact, SignatureCheck, SignedTime } from './types.js';
+import type {
+  CheckContext,
+  KeylessIdentity,
+  LoadedTrustedRoot,
+  SignatureArtifact,
+  SignatureCheck,
+  SignedTime,
+} from './types.js';
 
 /** How far in the future of `now` a signed time may lie before it is refused (default 5 minutes of clock skew). */
 export const DEFAULT_MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
@@ -69,7 +82,10 @@ const keyedCache = new WeakMap<LoadedTrustedRoot, WeakMap<KeyObject, TrustMateri
 
 function keyedMaterial(root: LoadedTrustedRoot, key: KeyObject): TrustMaterial {
   let m = keyedCache.get(root);
-  if (!m) keyedCache.set(root, (m = new WeakMap()));
+  if (!m) {
+    m = new WeakMap();
+    keyedCache.set(root, m);
+  }
   let t = m.get(key);
   if (!t) {
     // cosign tries the configured key whatever hint the signature names: the hint is untrusted data
@@ -82,7 +98,10 @@ function keyedMaterial(root: LoadedTrustedRoot, key: KeyObject): TrustMaterial {
 const spkiCache = new WeakMap<KeyObject, Buffer>();
 function spki(key: KeyObject): Buffer {
   let b = spkiCache.get(key);
-  if (!b) spkiCache.set(key, (b = key.export({ type: 'spki', format: 'der' })));
+  if (!b) {
+    b = key.export({ type: 'spki', format: 'der' });
+    spkiCache.set(key, b);
+  }
   return b;
 }
 
@@ -105,8 +124,10 @@ const HINT: Partial<Record<ErrorCode, string>> = {
   SIGNATURE_INVALID: 'the signature does not match its payload under this key: a wrong key, or tampered data',
   CERTIFICATE_INVALID:
     'the signing certificate does not chain to a Fulcio CA of the trusted root at the signed time (or its SCT does not verify); check --trusted-root',
-  TLOG_INVALID: 'the transparency-log proof does not hold under the trusted root’s Rekor keys; check --trusted-root, or re-sign',
-  TIMESTAMP_INVALID: 'no signed time could be established (Rekor SET or RFC 3161 timestamp from a trusted TSA)',
+  TLOG_INVALID:
+    'the transparency-log proof does not hold under the trusted root’s Rekor keys; check --trusted-root, or re-sign',
+  TIMESTAMP_INVALID:
+    'no signed time could be established (Rekor SET or RFC 3161 timestamp from a trusted TSA)',
   SIGNER_MISMATCH: 'the signature is valid but made by a signer that is not trusted here',
 };
 
@@ -186,7 +207,9 @@ function regex(p: string, field: string): RegExp {
     try {
       r = new RegExp(p);
     } catch (e) {
-      throw fail('USAGE', `identity ${field} ${shown(p)} is not a regular expression`, { found: (e as Error).message });
+      throw fail('USAGE', `identity ${field} ${shown(p)} is not a regular expression`, {
+        found: (e as Error).message,
+      });
     }
     if (regexCache.size > 1000) regexCache.clear();
     regexCache.set(p, r);
@@ -204,11 +227,24 @@ function extOid(name: string): string {
   return o;
 }
 
-function identityMatches(id: KeylessIdentity, issuer: string | undefined, san: string | undefined, exts: Record<string, string>): boolean {
+function identityMatches(
+  id: KeylessIdentity,
+  issuer: string | undefined,
+  san: string | undefined,
+  exts: Record<string, string>,
+): boolean {
   if (id.issuer !== undefined && issuer !== id.issuer) return false;
-  if (id.issuerRegExp !== undefined && (issuer === undefined || !regex(id.issuerRegExp, 'issuerRegExp').test(issuer))) return false;
+  if (
+    id.issuerRegExp !== undefined &&
+    (issuer === undefined || !regex(id.issuerRegExp, 'issuerRegExp').test(issuer))
+  )
+    return false;
   if (id.subject !== undefined && san !== id.subject) return false;
-  if (id.subjectRegExp !== undefined && (san === undefined || !regex(id.subjectRegExp, 'subjectRegExp').test(san))) return false;
+  if (
+    id.subjectRegExp !== undefined &&
+    (san === undefined || !regex(id.subjectRegExp, 'subjectRegExp').test(san))
+  )
+    return false;
   for (const [k, want] of Object.entries(id.extensions ?? {})) {
     const oid = extOid(k);
     const got = exts[OID_NAME.get(oid) ?? oid] ?? (oid === FULCIO_EXTENSIONS.issuer ? issuer : undefined);
@@ -219,8 +255,16 @@ function identityMatches(id: KeylessIdentity, issuer: string | undefined, san: s
 
 function describe(id: KeylessIdentity): string {
   const parts = [
-    id.issuer !== undefined ? `issuer ${id.issuer}` : id.issuerRegExp !== undefined ? `issuer ~ /${id.issuerRegExp}/` : 'any issuer',
-    id.subject !== undefined ? `subject ${id.subject}` : id.subjectRegExp !== undefined ? `subject ~ /${id.subjectRegExp}/` : 'any subject',
+    id.issuer !== undefined
+      ? `issuer ${id.issuer}`
+      : id.issuerRegExp !== undefined
+        ? `issuer ~ /${id.issuerRegExp}/`
+        : 'any issuer',
+    id.subject !== undefined
+      ? `subject ${id.subject}`
+      : id.subjectRegExp !== undefined
+        ? `subject ~ /${id.subjectRegExp}/`
+        : 'any subject',
     ...Object.entries(id.extensions ?? {}).map(([k, v]) => `${k}=${v}`),
   ];
   return parts.join(', ');
@@ -251,17 +295,26 @@ function compareTlogKey(keys: TlogKey[], signer: Buffer, certDer: Buffer | undef
   for (const k of keys) {
     let bodySpki: Buffer;
     try {
-      bodySpki = k.kind === 'certificate' ? spki(new NodeX509(k.der).publicKey) : spki(createPublicKey({ key: k.der, format: 'der', type: 'spki' }));
+      bodySpki =
+        k.kind === 'certificate'
+          ? spki(new NodeX509(k.der).publicKey)
+          : spki(createPublicKey({ key: k.der, format: 'der', type: 'spki' }));
     } catch {
-      throw fail('TLOG_INVALID', 'the transparency-log entry records a signing key that does not parse', { hint: 're-sign the image' });
+      throw fail('TLOG_INVALID', 'the transparency-log entry records a signing key that does not parse', {
+        hint: 're-sign the image',
+      });
     }
     const certOk = k.kind !== 'certificate' || certDer === undefined || k.der.equals(certDer);
     if (!bodySpki.equals(signer) || !certOk)
-      throw fail('TLOG_INVALID', 'the transparency-log entry was made for another signing key than the one that verified the signature', {
-        expected: `key ${createHash('sha256').update(signer).digest('hex')}`,
-        found: `${k.kind} with key ${createHash('sha256').update(bodySpki).digest('hex')}`,
-        hint: 'the log entry belongs to another signature (a replayed proof); re-sign the image',
-      });
+      throw fail(
+        'TLOG_INVALID',
+        'the transparency-log entry was made for another signing key than the one that verified the signature',
+        {
+          expected: `key ${createHash('sha256').update(signer).digest('hex')}`,
+          found: `${k.kind} with key ${createHash('sha256').update(bodySpki).digest('hex')}`,
+          hint: 'the log entry belongs to another signature (a replayed proof); re-sign the image',
+        },
+      );
   }
 }
 
@@ -272,13 +325,20 @@ function withoutTlog(e: SignedEntity): SignedEntity {
 function checkTimes(entity: SignedEntity, now: Date): void {
   const limit = now.getTime() + DEFAULT_MAX_CLOCK_SKEW_MS;
   for (const t of entity.timestamps) {
-    const at = t.$case === 'transparency-log' ? Number(t.tlogEntry.integratedTime) * 1000 : t.timestamp.signingTime.getTime();
+    const at =
+      t.$case === 'transparency-log'
+        ? Number(t.tlogEntry.integratedTime) * 1000
+        : t.timestamp.signingTime.getTime();
     if (at > limit)
-      throw fail(t.$case === 'transparency-log' ? 'TLOG_INVALID' : 'TIMESTAMP_INVALID', 'the signature claims a signed time in the future', {
-        expected: `a time before ${new Date(limit).toISOString()}`,
-        found: new Date(at).toISOString(),
-        hint: 'a log or timestamp authority never signs the future; the proof is forged or the clock (now) is wrong',
-      });
+      throw fail(
+        t.$case === 'transparency-log' ? 'TLOG_INVALID' : 'TIMESTAMP_INVALID',
+        'the signature claims a signed time in the future',
+        {
+          expected: `a time before ${new Date(limit).toISOString()}`,
+          found: new Date(at).toISOString(),
+          hint: 'a log or timestamp authority never signs the future; the proof is forged or the clock (now) is wrong',
+        },
+      );
   }
 }
 
@@ -324,28 +384,40 @@ function verifyKeyed(entity0: SignedEntity, ctx: CheckContext): Verified {
     }
   }
   if (last) throw last;
-  throw fail('SIGNATURE_INVALID', `the signature does not verify under ${ctx.trust.keys.length === 1 ? 'the configured key' : `any of the ${ctx.trust.keys.length} configured keys`}`, {
-    expected: `a signature by ${ctx.trust.keys.map((k) => k.keyId.slice(0, 16)).join(', ')}`,
-    found: `${sigFailures} failed verification${sigFailures === 1 ? '' : 's'}`,
-    hint: 'the image was signed with another key (or the payload was changed); check --key',
-  });
+  throw fail(
+    'SIGNATURE_INVALID',
+    `the signature does not verify under ${ctx.trust.keys.length === 1 ? 'the configured key' : `any of the ${ctx.trust.keys.length} configured keys`}`,
+    {
+      expected: `a signature by ${ctx.trust.keys.map((k) => k.keyId.slice(0, 16)).join(', ')}`,
+      found: `${sigFailures} failed verification${sigFailures === 1 ? '' : 's'}`,
+      hint: 'the image was signed with another key (or the payload was changed); check --key',
+    },
+  );
 }
 
 function verifyKeyless(entity0: SignedEntity, mat: SignedMaterial, ctx: CheckContext): Verified {
   const cert = mat.certificate!;
   const root = ctx.trust.trustedRoot;
   if (!root)
-    throw fail('CERTIFICATE_INVALID', 'a keyless (Fulcio) signature needs a trusted root to chain its certificate to', {
-      expected: 'a trusted root with Fulcio CAs',
-      found: 'no trusted root',
-      hint: 'give a trusted_root.json (--trusted-root)',
-    });
+    throw fail(
+      'CERTIFICATE_INVALID',
+      'a keyless (Fulcio) signature needs a trusted root to chain its certificate to',
+      {
+        expected: 'a trusted root with Fulcio CAs',
+        found: 'no trusted root',
+        hint: 'give a trusted_root.json (--trusted-root)',
+      },
+    );
   if (hasSct(cert) && root.summary.ctlogs === 0)
-    throw fail('CERTIFICATE_INVALID', 'the certificate carries an SCT but the trusted root has no CT log keys to verify it', {
-      expected: 'ctlogs in the trusted root',
-      found: `${root.source}: no ctlogs`,
-      hint: 'ship the CT log keys with a custom Fulcio root (a root without them cannot verify any Fulcio certificate)',
-    });
+    throw fail(
+      'CERTIFICATE_INVALID',
+      'the certificate carries an SCT but the trusted root has no CT log keys to verify it',
+      {
+        expected: 'ctlogs in the trusted root',
+        found: `${root.source}: no ctlogs`,
+        hint: 'ship the CT log keys with a custom Fulcio root (a root without them cannot verify any Fulcio certificate)',
+      },
+    );
   const entity = ctx.trust.requireTlog ? entity0 : withoutTlog(entity0);
   if (ctx.trust.requireTlog && entity.tlogEntries.length === 0)
     throw fail('TLOG_INVALID', 'the keyless signature has no transparency-log entry, and one is required', {
@@ -357,7 +429,10 @@ function verifyKeyless(entity0: SignedEntity, mat: SignedMaterial, ctx: CheckCon
   if (entity.timestamps.length === 0)
     throw fail('TIMESTAMP_INVALID', 'the keyless signature has no signed time to judge its certificate at', {
       expected: 'a Rekor SET (integrated time) or an RFC 3161 timestamp',
-      found: entity.tlogEntries.length > 0 ? 'log entries without an inclusion promise, and no TSA timestamp' : 'no log entry and no TSA timestamp',
+      found:
+        entity.tlogEntries.length > 0
+          ? 'log entries without an inclusion promise, and no TSA timestamp'
+          : 'no log entry and no TSA timestamp',
       hint: 'a short-lived Fulcio certificate proves nothing without a signed time; re-sign with the log or a timestamp authority',
     });
   const recorded = tlogKeys(entity);
@@ -378,15 +453,19 @@ function verifyKeyless(entity0: SignedEntity, mat: SignedMaterial, ctx: CheckCon
   const issuer = exts.issuer;
   const san = sanOf(cert);
   if (!ctx.trust.identities.some((id) => identityMatches(id, issuer, san, exts)))
-    throw fail('SIGNER_MISMATCH', `the keyless signature is valid but was made by ${san ?? '(no SAN)'} via ${issuer ?? '(no issuer)'}`, {
-      expected: ctx.trust.identities.map(describe).join(' | '),
-      found: `issuer ${issuer ?? '(none)'}, subject ${san ?? '(none)'}${Object.entries(exts)
-        .filter(([k]) => k !== 'issuer')
-        .slice(0, 4)
-        .map(([k, v]) => `, ${k}=${v}`)
-        .join('')}`,
-      hint: 'the image was signed by another identity; check the identity (issuer, subject, extensions) you trust',
-    });
+    throw fail(
+      'SIGNER_MISMATCH',
+      `the keyless signature is valid but was made by ${san ?? '(no SAN)'} via ${issuer ?? '(no issuer)'}`,
+      {
+        expected: ctx.trust.identities.map(describe).join(' | '),
+        found: `issuer ${issuer ?? '(none)'}, subject ${san ?? '(none)'}${Object.entries(exts)
+          .filter(([k]) => k !== 'issuer')
+          .slice(0, 4)
+          .map(([k, v]) => `, ${k}=${v}`)
+          .join('')}`,
+        hint: 'the image was signed by another identity; check the identity (issuer, subject, extensions) you trust',
+      },
+    );
   let node: NodeX509 | undefined;
   try {
     node = mat.certificateDer ? new NodeX509(mat.certificateDer) : undefined;
@@ -419,23 +498,34 @@ function times(entity: SignedEntity): SignedTime[] {
   );
 }
 
-function material(a: SignatureArtifact, ctx: CheckContext): SignedMaterial & { messageDigest?: string | undefined } {
+function material(
+  a: SignatureArtifact,
+  ctx: CheckContext,
+): SignedMaterial & { messageDigest?: string | undefined } {
   switch (a.format) {
     case 'legacy-signature':
       if (a.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE)
-        throw fail('PAYLOAD_INVALID', `the signature layer is of type ${shown(a.mediaType)}, not a cosign simple-signing payload`, {
-          expected: SIMPLE_SIGNING_MEDIA_TYPE,
-          found: a.mediaType,
-          hint: 'this attachment is not a cosign signature; nothing from it was used',
-        });
+        throw fail(
+          'PAYLOAD_INVALID',
+          `the signature layer is of type ${shown(a.mediaType)}, not a cosign simple-signing payload`,
+          {
+            expected: SIMPLE_SIGNING_MEDIA_TYPE,
+            found: a.mediaType,
+            hint: 'this attachment is not a cosign signature; nothing from it was used',
+          },
+        );
       return legacyMaterial(a);
     case 'legacy-attestation':
       if (a.mediaType !== DSSE_MEDIA_TYPE)
-        throw fail('PAYLOAD_INVALID', `the attestation layer is of type ${shown(a.mediaType)}, not a DSSE envelope`, {
-          expected: DSSE_MEDIA_TYPE,
-          found: a.mediaType,
-          hint: 'this attachment is not a cosign attestation; nothing from it was used',
-        });
+        throw fail(
+          'PAYLOAD_INVALID',
+          `the attestation layer is of type ${shown(a.mediaType)}, not a DSSE envelope`,
+          {
+            expected: DSSE_MEDIA_TYPE,
+            found: a.mediaType,
+            hint: 'this attachment is not a cosign attestation; nothing from it was used',
+          },
+        );
       return legacyMaterial(a);
     case 'bundle':
       return bundleMaterial(a.bytes, ctx.artifact);
@@ -445,18 +535,32 @@ function material(a: SignatureArtifact, ctx: CheckContext): SignedMaterial & { m
 function run(a: SignatureArtifact, ctx: CheckContext, out: SignatureCheck): void {
   const mat = material(a, ctx);
   if (mat.messageDigest !== undefined && ctx.artifact === undefined)
-    throw fail('SIGNATURE_INVALID', 'the bundle is a message signature over the artifact bytes, which were not given', {
-      expected: 'the signed bytes (CheckContext.artifact) to verify the signature over',
-      found: `a message signature over ${mat.messageDigest}`,
-      hint: 'pass the manifest bytes as CheckContext.artifact; cosign v3 signs images with DSSE bundles, which need none',
-    });
+    throw fail(
+      'SIGNATURE_INVALID',
+      'the bundle is a message signature over the artifact bytes, which were not given',
+      {
+        expected: 'the signed bytes (CheckContext.artifact) to verify the signature over',
+        found: `a message signature over ${mat.messageDigest}`,
+        hint: 'pass the manifest bytes as CheckContext.artifact; cosign v3 signs images with DSSE bundles, which need none',
+      },
+    );
   const keyless = mat.certificate !== undefined && ctx.trust.identities.length > 0;
   if (!keyless && ctx.trust.keys.length === 0)
-    throw fail('SIGNER_MISMATCH', mat.certificate ? 'the signature is keyless but no keyless identity is trusted' : 'the signature is keyed but no public key is trusted', {
-      expected: mat.certificate ? 'a keyless identity (issuer + subject) to accept' : 'a public key (--key) to verify with',
-      found: mat.certificate ? 'a Fulcio certificate' : 'a signature without certificate',
-      hint: mat.certificate ? 'configure the signer identity (certificate issuer and subject)' : 'configure the public key the image is signed with',
-    });
+    throw fail(
+      'SIGNER_MISMATCH',
+      mat.certificate
+        ? 'the signature is keyless but no keyless identity is trusted'
+        : 'the signature is keyed but no public key is trusted',
+      {
+        expected: mat.certificate
+          ? 'a keyless identity (issuer + subject) to accept'
+          : 'a public key (--key) to verify with',
+        found: mat.certificate ? 'a Fulcio certificate' : 'a signature without certificate',
+        hint: mat.certificate
+          ? 'configure the signer identity (certificate issuer and subject)'
+          : 'configure the public key the image is signed with',
+      },
+    );
   let verified: Verified | undefined;
   let first: TrustpinError | undefined;
   for (const entity of mat.entities) {
@@ -508,7 +612,12 @@ function run(a: SignatureArtifact, ctx: CheckContext, out: SignatureCheck): void
  */
 export function checkArtifact(a: SignatureArtifact, ctx: CheckContext): SignatureCheck {
   const out: SignatureCheck = {
-    artifact: { format: a.format, origin: a.origin, manifestDigest: a.manifestDigest, layerDigest: a.layerDigest },
+    artifact: {
+      format: a.format,
+      origin: a.origin,
+      manifestDigest: a.manifestDigest,
+      layerDigest: a.layerDigest,
+    },
     ok: false,
     problems: [],
     times: [],

@@ -1,11 +1,9 @@
 // The cosign verifier's building blocks: trust material, the check of one signature artifact, and the formats
 // it reads (legacy `.sig`/`.att` layers, Sigstore bundles, simple-signing payloads, in-toto statements).
-export * from './types.js';
-export { loadPublicKey, loadTrustedRoot, MAX_PUBLIC_KEY_PEM_BYTES, MAX_TRUSTED_ROOT_BYTES, MAX_TRUSTED_ROOT_ENTRIES } from './trusted-root.js';
-export { checkArtifact, DEFAULT_MAX_CLOCK_SKEW_MS, FULCIO_EXTENSIONS, fulcioExtensions } from './check.js';
-export { ANNOTATION, MAX_CERT_CHAIN_LENGTH, MAX_COSIGN_ANNOTATION_BYTES } from './legacy.js';
+
 export { MAX_BUNDLE_BYTES } from './bundle.js';
-export { MAX_SIMPLE_SIGNING_BYTES, SIMPLE_SIGNING_MEDIA_TYPE, SIMPLE_SIGNING_TYPE } from './simple-signing.js';
+export { checkArtifact, DEFAULT_MAX_CLOCK_SKEW_MS, FULCIO_EXTENSIONS, fulcioExtensions } from './check.js';
+export * from './discover.js';
 export {
   COSIGN_SIGN_PREDICATE,
   INTOTO_PAYLOAD_TYPE,
@@ -15,6 +13,19 @@ export {
   PREDICATE_TYPES,
   predicateTypeUri,
 } from './intoto.js';
+export { ANNOTATION, MAX_CERT_CHAIN_LENGTH, MAX_COSIGN_ANNOTATION_BYTES } from './legacy.js';
+export {
+  MAX_SIMPLE_SIGNING_BYTES,
+  SIMPLE_SIGNING_MEDIA_TYPE,
+  SIMPLE_SIGNING_TYPE,
+} from './simple-signing.js';
+export {
+  loadPublicKey,
+  loadTrustedRoot,
+  MAX_PUBLIC_KEY_PEM_BYTES,
+  MAX_TRUSTED_ROOT_BYTES,
+  MAX_TRUSTED_ROOT_ENTRIES,
+} from './trusted-root.js';
 export {
   cachedTrustedRoot,
   MAX_SIGSTORE_TUF_METADATA_BYTES,
@@ -27,3 +38,4 @@ export {
   SIGSTORE_TRUSTED_ROOT_TARGET,
   sigstoreCacheDir,
 } from './tuf.js';
+export * from './types.js';

@@ -2,7 +2,7 @@
 // statement is parsed only after a signature over it held, and must name the image among its subjects.
 import { createHash, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import type { TrustpinError } from '../../errors/index.js';
-import { asObject, decodeBase64, fail, type Json, parseJsonBounded, shown } from './check-util.js';
+import { asObject, decodeBase64, fail, parseJsonBounded, shown } from './check-util.js';
 import type { InTotoStatement } from './types.js';
 
 /** Largest DSSE envelope accepted as a legacy `.att` layer (default 16 MiB; SBOM attestations can be large). */
@@ -88,7 +88,11 @@ export function parseEnvelope(bytes: Buffer, what: string): DsseEnvelope {
 }
 
 /** Verify one DSSE signature over PAE under `key` (ECDSA/RSA with SHA-256, Ed25519 pure). */
-export function verifyDsse(env: Pick<DsseEnvelope, 'payloadType' | 'payload'>, sig: Buffer, key: KeyObject): boolean {
+export function verifyDsse(
+  env: Pick<DsseEnvelope, 'payloadType' | 'payload'>,
+  sig: Buffer,
+  key: KeyObject,
+): boolean {
   return verifyBytes(preAuthEncoding(env.payloadType, env.payload), sig, key);
 }
 
@@ -97,7 +101,8 @@ export function verifyBytes(data: Buffer, sig: Buffer, key: KeyObject): boolean 
   try {
     if (key.asymmetricKeyType === 'ed25519') return cryptoVerify(null, data, key, sig);
     if (cryptoVerify('sha256', data, key, sig)) return true;
-    if (key.asymmetricKeyType === 'ec') return cryptoVerify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, sig);
+    if (key.asymmetricKeyType === 'ec')
+      return cryptoVerify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, sig);
     return false;
   } catch {
     return false;
@@ -129,15 +134,22 @@ export function checkStatement(
   what: string,
 ): StatementResult {
   if (payloadType !== INTOTO_PAYLOAD_TYPE)
-    throw fail('PAYLOAD_INVALID', `${what} signs a payload of type ${shown(payloadType)}, not an in-toto statement`, {
-      expected: INTOTO_PAYLOAD_TYPE,
-      found: payloadType,
-      hint: 'only in-toto attestations are accepted from DSSE envelopes',
-    });
-  const o = asObject(parseJsonBounded(payload, MAX_DSSE_ENVELOPE_BYTES, `${what} statement`, 'PAYLOAD_INVALID'));
+    throw fail(
+      'PAYLOAD_INVALID',
+      `${what} signs a payload of type ${shown(payloadType)}, not an in-toto statement`,
+      {
+        expected: INTOTO_PAYLOAD_TYPE,
+        found: payloadType,
+        hint: 'only in-toto attestations are accepted from DSSE envelopes',
+      },
+    );
+  const o = asObject(
+    parseJsonBounded(payload, MAX_DSSE_ENVELOPE_BYTES, `${what} statement`, 'PAYLOAD_INVALID'),
+  );
   const bad = (why: string, found?: string): TrustpinError =>
     fail('PAYLOAD_INVALID', `${what}: the in-toto statement ${why}`, {
-      expected: 'an in-toto statement {"_type","subject":[{"digest":{"sha256"}}],"predicateType","predicate"}',
+      expected:
+        'an in-toto statement {"_type","subject":[{"digest":{"sha256"}}],"predicateType","predicate"}',
       ...(found !== undefined ? { found } : {}),
       hint: 'the signed attestation is malformed; re-attest the image',
     });
@@ -170,7 +182,9 @@ export function checkStatement(
   if (!hit) {
     const found = subject
       .slice(0, 3)
-      .map((s) => (s.digest.sha256 !== undefined ? `sha256:${s.digest.sha256}` : Object.keys(s.digest).join('+')))
+      .map((s) =>
+        s.digest.sha256 !== undefined ? `sha256:${s.digest.sha256}` : Object.keys(s.digest).join('+'),
+      )
       .join(', ');
     throw fail('SIGNED_DIGEST_MISMATCH', `${what} is a valid attestation about another artifact`, {
       expected: `a subject with sha256 ${want}`,
@@ -178,7 +192,8 @@ export function checkStatement(
       hint: 'the attestation was made for another image (or another platform of it); it proves nothing about this one',
     });
   }
-  const wanted = ctx.predicateType === undefined ? COSIGN_SIGN_PREDICATE : predicateTypeUri(ctx.predicateType);
+  const wanted =
+    ctx.predicateType === undefined ? COSIGN_SIGN_PREDICATE : predicateTypeUri(ctx.predicateType);
   if (statement.predicateType !== wanted)
     throw fail(
       'PAYLOAD_INVALID',

@@ -48,11 +48,15 @@ function annotation(a: Record<string, string>, name: string): string | undefined
   const v = a[name];
   if (v === undefined || v === '') return undefined;
   if (v.length > MAX_COSIGN_ANNOTATION_BYTES)
-    throw fail('SIZE_EXCEEDED', `the ${name} annotation is ${v.length} characters, more than ${MAX_COSIGN_ANNOTATION_BYTES}`, {
-      expected: `at most ${MAX_COSIGN_ANNOTATION_BYTES}`,
-      found: `${v.length}`,
-      hint: 'no real cosign annotation is this large; this layer was built to exhaust memory',
-    });
+    throw fail(
+      'SIZE_EXCEEDED',
+      `the ${name} annotation is ${v.length} characters, more than ${MAX_COSIGN_ANNOTATION_BYTES}`,
+      {
+        expected: `at most ${MAX_COSIGN_ANNOTATION_BYTES}`,
+        found: `${v.length}`,
+        hint: 'no real cosign annotation is this large; this layer was built to exhaust memory',
+      },
+    );
   return v;
 }
 
@@ -85,7 +89,8 @@ function parseCert(der: Buffer, what: string): X509Certificate {
 
 function tlogInvalid(why: string, found?: string) {
   return fail('TLOG_INVALID', `the Rekor bundle annotation ${why}`, {
-    expected: '{"SignedEntryTimestamp": base64, "Payload": {"body": base64, "integratedTime", "logIndex", "logID": hex}}',
+    expected:
+      '{"SignedEntryTimestamp": base64, "Payload": {"body": base64, "integratedTime", "logIndex", "logID": hex}}',
     ...(found !== undefined ? { found } : {}),
     hint: 'the transparency-log proof attached to the signature is malformed; re-sign with cosign (tlog upload on)',
   });
@@ -97,18 +102,30 @@ function nonNegativeInt(v: Json | undefined): number | undefined {
 
 /** `dev.sigstore.cosign/bundle` (Rekor SET bundle) → a transparency-log entry with an inclusion promise. */
 export function rekorBundleEntry(text: string): TransparencyLogEntry {
-  const o = asObject(parseJsonBounded(Buffer.from(text, 'utf8'), MAX_COSIGN_ANNOTATION_BYTES, 'the Rekor bundle annotation', 'TLOG_INVALID'));
+  const o = asObject(
+    parseJsonBounded(
+      Buffer.from(text, 'utf8'),
+      MAX_COSIGN_ANNOTATION_BYTES,
+      'the Rekor bundle annotation',
+      'TLOG_INVALID',
+    ),
+  );
   if (!o) throw tlogInvalid('is not a JSON object');
   const payload = asObject(o.Payload);
-  if (typeof o.SignedEntryTimestamp !== 'string' || !payload) throw tlogInvalid('lacks SignedEntryTimestamp or Payload');
+  if (typeof o.SignedEntryTimestamp !== 'string' || !payload)
+    throw tlogInvalid('lacks SignedEntryTimestamp or Payload');
   const set = decodeBase64(o.SignedEntryTimestamp, 'the Rekor SignedEntryTimestamp', 'TLOG_INVALID');
   if (typeof payload.body !== 'string') throw tlogInvalid('has no Payload.body');
   const body = decodeBase64(payload.body, 'the Rekor entry body', 'TLOG_INVALID');
-  if (body.toString('base64') !== payload.body) throw tlogInvalid('has a Payload.body that is not canonical base64');
+  if (body.toString('base64') !== payload.body)
+    throw tlogInvalid('has a Payload.body that is not canonical base64');
   const integratedTime = nonNegativeInt(payload.integratedTime);
   const logIndex = nonNegativeInt(payload.logIndex);
   if (integratedTime === undefined || logIndex === undefined)
-    throw tlogInvalid('has no integer integratedTime/logIndex', `${payload.integratedTime}/${payload.logIndex}`);
+    throw tlogInvalid(
+      'has no integer integratedTime/logIndex',
+      `${payload.integratedTime}/${payload.logIndex}`,
+    );
   if (typeof payload.logID !== 'string' || !/^[0-9a-f]{64}$/.test(payload.logID))
     throw tlogInvalid('has a logID that is not 64 lowercase hex digits', shown(String(payload.logID), 80));
   const kv = bodyKindVersion(body);
@@ -124,8 +141,13 @@ export function rekorBundleEntry(text: string): TransparencyLogEntry {
 }
 
 function bodyJson(body: Buffer): Record<string, Json> {
-  const o = asObject(parseJsonBounded(body, MAX_COSIGN_ANNOTATION_BYTES, 'the transparency-log entry body', 'TLOG_INVALID'));
-  if (!o) throw fail('TLOG_INVALID', 'the transparency-log entry body is not a JSON object', { hint: 're-sign the image' });
+  const o = asObject(
+    parseJsonBounded(body, MAX_COSIGN_ANNOTATION_BYTES, 'the transparency-log entry body', 'TLOG_INVALID'),
+  );
+  if (!o)
+    throw fail('TLOG_INVALID', 'the transparency-log entry body is not a JSON object', {
+      hint: 're-sign the image',
+    });
   return o;
 }
 
@@ -140,16 +162,21 @@ function bodyKindVersion(body: Buffer): { kind: string; version: string } {
 }
 
 function pemOrDer(b64: Json | undefined, what: string): TlogKey {
-  if (typeof b64 !== 'string') throw fail('TLOG_INVALID', `the transparency-log entry has no ${what}`, { hint: 're-sign the image' });
+  if (typeof b64 !== 'string')
+    throw fail('TLOG_INVALID', `the transparency-log entry has no ${what}`, { hint: 're-sign the image' });
   const raw = decodeBase64(b64, what, 'TLOG_INVALID');
   const text = raw.toString('latin1');
   if (text.includes('-----BEGIN CERTIFICATE-----'))
     return { kind: 'certificate', der: pemBlocks(text, 'CERTIFICATE', 1, what)[0]! };
   if (text.includes('-----BEGIN PUBLIC KEY-----'))
     return { kind: 'public-key', der: pemBlocks(text, 'PUBLIC KEY', 1, what)[0]! };
-  throw fail('TLOG_INVALID', `the transparency-log entry's ${what} is neither a certificate nor a public key`, {
-    hint: 're-sign the image',
-  });
+  throw fail(
+    'TLOG_INVALID',
+    `the transparency-log entry's ${what} is neither a certificate nor a public key`,
+    {
+      hint: 're-sign the image',
+    },
+  );
 }
 
 function derKey(v: Json | undefined, what: string): TlogKey {
@@ -170,7 +197,8 @@ export function tlogBodyKey(entry: TransparencyLogEntry): TlogKey {
   const spec = asObject(o.spec);
   const at = (...path: (string | number)[]): Json | undefined => {
     let v: Json | undefined = spec;
-    for (const p of path) v = typeof p === 'number' ? (Array.isArray(v) ? v[p] : undefined) : asObject(v)?.[p];
+    for (const p of path)
+      v = typeof p === 'number' ? (Array.isArray(v) ? v[p] : undefined) : asObject(v)?.[p];
     return v;
   };
   const kv = `${o.kind}/${o.apiVersion}`;
@@ -180,7 +208,10 @@ export function tlogBodyKey(entry: TransparencyLogEntry): TlogKey {
     case 'intoto/0.0.1':
       return pemOrDer(at('publicKey'), 'public key');
     case 'intoto/0.0.2':
-      return pemOrDer(at('content', 'envelope', 'signatures', 0, 'publicKey'), 'envelope signature public key');
+      return pemOrDer(
+        at('content', 'envelope', 'signatures', 0, 'publicKey'),
+        'envelope signature public key',
+      );
     case 'dsse/0.0.1':
       return pemOrDer(at('signatures', 0, 'verifier'), 'signature verifier');
     case 'hashedrekord/0.0.2':
@@ -210,7 +241,14 @@ function rfc3161(text: string): Timestamp {
       found,
       hint: 're-sign with cosign --timestamp-server-url',
     });
-  const o = asObject(parseJsonBounded(Buffer.from(text, 'utf8'), MAX_COSIGN_ANNOTATION_BYTES, 'the RFC 3161 timestamp annotation', 'TIMESTAMP_INVALID'));
+  const o = asObject(
+    parseJsonBounded(
+      Buffer.from(text, 'utf8'),
+      MAX_COSIGN_ANNOTATION_BYTES,
+      'the RFC 3161 timestamp annotation',
+      'TIMESTAMP_INVALID',
+    ),
+  );
   if (typeof o?.SignedRFC3161Timestamp !== 'string') throw bad('no SignedRFC3161Timestamp');
   const der = decodeBase64(o.SignedRFC3161Timestamp, 'the RFC 3161 timestamp', 'TIMESTAMP_INVALID');
   try {
@@ -262,7 +300,10 @@ export function legacyMaterial(a: SignatureArtifact): SignedMaterial {
           parseCert(d, `certificate ${i} of the chain annotation`),
         );
   const tlogEntries = bundle === undefined ? [] : [rekorBundleEntry(bundle)];
-  const timestamps: Timestamp[] = [...tlogTimestamps(tlogEntries), ...(tsa === undefined ? [] : [rfc3161(tsa)])];
+  const timestamps: Timestamp[] = [
+    ...tlogTimestamps(tlogEntries),
+    ...(tsa === undefined ? [] : [rfc3161(tsa)]),
+  ];
   const key: SignedEntity['key'] = certificate
     ? { $case: 'certificate', certificate }
     : { $case: 'public-key', hint: '' };

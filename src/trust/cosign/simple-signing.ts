@@ -1,6 +1,6 @@
 // The simple-signing payload of a legacy cosign signature, checked only after its signature verified: it must be
 // a cosign container image signature for this digest, of this repository (and tag), carrying the asked annotations.
-import { TrustpinError } from '../../errors/index.js';
+import type { TrustpinError } from '../../errors/index.js';
 import { fullName, parseReference, type Reference } from '../../reference/index.js';
 import { asObject, fail, type Json, parseJsonBounded, shown } from './check-util.js';
 
@@ -25,7 +25,8 @@ export interface SimpleSigningResult {
   optional: Record<string, Json> | null;
 }
 
-const SHAPE = '{"critical":{"identity":{"docker-reference"},"image":{"docker-manifest-digest"},"type"},"optional"}';
+const SHAPE =
+  '{"critical":{"identity":{"docker-reference"},"image":{"docker-manifest-digest"},"type"},"optional"}';
 
 function invalid(why: string, found?: string): TrustpinError {
   return fail('PAYLOAD_INVALID', `the signed simple-signing payload ${why}`, {
@@ -42,7 +43,11 @@ function invalid(why: string, found?: string): TrustpinError {
 function member(o: Record<string, Json>, name: string, where: string): Json | undefined {
   const lower = name.toLowerCase();
   const hits = Object.keys(o).filter((k) => k.toLowerCase() === lower);
-  if (hits.length > 1) throw invalid(`has ${hits.length} members named ${shown(name)} in ${where} (ignoring case)`, hits.join(', '));
+  if (hits.length > 1)
+    throw invalid(
+      `has ${hits.length} members named ${shown(name)} in ${where} (ignoring case)`,
+      hits.join(', '),
+    );
   return hits.length === 1 ? o[hits[0]!] : undefined;
 }
 
@@ -69,12 +74,18 @@ function ref(s: string): Reference | undefined {
  * Field names match case-insensitively as in cosign (Go); values are compared exactly.
  */
 export function checkSimpleSigning(payload: Buffer, ctx: SimpleSigningContext): SimpleSigningResult {
-  const doc = asObject(parseJsonBounded(payload, MAX_SIMPLE_SIGNING_BYTES, 'the signed simple-signing payload', 'PAYLOAD_INVALID'));
+  const doc = asObject(
+    parseJsonBounded(
+      payload,
+      MAX_SIMPLE_SIGNING_BYTES,
+      'the signed simple-signing payload',
+      'PAYLOAD_INVALID',
+    ),
+  );
   if (!doc) throw invalid('is not a JSON object');
   const critical = object(doc, 'critical', 'the payload');
   const type = member(critical, 'type', 'critical');
-  if (type !== SIMPLE_SIGNING_TYPE)
-    throw invalid(`has critical.type ${shown(String(type))}`, String(type));
+  if (type !== SIMPLE_SIGNING_TYPE) throw invalid(`has critical.type ${shown(String(type))}`, String(type));
   const image = object(critical, 'image', 'critical');
   const digest = member(image, 'docker-manifest-digest', 'critical.image');
   if (typeof digest !== 'string') throw invalid('has no critical.image.docker-manifest-digest');

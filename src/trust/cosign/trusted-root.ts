@@ -4,7 +4,7 @@ import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { X509Certificate } from '@sigstore/core';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toTrustMaterial } from '@sigstore/verify';
-import { TrustpinError } from '../../errors/index.js';
+import type { TrustpinError } from '../../errors/index.js';
 import { asObject, decodeBase64, fail, type Json, parseJsonBounded, shown } from './check-util.js';
 import type { LoadedTrustedRoot } from './types.js';
 
@@ -15,7 +15,8 @@ export const MAX_TRUSTED_ROOT_ENTRIES = 256;
 /** Largest PEM public-key file accepted (default 64 KiB; an RSA-16384 key is about 3 KB). */
 export const MAX_PUBLIC_KEY_PEM_BYTES = 64 * 1024;
 
-const MEDIA_TYPE = /^application\/vnd\.dev\.sigstore\.trustedroot(?:\.v0\.\d+)?\+json(?:;\s*version=0\.\d+)?$/;
+const MEDIA_TYPE =
+  /^application\/vnd\.dev\.sigstore\.trustedroot(?:\.v0\.\d+)?\+json(?:;\s*version=0\.\d+)?$/;
 
 function invalid(source: string, field: string, why: string, found?: string): TrustpinError {
   return fail('TRUSTED_ROOT_INVALID', `trusted root ${source}: ${field} ${why}`, {
@@ -79,7 +80,8 @@ function checkLog(source: string, field: string, t: Record<string, Json>): void 
   }
   validFor(source, `${field}.publicKey.validFor`, pk.validFor);
   bytes(source, `${field}.logId.keyId`, asObject(t.logId)?.keyId);
-  if (t.checkpointKeyId !== undefined && t.checkpointKeyId !== null) bytes(source, `${field}.checkpointKeyId.keyId`, asObject(t.checkpointKeyId)?.keyId);
+  if (t.checkpointKeyId !== undefined && t.checkpointKeyId !== null)
+    bytes(source, `${field}.checkpointKeyId.keyId`, asObject(t.checkpointKeyId)?.keyId);
 }
 
 function checkCa(source: string, field: string, c: Record<string, Json>): void {
@@ -91,7 +93,12 @@ function checkCa(source: string, field: string, c: Record<string, Json>): void {
     try {
       X509Certificate.parse(raw as Buffer<ArrayBuffer>);
     } catch (e) {
-      throw invalid(source, `${field}.certChain.certificates[${i}]`, 'is not an X.509 certificate', (e as Error).message);
+      throw invalid(
+        source,
+        `${field}.certChain.certificates[${i}]`,
+        'is not an X.509 certificate',
+        (e as Error).message,
+      );
     }
   });
   validFor(source, `${field}.validFor`, c.validFor);
@@ -120,15 +127,20 @@ export function loadTrustedRoot(input: Buffer | string | object, source: string)
   const root = asObject(doc);
   if (!root) throw invalid(source, 'the document', 'is not a JSON object');
   if (typeof root.mediaType !== 'string' || !MEDIA_TYPE.test(root.mediaType))
-    throw invalid(source, 'mediaType', 'is not application/vnd.dev.sigstore.trustedroot+json;version=0.x', shown(String(root.mediaType)));
+    throw invalid(
+      source,
+      'mediaType',
+      'is not application/vnd.dev.sigstore.trustedroot+json;version=0.x',
+      shown(String(root.mediaType)),
+    );
   const tlogs = list(source, root, 'tlogs');
   const ctlogs = list(source, root, 'ctlogs');
   const cas = list(source, root, 'certificateAuthorities');
   const tsas = list(source, root, 'timestampAuthorities');
-  tlogs.forEach((t, i) => checkLog(source, `tlogs[${i}]`, t));
-  ctlogs.forEach((t, i) => checkLog(source, `ctlogs[${i}]`, t));
-  cas.forEach((c, i) => checkCa(source, `certificateAuthorities[${i}]`, c));
-  tsas.forEach((c, i) => checkCa(source, `timestampAuthorities[${i}]`, c));
+  for (const [i, t] of tlogs.entries()) checkLog(source, `tlogs[${i}]`, t);
+  for (const [i, t] of ctlogs.entries()) checkLog(source, `ctlogs[${i}]`, t);
+  for (const [i, c] of cas.entries()) checkCa(source, `certificateAuthorities[${i}]`, c);
+  for (const [i, c] of tsas.entries()) checkCa(source, `timestampAuthorities[${i}]`, c);
   let material: unknown;
   try {
     material = toTrustMaterial(TrustedRoot.fromJSON(root));
@@ -155,11 +167,13 @@ export function loadPublicKey(pem: string | Buffer, source: string): { keyId: st
   const size = typeof pem === 'string' ? Buffer.byteLength(pem) : pem.length;
   const usage = (why: string, found?: string) =>
     fail('USAGE', `public key ${source}: ${why}`, {
-      expected: 'a PEM "PUBLIC KEY" (SubjectPublicKeyInfo): ECDSA P-256/P-384, RSA or Ed25519, as `cosign generate-key-pair` writes cosign.pub',
+      expected:
+        'a PEM "PUBLIC KEY" (SubjectPublicKeyInfo): ECDSA P-256/P-384, RSA or Ed25519, as `cosign generate-key-pair` writes cosign.pub',
       ...(found !== undefined ? { found } : {}),
       hint: 'pass the public half (cosign.pub), not the private key or a certificate',
     });
-  if (size > MAX_PUBLIC_KEY_PEM_BYTES) throw usage(`is larger than ${MAX_PUBLIC_KEY_PEM_BYTES} bytes`, `${size} bytes`);
+  if (size > MAX_PUBLIC_KEY_PEM_BYTES)
+    throw usage(`is larger than ${MAX_PUBLIC_KEY_PEM_BYTES} bytes`, `${size} bytes`);
   const text = typeof pem === 'string' ? pem : pem.toString('latin1');
   const m = /-----BEGIN ([A-Z0-9 ]+)-----/.exec(text);
   if (!m) throw usage('is not PEM', 'no -----BEGIN …----- line');
