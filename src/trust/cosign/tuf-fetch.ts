@@ -26,7 +26,7 @@ type WebStream = ReadableStream<Uint8Array> & globalThis.ReadableStream<Uint8Arr
  * The base of both fetchers: caps each download at `cap(url)` (at most what tuf-js asks), remembers the last
  * download and whether it failed, and closes a body tuf-js stopped reading (tuf-js only releases its reader).
  */
-abstract class CappedFetcher extends BaseFetcher {
+export abstract class CappedFetcher extends BaseFetcher {
   last: FetchRecord | undefined;
   readonly fetched: string[] = [];
   private open: Readable[] = [];

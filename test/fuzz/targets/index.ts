@@ -12,6 +12,7 @@ import platform from './platform.js';
 import reference from './reference.js';
 import registryWire from './registry-wire.js';
 import schema1 from './schema1.js';
+import sigstoreTuf from './sigstore-tuf.js';
 import sourceSpec from './source-spec.js';
 import tar from './tar.js';
 import trustArchive from './trust-archive.js';
@@ -33,4 +34,5 @@ export const targets: FuzzTarget<unknown>[] = [
   registryWire,
   archiveSource,
   sourceSpec,
+  sigstoreTuf,
 ].flat() as FuzzTarget<unknown>[];
