@@ -27,7 +27,9 @@ export {
   MAX_TRUSTED_ROOT_ENTRIES,
 } from './trusted-root.js';
 export {
+  type CachedTrustedRoot,
   cachedTrustedRoot,
+  cachedTrustedRootInfo,
   MAX_SIGSTORE_TUF_METADATA_BYTES,
   MAX_SIGSTORE_TUF_ROOT_ROTATIONS,
   MAX_SIGSTORE_TUF_TIMESTAMP_BYTES,

@@ -158,11 +158,25 @@ function corrupt(dir: string, e: unknown): TrustpinError {
   });
 }
 
+/** What the last successful refresh from a mirror cached (see {@link cachedTrustedRootInfo}). */
+export interface CachedTrustedRoot {
+  trustedRoot: Buffer;
+  /** the stable copy, `$TRUSTPIN_HOME/sigstore/<mirror>/trusted_root.json` */
+  path: string;
+  rootVersion: number;
+  refreshedAt: string;
+  /** the earliest expiry of the cached metadata: past it, a refresh is due (offline use still works) */
+  expires: string;
+}
+
 /**
- * The trusted_root.json the last successful refresh from `mirror` cached, for offline checks; undefined when
- * there is none. Its digest is checked against the one the signed targets metadata listed.
+ * The trusted_root.json the last successful refresh from `mirror` cached, with when it was fetched and when its
+ * metadata expires; undefined when there is none. Its digest is checked against the one the signed targets listed.
  */
-export function cachedTrustedRoot(o: { mirror: string; home?: string | undefined }): Buffer | undefined {
+export function cachedTrustedRootInfo(o: {
+  mirror: string;
+  home?: string | undefined;
+}): CachedTrustedRoot | undefined {
   const dir = sigstoreCacheDir(o.mirror, o.home);
   const c = readCache(dir);
   if (!c) return undefined;
@@ -173,9 +187,20 @@ export function cachedTrustedRoot(o: { mirror: string; home?: string | undefined
     throw corrupt(dir, e);
   }
   if (bytes.length !== c.state.trustedRoot.length || sha256(bytes) !== c.state.trustedRoot.sha256) {
-    throw corrupt(dir, new Error(`trusted_root.json is not the file the targets metadata signed`));
+    throw corrupt(dir, new Error('trusted_root.json is not the file the targets metadata signed'));
   }
-  return bytes;
+  return {
+    trustedRoot: bytes,
+    path: join(dir, SIGSTORE_TRUSTED_ROOT_TARGET),
+    rootVersion: c.state.rootVersion,
+    refreshedAt: c.state.refreshedAt,
+    expires: c.state.expires,
+  };
+}
+
+/** The trusted_root.json the last successful refresh from `mirror` cached, for offline checks; undefined if none. */
+export function cachedTrustedRoot(o: { mirror: string; home?: string | undefined }): Buffer | undefined {
+  return cachedTrustedRootInfo(o)?.trustedRoot;
 }
 
 /**
@@ -198,7 +223,13 @@ export async function refreshTrustedRoot(o: RefreshOptions): Promise<RefreshResu
 }
 
 async function refreshLocked(o: RefreshOptions, mirror: Mirror, dir: string): Promise<RefreshResult> {
-  const prev = readCache(dir);
+  // a corrupt cache is no reason to refuse the refresh that repairs it: it starts from the anchor instead
+  let prev: ReturnType<typeof readCache>;
+  try {
+    prev = readCache(dir);
+  } catch {
+    prev = undefined;
+  }
   const anchor = sha256(o.initialRoot);
   const from = prev?.state.anchors.includes(anchor) ? prev : undefined;
   const gen = `gen-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;

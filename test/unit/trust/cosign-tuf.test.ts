@@ -18,7 +18,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { cachedTrustedRoot, refreshTrustedRoot, sigstoreCacheDir } from '../../../src/trust/cosign/index.js';
+import {
+  cachedTrustedRoot,
+  cachedTrustedRootInfo,
+  refreshTrustedRoot,
+  sigstoreCacheDir,
+} from '../../../src/trust/cosign/index.js';
 import { tufError } from '../../../src/trust/cosign/tuf.js';
 import { skipNoVectors, vectorPath } from '../../vectors.js';
 
@@ -75,7 +80,14 @@ test('refresh from root v5 reaches root v15 and caches the signed trusted_root.j
   assert.equal(r.expires, '2026-08-28T19:25:56Z');
   assert.deepEqual(readFileSync(r.path), r.trustedRoot);
   assert.equal(r.path, join(sigstoreCacheDir(REPO, h), 'trusted_root.json'));
-  assert.deepEqual(cachedTrustedRoot({ mirror: REPO, home: h }), r.trustedRoot);
+  const info = cachedTrustedRootInfo({ mirror: REPO, home: h });
+  assert.deepEqual(info, {
+    trustedRoot: r.trustedRoot,
+    path: r.path,
+    rootVersion: 15,
+    refreshedAt: '2026-08-01T00:00:00.000Z',
+    expires: '2026-08-28T19:25:56Z',
+  });
   // the same directory as a file: URL is the same mirror
   assert.deepEqual(cachedTrustedRoot({ mirror: `file://${REPO}/`, home: h }), r.trustedRoot);
 
@@ -218,6 +230,20 @@ test('a refresh killed half-way leaves the cached trusted root as it was', { ski
   const gen = readFileSync(join(dir, 'current'), 'utf8').trim();
   writeFileSync(join(dir, gen, 'trusted_root.json'), good.trustedRoot.subarray(0, 100));
   assert.throws(() => cachedTrustedRoot({ mirror: REPO, home: h }), code('IO_ERROR'));
+  // and the next refresh repairs it (starting from the anchor)
+  await refreshTrustedRoot({ mirror: REPO, initialRoot: root5(), home: h });
+  assert.deepEqual(cachedTrustedRoot({ mirror: REPO, home: h }), good.trustedRoot);
+});
+
+test('an aborted refresh rejects with ABORTED and caches nothing', { skip }, async (t) => {
+  at(t, VALID);
+  const h = home();
+  const signal = AbortSignal.abort();
+  await assert.rejects(
+    refreshTrustedRoot({ mirror: REPO, initialRoot: root5(), home: h, signal }),
+    code('ABORTED'),
+  );
+  assert.equal(cachedTrustedRoot({ mirror: REPO, home: h }), undefined);
 });
 
 /** Sigstore's CDN layout over loopback HTTP: metadata at the top (N.root.json, timestamp, N.snapshot…), targets/<hash>.name */
