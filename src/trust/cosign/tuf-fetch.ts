@@ -64,7 +64,7 @@ export abstract class CappedFetcher extends BaseFetcher {
 }
 
 /** What a failed download means to a user; undefined when the failure is not the transport's (a handler's). */
-function fetchFailure(url: string, e: unknown, limit: number): TrustpinError | undefined {
+export function fetchFailure(url: string, e: unknown, limit: number): TrustpinError | undefined {
   if (e instanceof TrustpinError) return e;
   const status = (e as { statusCode?: unknown }).statusCode;
   if (typeof status === 'number') {

@@ -11,7 +11,7 @@ import type { RegistryOptions } from '../../registry/options.js';
 import { deadTemp, fsError, withLock, writeAtomic } from '../../util/index.js';
 import { trustpinHome } from '../dct/store.js';
 import { loadTrustedRoot, MAX_TRUSTED_ROOT_BYTES } from './trusted-root.js';
-import { DirFetcher, type FetchRecord, HttpFetcher, requireSecure } from './tuf-fetch.js';
+import { DirFetcher, type FetchRecord, fetchFailure, HttpFetcher, requireSecure } from './tuf-fetch.js';
 
 /** Largest root.json, snapshot.json or targets.json read from a Sigstore TUF mirror (default 1 MiB; about 7 KB today). */
 export const MAX_SIGSTORE_TUF_METADATA_BYTES = 1024 * 1024;
@@ -178,24 +178,26 @@ export function cachedTrustedRootInfo(o: {
   home?: string | undefined;
 }): CachedTrustedRoot | undefined {
   const dir = sigstoreCacheDir(o.mirror, o.home);
-  const c = readCache(dir);
-  if (!c) return undefined;
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(join(dir, c.gen, SIGSTORE_TRUSTED_ROOT_TARGET));
-  } catch (e) {
-    throw corrupt(dir, e);
+  // a refresh may replace the generation while it is read: then `current` has changed, and the read is done again
+  for (let tries = 1; ; tries++) {
+    const c = readCache(dir);
+    if (!c) return undefined;
+    try {
+      const bytes = readFileSync(join(dir, c.gen, SIGSTORE_TRUSTED_ROOT_TARGET));
+      if (bytes.length !== c.state.trustedRoot.length || sha256(bytes) !== c.state.trustedRoot.sha256) {
+        throw new Error('trusted_root.json is not the file the targets metadata signed');
+      }
+      return {
+        trustedRoot: bytes,
+        path: join(dir, SIGSTORE_TRUSTED_ROOT_TARGET),
+        rootVersion: c.state.rootVersion,
+        refreshedAt: c.state.refreshedAt,
+        expires: c.state.expires,
+      };
+    } catch (e) {
+      if (tries >= 5 || readCache(dir)?.gen === c.gen) throw corrupt(dir, e);
+    }
   }
-  if (bytes.length !== c.state.trustedRoot.length || sha256(bytes) !== c.state.trustedRoot.sha256) {
-    throw corrupt(dir, new Error('trusted_root.json is not the file the targets metadata signed'));
-  }
-  return {
-    trustedRoot: bytes,
-    path: join(dir, SIGSTORE_TRUSTED_ROOT_TARGET),
-    rootVersion: c.state.rootVersion,
-    refreshedAt: c.state.refreshedAt,
-    expires: c.state.expires,
-  };
 }
 
 /** The trusted_root.json the last successful refresh from `mirror` cached, for offline checks; undefined if none. */
@@ -403,6 +405,9 @@ export function tufError(e: unknown, mirror: string, genDir?: string, fetcher?: 
   const last = (fetcher as { last?: FetchRecord } | undefined)?.last;
   if (last?.error && !(last.error.code === 'NOT_FOUND' && /\/\d+\.root\.json$/.test(last.url)))
     return last.error;
+  // a caller's own fetcher throws tuf-js's download errors without the record trustpin's fetchers keep
+  const download = fetchFailure(mirror, e, MAX_SIGSTORE_TUF_METADATA_BYTES);
+  if (download) return download;
   const msg = e instanceof Error ? e.message : String(e);
   const at = `at ${new Date().toISOString()}`;
   const base = `Sigstore TUF metadata from ${mirror}`;

@@ -18,6 +18,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { DownloadHTTPError } from 'tuf-js/dist/error.js';
 import {
   cachedTrustedRoot,
   cachedTrustedRootInfo,
@@ -349,4 +350,48 @@ test('tuf-js failures that the vectors cannot produce map to their codes', () =>
   );
   assert.equal(m('Unable to load snapshot metadata error Error: snapshot.json is expired'), 'TUF_EXPIRED');
   assert.equal(m("Snapshot version doesn't match timestamp"), 'TUF_METADATA_INVALID');
+});
+
+test('a mirror sending more than the cap is cut off with SIZE_EXCEEDED; a caller’s fetcher’s errors are coded', {
+  skip,
+}, async (t) => {
+  at(t, VALID);
+  const big = createServer((req, res) => {
+    if (req.url === '/timestamp.json') {
+      res.writeHead(200);
+      // endless: only the cap ends it
+      const more = () => {
+        while (res.write(Buffer.alloc(64 * 1024, 0x20)));
+      };
+      res.on('drain', more);
+      more();
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => big.listen(0, '127.0.0.1', r));
+  t.after(() => big.close());
+  const url = `http://127.0.0.1:${(big.address() as AddressInfo).port}`;
+  await assert.rejects(
+    refreshTrustedRoot({ mirror: url, initialRoot: root5(), home: home(), http: { attempts: 1 } }),
+    (e: unknown) => code('SIZE_EXCEEDED')(e) && /16384/.test((e as Error).message),
+  );
+
+  const failing = {
+    downloadBytes: async () => {
+      throw new DownloadHTTPError('down', 503);
+    },
+    downloadFile: async () => {
+      throw new DownloadHTTPError('down', 503);
+    },
+  };
+  await assert.rejects(
+    refreshTrustedRoot({
+      mirror: 'https://tuf.example',
+      initialRoot: root5(),
+      home: home(),
+      fetcher: failing,
+    }),
+    code('NETWORK_ERROR'),
+  );
 });
