@@ -4,6 +4,7 @@ import { after, before } from 'node:test';
 import { type SeededImages, seedRegistry } from './images.js';
 import { type RegistryMode, type RegistryOptions, type RunningRegistry, startRegistry } from './registry.js';
 
+export * from './cosign.js';
 export * from './http.js';
 export * from './images.js';
 export * from './notary-seed.js';
