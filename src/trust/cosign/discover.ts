@@ -348,8 +348,16 @@ async function referrerCandidates(
     found: 0,
     note: `no referrers API (${answer.reason})`,
   };
-  const idx = await store.resolveTag(tag, { signal });
   const out = { candidates: [] as Descriptor[], via: `tag ${tag}`, record };
+  let idx: Verified<Manifest> | undefined;
+  try {
+    idx = await store.resolveTag(tag, { signal });
+  } catch (e) {
+    if (!isArtifactFailure(e)) throw e;
+    // "if the tag schema does not return a valid image index, the client SHOULD assume there are no referrers"
+    record.note = joinNotes(record.note, `the tag holds no valid image index (${e.code}); ignored`);
+    return out;
+  }
   if (!idx) {
     record.note = joinNotes(record.note, 'no such tag');
   } else if (idx.digest === digest) {

@@ -10,6 +10,7 @@ import layers from './layers.js';
 import manifest from './manifest.js';
 import platform from './platform.js';
 import reference from './reference.js';
+import referrersIndex from './referrers-index.js';
 import registryWire from './registry-wire.js';
 import schema1 from './schema1.js';
 import sigstoreTuf from './sigstore-tuf.js';
@@ -34,5 +35,6 @@ export const targets: FuzzTarget<unknown>[] = [
   registryWire,
   archiveSource,
   sourceSpec,
+  referrersIndex,
   sigstoreTuf,
 ].flat() as FuzzTarget<unknown>[];
