@@ -14,6 +14,16 @@ export function fail(
   return new TrustpinError(code, message, details);
 }
 
+/** Any parsed JSON value as text for a message (parsed objects have no prototype: String() would throw). */
+export function text(v: unknown): string {
+  if (typeof v === 'string') return v;
+  try {
+    return JSON.stringify(v) ?? 'undefined';
+  } catch {
+    return typeof v;
+  }
+}
+
 /** Shorten a value for a message (untrusted strings can be long or multi-line). */
 export function shown(s: string, max = 120): string {
   const one = JSON.stringify(s);

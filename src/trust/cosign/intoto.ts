@@ -2,7 +2,7 @@
 // statement is parsed only after a signature over it held, and must name the image among its subjects.
 import { createHash, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import type { TrustpinError } from '../../errors/index.js';
-import { asObject, decodeBase64, fail, parseJsonBounded, shown } from './check-util.js';
+import { asObject, decodeBase64, fail, parseJsonBounded, shown, text } from './check-util.js';
 import type { InTotoStatement } from './types.js';
 
 /** Largest DSSE envelope accepted as a legacy `.att` layer (default 16 MiB; SBOM attestations can be large). */
@@ -156,7 +156,7 @@ export function checkStatement(
   if (!o) throw bad('is not a JSON object');
   const type = o._type;
   if (type !== 'https://in-toto.io/Statement/v0.1' && type !== 'https://in-toto.io/Statement/v1')
-    throw bad('has an unknown _type', shown(String(type)));
+    throw bad('has an unknown _type', shown(text(type)));
   if (typeof o.predicateType !== 'string') throw bad('has no predicateType');
   if (!Array.isArray(o.subject) || o.subject.length === 0) throw bad('has no subject');
   if (o.subject.length > MAX_INTOTO_SUBJECTS) throw bad(`has more than ${MAX_INTOTO_SUBJECTS} subjects`);

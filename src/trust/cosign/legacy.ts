@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import type { TransparencyLogEntry } from '@sigstore/bundle';
 import { RFC3161Timestamp, X509Certificate } from '@sigstore/core';
 import type { SignedEntity } from '@sigstore/verify';
-import { asObject, decodeBase64, fail, type Json, parseJsonBounded, shown } from './check-util.js';
+import { asObject, decodeBase64, fail, type Json, parseJsonBounded, shown, text } from './check-util.js';
 import { type DsseEnvelope, parseEnvelope, preAuthEncoding, verifyBytes } from './intoto.js';
 import type { SignatureArtifact } from './types.js';
 
@@ -101,10 +101,10 @@ function nonNegativeInt(v: Json | undefined): number | undefined {
 }
 
 /** `dev.sigstore.cosign/bundle` (Rekor SET bundle) → a transparency-log entry with an inclusion promise. */
-export function rekorBundleEntry(text: string): TransparencyLogEntry {
+export function rekorBundleEntry(json: string): TransparencyLogEntry {
   const o = asObject(
     parseJsonBounded(
-      Buffer.from(text, 'utf8'),
+      Buffer.from(json, 'utf8'),
       MAX_COSIGN_ANNOTATION_BYTES,
       'the Rekor bundle annotation',
       'TLOG_INVALID',
@@ -124,10 +124,10 @@ export function rekorBundleEntry(text: string): TransparencyLogEntry {
   if (integratedTime === undefined || logIndex === undefined)
     throw tlogInvalid(
       'has no integer integratedTime/logIndex',
-      `${payload.integratedTime}/${payload.logIndex}`,
+      `${text(payload.integratedTime)}/${text(payload.logIndex)}`,
     );
   if (typeof payload.logID !== 'string' || !/^[0-9a-f]{64}$/.test(payload.logID))
-    throw tlogInvalid('has a logID that is not 64 lowercase hex digits', shown(String(payload.logID), 80));
+    throw tlogInvalid('has a logID that is not 64 lowercase hex digits', shown(text(payload.logID), 80));
   const kv = bodyKindVersion(body);
   return {
     logIndex: String(logIndex),
@@ -201,7 +201,7 @@ export function tlogBodyKey(entry: TransparencyLogEntry): TlogKey {
       v = typeof p === 'number' ? (Array.isArray(v) ? v[p] : undefined) : asObject(v)?.[p];
     return v;
   };
-  const kv = `${o.kind}/${o.apiVersion}`;
+  const kv = `${text(o.kind)}/${text(o.apiVersion)}`;
   switch (kv) {
     case 'hashedrekord/0.0.1':
       return pemOrDer(at('signature', 'publicKey', 'content'), 'signature public key');

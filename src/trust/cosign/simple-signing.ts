@@ -2,7 +2,7 @@
 // a cosign container image signature for this digest, of this repository (and tag), carrying the asked annotations.
 import type { TrustpinError } from '../../errors/index.js';
 import { fullName, parseReference, type Reference } from '../../reference/index.js';
-import { asObject, fail, type Json, parseJsonBounded, shown } from './check-util.js';
+import { asObject, fail, type Json, parseJsonBounded, shown, text } from './check-util.js';
 
 /** Largest simple-signing payload accepted (default 1 MiB; cosign writes about 250 bytes plus annotations). */
 export const MAX_SIMPLE_SIGNING_BYTES = 1024 * 1024;
@@ -85,7 +85,7 @@ export function checkSimpleSigning(payload: Buffer, ctx: SimpleSigningContext): 
   if (!doc) throw invalid('is not a JSON object');
   const critical = object(doc, 'critical', 'the payload');
   const type = member(critical, 'type', 'critical');
-  if (type !== SIMPLE_SIGNING_TYPE) throw invalid(`has critical.type ${shown(String(type))}`, String(type));
+  if (type !== SIMPLE_SIGNING_TYPE) throw invalid(`has critical.type ${shown(text(type))}`, text(type));
   const image = object(critical, 'image', 'critical');
   const digest = member(image, 'docker-manifest-digest', 'critical.image');
   if (typeof digest !== 'string') throw invalid('has no critical.image.docker-manifest-digest');

@@ -5,7 +5,7 @@ import { X509Certificate } from '@sigstore/core';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toTrustMaterial } from '@sigstore/verify';
 import type { TrustpinError } from '../../errors/index.js';
-import { asObject, decodeBase64, fail, type Json, parseJsonBounded, shown } from './check-util.js';
+import { asObject, decodeBase64, fail, type Json, parseJsonBounded, shown, text } from './check-util.js';
 import type { LoadedTrustedRoot } from './types.js';
 
 /** Largest trusted_root.json accepted (default 1 MiB; the public-good root is about 7 KB). */
@@ -32,7 +32,7 @@ function time(source: string, field: string, v: Json | undefined, required: bool
     return undefined;
   }
   const t = typeof v === 'string' && /^\d{4}-\d\d-\d\dT/.test(v) ? Date.parse(v) : Number.NaN;
-  if (Number.isNaN(t)) throw invalid(source, field, 'is not an RFC 3339 time', shown(String(v)));
+  if (Number.isNaN(t)) throw invalid(source, field, 'is not an RFC 3339 time', shown(text(v)));
   return t;
 }
 
@@ -131,7 +131,7 @@ export function loadTrustedRoot(input: Buffer | string | object, source: string)
       source,
       'mediaType',
       'is not application/vnd.dev.sigstore.trustedroot+json;version=0.x',
-      shown(String(root.mediaType)),
+      shown(text(root.mediaType)),
     );
   const tlogs = list(source, root, 'tlogs');
   const ctlogs = list(source, root, 'ctlogs');
@@ -190,7 +190,8 @@ export function loadPublicKey(pem: string | Buffer, source: string): { keyId: st
     type === 'ed25519' ||
     type === 'rsa' ||
     (type === 'ec' && (curve === 'prime256v1' || curve === 'secp384r1' || curve === 'secp521r1'));
-  if (!ok) throw usage('is of a type cosign does not sign with', `${type}${curve ? ` ${curve}` : ''}`);
+  const kind = `${type}${curve ? ` ${curve}` : ''}`;
+  if (!ok) throw usage(`is a ${kind} key, which cosign does not sign with`, kind);
   const der = key.export({ type: 'spki', format: 'der' });
   return { keyId: createHash('sha256').update(der).digest('hex'), key };
 }

@@ -3,6 +3,11 @@
 import type { FuzzTarget } from '../harness.js';
 import archiveSource from './archive-source.js';
 import canonicalJson from './canonical-json.js';
+import cosignBundle from './cosign-bundle.js';
+import cosignIntoto from './cosign-intoto.js';
+import cosignLegacy from './cosign-legacy.js';
+import cosignSimpleSigning from './cosign-simple-signing.js';
+import cosignTrustedRoot from './cosign-trusted-root.js';
 import decompress from './decompress.js';
 import digest from './digest.js';
 import keys from './keys.js';
@@ -36,5 +41,10 @@ export const targets: FuzzTarget<unknown>[] = [
   archiveSource,
   sourceSpec,
   referrersIndex,
+  cosignSimpleSigning,
+  cosignIntoto,
+  cosignBundle,
+  cosignTrustedRoot,
+  cosignLegacy,
   sigstoreTuf,
 ].flat() as FuzzTarget<unknown>[];
