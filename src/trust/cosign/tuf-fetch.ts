@@ -64,7 +64,7 @@ export abstract class CappedFetcher extends BaseFetcher {
 }
 
 /** What a failed download means to a user; undefined when the failure is not the transport's (a handler's). */
-export function fetchFailure(url: string, e: unknown, limit: number): TrustpinError | undefined {
+export function fetchFailure(url: string, e: unknown, limit?: number): TrustpinError | undefined {
   if (e instanceof TrustpinError) return e;
   const status = (e as { statusCode?: unknown }).statusCode;
   if (typeof status === 'number') {
@@ -79,8 +79,9 @@ export function fetchFailure(url: string, e: unknown, limit: number): TrustpinEr
     );
   }
   if (e instanceof Error && e.constructor.name === 'DownloadLengthMismatchError') {
-    return new TrustpinError('SIZE_EXCEEDED', `${url} is larger than ${limit} bytes`, {
-      expected: `at most ${limit} bytes (the signed length, or trustpin's cap)`,
+    const most = limit === undefined ? 'the allowed length' : `${limit} bytes`;
+    return new TrustpinError('SIZE_EXCEEDED', `${url} is larger than ${most}`, {
+      expected: `at most ${most} (the signed length, or trustpin's cap)`,
       found: 'more',
       hint: 'the mirror serves something other than the TUF repository; do not use it',
     });

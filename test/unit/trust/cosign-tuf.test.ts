@@ -25,7 +25,7 @@ import {
   refreshTrustedRoot,
   sigstoreCacheDir,
 } from '../../../src/trust/cosign/index.js';
-import { tufError } from '../../../src/trust/cosign/tuf.js';
+import { tufError } from '../../../src/trust/cosign/tuf-errors.js';
 import { skipNoVectors, vectorPath } from '../../vectors.js';
 
 const skip = skipNoVectors;
