@@ -921,7 +921,7 @@ export function sigManifest(
       mediaType: l.mediaType,
       digest: digestOf(l.payload),
       size: o.sizeOverride ?? l.payload.length,
-      annotations: l.annotations,
+      annotations: sorted(l.annotations),
     })),
   };
   const suffix = o.suffix ?? (layers[0]?.mediaType === DSSE_ENVELOPE_MEDIA_TYPE ? 'att' : 'sig');
@@ -931,6 +931,13 @@ export function sigManifest(
     manifest: built(Buffer.from(goJson(doc)), OCI_MANIFEST, tag),
     blobs: [config, ...layers.map((l) => l.payload)],
   };
+}
+
+/** Go marshals maps with sorted keys. */
+function sorted(m: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(m).sort()) out[k] = m[k]!;
+  return out;
 }
 
 /** The empty config `{}` of OCI 1.1 artifacts. */
@@ -1034,7 +1041,7 @@ export function skopeoSignatureFile(l: LegacyLayer): Buffer {
   return Buffer.concat([
     Buffer.from('\x00sigstore-json\n'),
     Buffer.from(
-      JSON.stringify({ mimeType: l.mediaType, payload: b64(l.payload), annotations: l.annotations }),
+      goJson({ mimeType: l.mediaType, payload: b64(l.payload), annotations: sorted(l.annotations) }),
     ),
   ]);
 }
