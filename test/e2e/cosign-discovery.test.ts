@@ -2,7 +2,7 @@
 // the referrers API, so bundles are found through the tag-schema index `sha256-<hex>`), with cosign's legacy
 // `.sig`/`.att` tags, a signature repository other than the image's, and the same artifacts in an OCI layout.
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -22,10 +22,14 @@ import {
   cosignLegacyManifest,
   digestTag,
   EMPTY_CONFIG,
+  makeTempDir,
   ociManifest,
   pushArtifacts,
   referrerManifest,
   registryFixture,
+  removeDir,
+  requireBinary,
+  run,
   tagSchemaIndex,
   writeOciLayout,
 } from '../harness/index.js';
@@ -256,6 +260,61 @@ describe('cosign discovery against docker-registry 2.8', () => {
     assert.ok(!found.artifacts.some((a) => a.format === 'legacy-signature'));
   });
 
+  test('a .sig written by skopeo 1.9.3 (use-sigstore-attachments) is found, payload and annotations as given', async () => {
+    const skopeo = requireBinary('skopeo', 'skopeo');
+    const dir = await makeTempDir('discovery-skopeo');
+    try {
+      const s = buildSet('peer');
+      const img = join(dir, 'img');
+      await mkdir(img);
+      await writeFile(join(img, 'manifest.json'), s.image.bytes);
+      await writeFile(join(img, s.config.digest.slice('sha256:'.length)), s.config.bytes);
+      await writeFile(join(img, 'version'), 'Directory Transport Version: 1.1\n');
+      const annotations = {
+        'dev.cosignproject.cosign/signature': 'MEUCIQ-peer',
+        'dev.sigstore.cosign/bundle': '{}',
+      };
+      // containers/image's dir: form of a sigstore signature: a prefix, then {mimeType, payload (base64), annotations}
+      const sig = { mimeType: SIMPLE, payload: s.payload.bytes.toString('base64'), annotations };
+      await writeFile(
+        join(img, 'signature-1'),
+        Buffer.concat([Buffer.from('\x00sigstore-json\n'), Buffer.from(JSON.stringify(sig))]),
+      );
+      await mkdir(join(dir, 'registries.d'));
+      await writeFile(
+        join(dir, 'registries.d', 'trustpin.yaml'),
+        `docker:\n  ${fx.registry.host}:\n    use-sigstore-attachments: true\n`,
+      );
+      await writeFile(join(dir, 'auth.json'), '{"auths":{}}');
+      await run(
+        skopeo,
+        [
+          '--insecure-policy',
+          '--registries.d',
+          join(dir, 'registries.d'),
+          'copy',
+          '--preserve-digests',
+          '--dest-tls-verify=false',
+          `dir:${img}`,
+          `docker://${fx.registry.host}/demo/peer:v1`,
+        ],
+        { env: { ...process.env, REGISTRY_AUTH_FILE: join(dir, 'auth.json') } },
+      );
+      const found = await discoverArtifacts(
+        registryAttachments(client, fx.registry.host, 'demo/peer'),
+        s.image.digest as Digest,
+      );
+      assert.equal(found.artifacts.length, 1);
+      const a = found.artifacts[0]!;
+      assert.equal(a.format, 'legacy-signature');
+      assert.deepEqual(a.bytes, s.payload.bytes);
+      assert.equal(a.mediaType, SIMPLE);
+      assert.deepEqual(a.annotations, annotations);
+    } finally {
+      await removeDir(dir);
+    }
+  });
+
   test('listAttachments: every referrer kind, the nested signature of the SBOM, the legacy tags', async () => {
     const listing = await listAttachments(store, signed.image.digest as Digest);
     const kinds = listing.attachments.map(
@@ -331,6 +390,57 @@ describe('cosign discovery in an OCI layout', () => {
       assert.equal(att.note, 'no such tag');
     } finally {
       await source.close();
+    }
+  });
+});
+
+describe('cosign discovery against a token-auth docker-registry', () => {
+  const fx = registryFixture('token', { seed: false, token: { anonymousActions: [] } });
+  const s = buildSet('token');
+  let client: RegistryClient;
+  before(async () => {
+    const { host, creds } = fx.registry;
+    await pushArtifacts(
+      host,
+      'demo/private',
+      {
+        blobs: [s.config.bytes, EMPTY_CONFIG.bytes],
+        manifests: [
+          { bytes: s.image.bytes, mediaType: OCI, tag: 'v1' },
+          { bytes: s.other.bytes, mediaType: OCI, tag: 'other' },
+        ],
+      },
+      creds,
+    );
+    await pushAttachments(host, 'demo/private', s, creds);
+    const [username, password] = creds!.split(':') as [string, string];
+    client = new RegistryClient({ credentials: async () => ({ username, password, source: 'test' }) });
+  });
+  after(() => client?.close());
+
+  test('the referrers request, the tags and the layers are all authorised with the pull token', async () => {
+    const store = registryAttachments(client, fx.registry.host, 'demo/private');
+    const found = await discoverArtifacts(store, s.image.digest as Digest, {
+      kinds: ['signatures', 'attestations'],
+    });
+    assert.deepEqual(found.artifacts.map((a) => a.format).sort(), [
+      'bundle',
+      'legacy-attestation',
+      'legacy-signature',
+    ]);
+    assert.match(found.searched[0]!.note ?? '', /HTTP 404/);
+    // without credentials nothing is granted: an operational failure, not "none found"
+    const anonymous = new RegistryClient({ credentials: async () => undefined });
+    try {
+      await assert.rejects(
+        discoverArtifacts(
+          registryAttachments(anonymous, fx.registry.host, 'demo/private'),
+          s.image.digest as Digest,
+        ),
+        (e: { code?: string }) => e.code === 'AUTH_REQUIRED' || e.code === 'AUTH_DENIED',
+      );
+    } finally {
+      await anonymous.close();
     }
   });
 });
