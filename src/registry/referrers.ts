@@ -149,7 +149,9 @@ export async function listReferrers(
       throw await failure(res, where, pages);
     }
     const ct = header(res.headers, 'content-type')?.split(';')[0]?.trim();
-    if (ct !== undefined && ct !== MT.ociIndex) {
+    // the spec says an OCI index; a plain JSON type is tolerated (the body is checked either way), anything else is
+    // an error page or a proxy's answer
+    if (ct !== undefined && ct !== MT.ociIndex && ct !== 'application/json') {
       await res.body.dump().catch(() => undefined);
       throw new TrustpinError('REGISTRY_ERROR', `${where}: the registry answered with ${ct}`, {
         expected: MT.ociIndex,

@@ -399,12 +399,12 @@ export async function discoverArtifacts(
   let budget = options.budget ?? DEFAULT_ATTACHMENT_BUDGET_CAP;
   const out: Discovery = { artifacts: [], searched: [], refused: [] };
 
-  const fetchLayer = async (d: Descriptor): Promise<Buffer> => {
-    if (d.size > layerCap) throw tooLarge('layer', d, layerCap, store.where);
+  /** Charge `d` to the budget before fetching it; refused (nothing fetched) when it would pass the budget. */
+  const spend = (d: Descriptor, what: string): void => {
     if (d.size > budget)
       throw new TrustpinError(
         'SIZE_EXCEEDED',
-        `layer ${d.digest} in ${store.where} would pass the download budget`,
+        `${what} ${d.digest} in ${store.where} would pass the download budget`,
         {
           expected: `at most ${options.budget ?? DEFAULT_ATTACHMENT_BUDGET_CAP} bytes of attachments in all`,
           found: `${d.size} bytes, with ${budget} left`,
@@ -412,6 +412,10 @@ export async function discoverArtifacts(
         },
       );
     budget -= d.size;
+  };
+  const fetchLayer = async (d: Descriptor): Promise<Buffer> => {
+    if (d.size > layerCap) throw tooLarge('layer', d, layerCap, store.where);
+    spend(d, 'layer');
     return store.blob(d, layerCap, { signal });
   };
 
@@ -438,6 +442,7 @@ export async function discoverArtifacts(
       const origin = `referrer ${d.digest} (${via})`;
       let m: Verified<Manifest>;
       try {
+        spend(d, 'manifest');
         m = await store.manifest(d, { signal });
       } catch (e) {
         if (!isArtifactFailure(e)) throw e;
