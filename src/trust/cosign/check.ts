@@ -17,6 +17,7 @@ import { bundleMaterial } from './bundle.js';
 import { fail, shown } from './check-util.js';
 import { checkStatement } from './intoto.js';
 import { legacyMaterial, type SignedMaterial, type TlogKey, tlogBodyKey } from './legacy.js';
+import { pemCertificates, verifyPkiChain } from './pki.js';
 import { checkSimpleSigning, SIMPLE_SIGNING_MEDIA_TYPE } from './simple-signing.js';
 import type {
   CheckContext,
@@ -449,15 +450,34 @@ function verifyKeyless(entity0: SignedEntity, mat: SignedMaterial, ctx: CheckCon
   }
   compareTlogKey(recorded, signerKey, mat.certificateDer);
   checkTimes(entity, ctx.now);
+  return { entity, ...identified(cert, mat, ctx, false) };
+}
+
+/** The certificate's signer, held against the trusted identities; its details for the result. */
+function identified(
+  cert: X509Certificate,
+  mat: SignedMaterial,
+  ctx: CheckContext,
+  pki: boolean,
+): Omit<Verified, 'entity'> {
   const exts = fulcioExtensions(cert);
+  let node: NodeX509 | undefined;
+  try {
+    node = mat.certificateDer ? new NodeX509(mat.certificateDer) : undefined;
+  } catch {
+    node = undefined;
+  }
   const issuer = exts.issuer;
   const san = sanOf(cert);
   if (!ctx.trust.identities.some((id) => identityMatches(id, issuer, san, exts)))
     throw fail(
       'SIGNER_MISMATCH',
-      `the keyless signature is valid but was made by ${san ?? '(no SAN)'} via ${issuer ?? '(no issuer)'}`,
+      `the ${pki ? 'certificate' : 'keyless'} signature is valid but was made by ${san ?? '(no SAN)'}${pki ? '' : ` via ${issuer ?? '(no issuer)'}`}`,
       {
-        expected: ctx.trust.identities.map(describe).join(' | '),
+        expected:
+          ctx.trust.identities.length > 0
+            ? ctx.trust.identities.map(describe).join(' | ')
+            : 'a configured identity',
         found: `issuer ${issuer ?? '(none)'}, subject ${san ?? '(none)'}${Object.entries(exts)
           .filter(([k]) => k !== 'issuer')
           .slice(0, 4)
@@ -466,23 +486,49 @@ function verifyKeyless(entity0: SignedEntity, mat: SignedMaterial, ctx: CheckCon
         hint: 'the image was signed by another identity; check the identity (issuer, subject, extensions) you trust',
       },
     );
-  let node: NodeX509 | undefined;
-  try {
-    node = mat.certificateDer ? new NodeX509(mat.certificateDer) : undefined;
-  } catch {
-    node = undefined;
-  }
+  const caName = (node?.issuer ?? '').replace(/\n/g, ', ');
   return {
-    entity,
-    claim: { type: 'cosign-keyless', issuer: issuer ?? '', subject: san ?? '', extensions: exts },
+    claim: {
+      type: 'cosign-keyless',
+      issuer: issuer ?? (pki ? caName : ''),
+      subject: san ?? '',
+      extensions: exts,
+    },
     certificate: {
-      subject: node?.subject || san || '',
-      issuer: node?.issuer.replace(/\n/g, ', ') ?? '',
+      subject: (node?.subject ?? '').replace(/\n/g, ', ') || san || '',
+      issuer: caName,
       notBefore: cert.notBefore.toISOString(),
       notAfter: cert.notAfter.toISOString(),
       extensions: exts,
     },
   };
+}
+
+/**
+ * BYO-PKI: the certificate chains to a configured root (at `now`: such certificates are long-lived, unlike
+ * Fulcio's), then its key verifies the signature as a public key would (log rules as for keyed signatures).
+ */
+function verifyPki(entity: SignedEntity, mat: SignedMaterial, ctx: CheckContext): Verified {
+  const cert = mat.certificate!;
+  const roots = (ctx.trust.caRoots ?? []).flatMap((b, i) => pemCertificates(b, `caRoots[${i}]`));
+  const intermediates = [
+    ...(ctx.trust.caIntermediates ?? []).flatMap((b, i) => pemCertificates(b, `caIntermediates[${i}]`)),
+    ...mat.chain,
+  ];
+  verifyPkiChain(cert, roots, intermediates, ctx.now);
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: cert.publicKey, format: 'der', type: 'spki' });
+  } catch (e) {
+    throw fail('CERTIFICATE_INVALID', 'the signing certificate holds a key that does not parse', {
+      found: (e as Error).message,
+    });
+  }
+  const keyed = verifyKeyed(entity, {
+    ...ctx,
+    trust: { ...ctx.trust, keys: [{ keyId: createHash('sha256').update(spki(key)).digest('hex'), key }] },
+  });
+  return { entity: keyed.entity, ...identified(cert, mat, ctx, true) };
 }
 
 function times(entity: SignedEntity): SignedTime[] {
@@ -544,8 +590,9 @@ function run(a: SignatureArtifact, ctx: CheckContext, out: SignatureCheck): void
         hint: 'pass the manifest bytes as CheckContext.artifact; cosign v3 signs images with DSSE bundles, which need none',
       },
     );
-  const keyless = mat.certificate !== undefined && ctx.trust.identities.length > 0;
-  if (!keyless && ctx.trust.keys.length === 0)
+  const pki = mat.certificate !== undefined && (ctx.trust.caRoots?.length ?? 0) > 0;
+  const keyless = !pki && mat.certificate !== undefined && ctx.trust.identities.length > 0;
+  if (!pki && !keyless && ctx.trust.keys.length === 0)
     throw fail(
       'SIGNER_MISMATCH',
       mat.certificate
@@ -565,7 +612,11 @@ function run(a: SignatureArtifact, ctx: CheckContext, out: SignatureCheck): void
   let first: TrustpinError | undefined;
   for (const entity of mat.entities) {
     try {
-      verified = keyless ? verifyKeyless(entity, mat, ctx) : verifyKeyed(entity, ctx);
+      verified = pki
+        ? verifyPki(entity, mat, ctx)
+        : keyless
+          ? verifyKeyless(entity, mat, ctx)
+          : verifyKeyed(entity, ctx);
       break;
     } catch (e) {
       if (!(e instanceof TrustpinError) || !e.isVerificationFailure) throw e;

@@ -66,6 +66,13 @@ export interface CosignTrust {
    * `--insecure-ignore-tlog`: keyed signatures verify without a log; keyless ones then need a TSA timestamp.
    */
   requireTlog: boolean;
+  /**
+   * BYO-PKI (c/image `pki`, cosign `--certificate-chain`): PEM root certificates a signing certificate may chain
+   * to instead of Fulcio. The leaf's key then verifies the signature like a public key; `identities` match its SAN.
+   */
+  caRoots?: Buffer[] | undefined;
+  /** BYO-PKI intermediates (PEM) that may sit between a leaf and `caRoots` */
+  caIntermediates?: Buffer[] | undefined;
 }
 
 /** A parsed, validated trusted_root.json (trusted-root.ts); `material` is what @sigstore/verify takes. */

@@ -403,6 +403,7 @@ describe('attestations and bundles (keyed)', () => {
 describe('keyless (a Fulcio CA of our own, with SCTs)', () => {
   let root: LoadedTrustedRoot;
   let attackerRoot: Buffer;
+  let trustedRoot: Buffer;
   const log = p256();
   // @sigstore/mock dates its root certificate from the wall clock: sign a minute later, judge an hour later
   const at = new Date(Math.ceil(Date.now() / 1000) * 1000 + 60_000);
@@ -429,6 +430,7 @@ describe('keyless (a Fulcio CA of our own, with SCTs)', () => {
       ca.rootCertificate.byteOffset,
       ca.rootCertificate.byteLength,
     );
+    trustedRoot = caRoot;
     root = loadTrustedRoot(
       rootJson({
         rekor: log.publicKey,
@@ -540,6 +542,15 @@ describe('keyless (a Fulcio CA of our own, with SCTs)', () => {
       ctx({ identities: [id], requireTlog: true, trustedRoot: root }, { now: later }),
     );
     assert.deepEqual(codes(c), ['CERTIFICATE_INVALID']);
+  });
+  test('BYO-PKI: our CA as caRoots → ok; an attacker leaf with its CA in the chain annotation → CERTIFICATE_INVALID', async () => {
+    // a BYO-PKI certificate is judged at now (it is long-lived); the mock's lives 10 minutes
+    const during = new Date(at.getTime() + 300_000);
+    const caRoots = [Buffer.from(certPem(trustedRoot))];
+    const trust = { identities: [{ subject: WF }], requireTlog: false, caRoots };
+    assert.equal(checkArtifact(await keyless({ logged: false }), ctx(trust, { now: during })).ok, true);
+    const evil = await keyless({ ca: 'attacker', chain: attackerRoot, logged: false });
+    assert.deepEqual(codes(checkArtifact(evil, ctx(trust, { now: during }))), ['CERTIFICATE_INVALID']);
   });
   test('no Rekor entry: TLOG_INVALID when the log is required, TIMESTAMP_INVALID when not (no crash, trap a)', async () => {
     const a = await keyless({ logged: false });

@@ -271,13 +271,66 @@ describe('containers-image dir-img-cosign-* fixtures', { skip: skipNoVectors }, 
     const c = fulcio(mitr, { trustedRoot: loadTrustedRoot({ ...j, ctlogs: [] }, 'no-ct') });
     assert.deepEqual(codes(c), ['CERTIFICATE_INVALID']);
   });
-  test('pki-valid (BYO-PKI) is not supported yet: with no keyless identity → SIGNER_MISMATCH (deviation: upstream pass)', () => {
+  const pki = (trust: Partial<CosignTrust>) => {
+    const [a] = signatures('dir-img-cosign-pki-valid');
+    return checkArtifact(
+      a!,
+      ctx(manifestDigest('dir-img-cosign-pki-valid'), trust, { repository: 'localhost:5000/test' }),
+    );
+  };
+  const roots = () => [vector(`${FIX}/pki_root_crts.pem`)];
+  const inter = () => [vector(`${FIX}/pki_intermediate_crts.pem`)];
+  const qiwan = [{ subject: 'qiwan@redhat.com' }];
+  test('pki-valid: BYO-PKI roots + intermediates, subject qiwan@redhat.com → pass (RSA leaf, no EKU)', () => {
+    const c = pki({ caRoots: roots(), caIntermediates: inter(), identities: qiwan });
+    assert.equal(c.ok, true, JSON.stringify(c.problems));
+    assert.equal(c.claim?.type === 'cosign-keyless' && c.claim.subject, 'qiwan@redhat.com');
+  });
+  test('pki-valid with another subject → SIGNER_MISMATCH; without any PKI or identity → SIGNER_MISMATCH', () => {
+    assert.deepEqual(
+      codes(
+        pki({ caRoots: roots(), caIntermediates: inter(), identities: [{ subject: 'someone@example.com' }] }),
+      ),
+      ['SIGNER_MISMATCH'],
+    );
+    assert.deepEqual(codes(pki({})), ['SIGNER_MISMATCH']);
+  });
+  test('pki-valid with roots only: the chain annotation may supply the intermediate (a candidate link, the root decides)', () => {
+    assert.equal(pki({ caRoots: roots(), identities: qiwan }).ok, true);
+    const [a] = signatures('dir-img-cosign-pki-valid');
+    const bare = { ...a!, annotations: { ...a!.annotations, 'dev.sigstore.cosign/chain': '' } };
+    const c = checkArtifact(
+      bare,
+      ctx(
+        manifestDigest('dir-img-cosign-pki-valid'),
+        { caRoots: roots(), identities: qiwan },
+        { repository: 'localhost:5000/test' },
+      ),
+    );
+    assert.deepEqual(codes(c), ['CERTIFICATE_INVALID']);
+  });
+  test('pki-valid against other roots (the intermediate as a root is not the root) → CERTIFICATE_INVALID', () => {
+    assert.deepEqual(
+      codes(
+        pki({ caRoots: [vector(`${FIX}/fulcio_v1.crt.pem`)], caIntermediates: inter(), identities: qiwan }),
+      ),
+      ['CERTIFICATE_INVALID'],
+    );
+  });
+  test('pki-valid judged after the leaf expired (2053) → CERTIFICATE_INVALID', () => {
     const [a] = signatures('dir-img-cosign-pki-valid');
     const c = checkArtifact(
       a!,
-      ctx(manifestDigest('dir-img-cosign-pki-valid'), { keys: [] }, { repository: 'localhost:5000/test' }),
+      ctx(
+        manifestDigest('dir-img-cosign-pki-valid'),
+        { caRoots: roots(), caIntermediates: inter(), identities: qiwan },
+        {
+          repository: 'localhost:5000/test',
+          now: new Date('2053-01-01T00:00:00Z'),
+        },
+      ),
     );
-    assert.deepEqual(codes(c), ['SIGNER_MISMATCH']);
+    assert.deepEqual(codes(c), ['CERTIFICATE_INVALID']);
   });
 });
 
