@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createHash, verify as cryptoVerify, X509Certificate as NodeX509 } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { bundleFromJSON, type TransparencyLogEntry } from '@sigstore/bundle';
-import { X509Certificate } from '@sigstore/core';
+import { RFC3161Timestamp, X509Certificate } from '@sigstore/core';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { type SignedEntity, toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import {
@@ -358,6 +358,50 @@ describe('keyless (fake Fulcio + CT log + Rekor)', () => {
     const l = signLegacy({ payload, signer: a });
     assert.equal(a.notBefore.toISOString(), '2026-06-01T00:00:00.000Z');
     assert.equal(l.logEntry?.integratedTime, Date.parse('2026-06-02T00:00:00Z') / 1000);
+  });
+});
+
+describe('RFC 3161 timestamps from the fake TSA', () => {
+  const tsaOnly = { tlogThreshold: 0, ctlogThreshold: 1, timestampThreshold: 1 };
+  test('keyless without Rekor, timestamped: legacy annotation and v0.3 bundle', () => {
+    const l = signLegacy({ payload, signer: keyless, tlog: false, tsa: sigstore });
+    assert.ok(l.annotations[COSIGN_ANNOTATION.timestamp]);
+    assert.equal(l.annotations[COSIGN_ANNOTATION.bundle], undefined);
+    const entity = legacyEntity(l);
+    const tsr = JSON.parse(l.annotations[COSIGN_ANNOTATION.timestamp]!).SignedRFC3161Timestamp;
+    entity.timestamps.push({
+      $case: 'timestamp-authority',
+      timestamp: RFC3161Timestamp.parse(Buffer.from(tsr, 'base64')),
+    });
+    new Verifier(material, tsaOnly).verify(entity, keylessPolicy);
+    const c = checkArtifact(legacyArtifact(l), ctx({ requireTlog: false }));
+    passes(c);
+    assert.deepEqual(
+      c.times.map((t) => t.source),
+      ['timestamp-authority'],
+    );
+
+    const b = dsseBundle({
+      statement: inTotoStatement({ digest: DIGEST }),
+      signer: keyless,
+      tlog: false,
+      tsa: sigstore,
+    });
+    new Verifier(material, tsaOnly).verify(toSignedEntity(bundleFromJSON(b.json)), keylessPolicy);
+    passes(checkArtifact(bundleArtifact(b), ctx({ requireTlog: false })));
+  });
+
+  test('a timestamp from another TSA, or at a time the certificate was not valid, fails', () => {
+    const other = signLegacy({ payload, signer: keyless, tlog: false, tsa: fakeSigstore({ now: NOW }) });
+    failsWith(checkArtifact(legacyArtifact(other), ctx({ requireTlog: false })), 'TIMESTAMP_INVALID');
+    const late = signLegacy({
+      payload,
+      signer: keyless,
+      tlog: false,
+      tsa: sigstore,
+      timestampTime: new Date(NOW.getTime() + 3600_000),
+    });
+    failsWith(checkArtifact(legacyArtifact(late), ctx({ requireTlog: false })), 'CERTIFICATE_INVALID');
   });
 });
 

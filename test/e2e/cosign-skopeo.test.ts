@@ -19,6 +19,7 @@ import {
   cosignTagFor,
   digestOf,
   fakeSigstore,
+  hostile,
   type LegacyLayer,
   legacyPushSet,
   makeTempDir,
@@ -27,10 +28,13 @@ import {
   removeDir,
   requireBinary,
   run,
+  SLSA_PROVENANCE_V1,
   sigManifest,
+  signImage,
   signLegacy,
   simpleSigningPayload,
   skopeoSignatureFile,
+  slsaProvenance,
 } from '../harness/index.js';
 
 const OCI = 'application/vnd.oci.image.manifest.v1+json';
@@ -217,5 +221,87 @@ describe('cosign .sig attachments through skopeo 1.9.3 and docker-registry 2.8',
         `signature-${i + 1}`,
       );
     await assert.rejects(readFile(join(out, 'signature-3')), { code: 'ENOENT' });
+  });
+
+  test('signImage: legacy and bundle artifacts, keyed and keyless, pushed with pushArtifacts, discovered and verified', async () => {
+    const cases = [
+      { name: 'legacy-keyed', format: 'legacy', keyed: true },
+      { name: 'legacy-keyless', format: 'legacy', keyed: false },
+      { name: 'bundle-keyed', format: 'bundle', keyed: true },
+      { name: 'bundle-keyless', format: 'bundle', keyed: false },
+      { name: 'bundle-message', format: 'bundle', keyed: false, content: 'message' },
+    ] as const;
+    for (const k of cases) {
+      const img = image(k.name);
+      const repoPath = `demo/${k.name}`;
+      const repo = `${fx.registry.host}/${repoPath}`;
+      await pushArtifacts(fx.registry.host, repoPath, {
+        blobs: [img.config, img.layer],
+        manifests: [{ bytes: img.manifest, mediaType: OCI, tag: 'v1' }],
+      });
+      const signed = signImage({
+        image: { digest: img.digest, bytes: img.manifest },
+        dockerReference: repo,
+        signer: k.keyed ? key : sigstore.issue({ subject: SUBJECT, issuer: ISSUER }),
+        tlog: sigstore,
+        format: k.format,
+        ...('content' in k ? { bundleContent: k.content } : {}),
+        attestations: [
+          {
+            predicateType: SLSA_PROVENANCE_V1,
+            predicate: slsaProvenance({
+              sourceRepository: 'https://github.com/team/app',
+              commit: 'c'.repeat(40),
+            }),
+          },
+        ],
+      });
+      await pushArtifacts(fx.registry.host, repoPath, signed.push);
+      const found = await discoverArtifacts(
+        registryAttachments(client, fx.registry.host, repoPath),
+        img.digest as Digest,
+        {
+          kinds: ['signatures', 'attestations'],
+        },
+      );
+      assert.deepEqual(found.refused, [], k.name);
+      assert.equal(
+        found.artifacts.length,
+        2,
+        `${k.name}: ${found.artifacts.map((a) => a.origin).join(', ')}`,
+      );
+      for (const a of found.artifacts) {
+        const isAtt = a.format === 'legacy-attestation' || a.predicateTypeHint === SLSA_PROVENANCE_V1;
+        const c = checkArtifact(a, {
+          ...ctx(img, repo),
+          artifact: img.manifest,
+          ...(isAtt ? { predicateType: SLSA_PROVENANCE_V1 } : {}),
+        });
+        assert.deepEqual(c.problems, [], `${k.name} ${a.origin}`);
+      }
+    }
+  });
+
+  test('a .sig layer descriptor claiming 100 MiB is refused unread', async () => {
+    const img = image('huge');
+    await pushArtifacts(fx.registry.host, 'demo/huge', {
+      blobs: [img.config, img.layer],
+      manifests: [{ bytes: img.manifest, mediaType: OCI, tag: 'v1' }],
+    });
+    const layer = signLegacy({
+      payload: simpleSigningPayload({ digest: img.digest, dockerReference: `${fx.registry.host}/demo/huge` }),
+      key,
+    });
+    await pushArtifacts(
+      fx.registry.host,
+      'demo/huge',
+      hostile.hugeSignatureLayer({ imageDigest: img.digest, layer }),
+    );
+    const found = await discoverArtifacts(
+      registryAttachments(client, fx.registry.host, 'demo/huge'),
+      img.digest as Digest,
+    );
+    assert.equal(found.artifacts.length, 0);
+    assert.equal(found.refused.length, 1);
   });
 });

@@ -194,6 +194,31 @@ const derUtf8 = (s: string): Buffer => {
   const v = Buffer.from(s, 'utf8');
   return Buffer.concat([Buffer.from([0x0c]), derLen(v.length), v]);
 };
+const tlv = (tag: number, ...parts: Buffer[]): Buffer => {
+  const v = Buffer.concat(parts);
+  return Buffer.concat([Buffer.from([tag]), derLen(v.length), v]);
+};
+function derOid(oid: string): Buffer {
+  const arcs = oid.split('.').map(Number);
+  const out: number[] = [40 * arcs[0]! + arcs[1]!];
+  for (const a of arcs.slice(2)) {
+    const b: number[] = [a & 0x7f];
+    for (let v = Math.floor(a / 128); v > 0; v = Math.floor(v / 128)) b.unshift((v & 0x7f) | 0x80);
+    out.push(...b);
+  }
+  return tlv(0x06, Buffer.from(out));
+}
+const derInt = (b: Buffer): Buffer => tlv(0x02, b[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), b]) : b);
+const derTime = (d: Date): Buffer =>
+  tlv(
+    0x18,
+    Buffer.from(
+      `${d
+        .toISOString()
+        .replace(/[-:T]/g, '')
+        .replace(/\.\d{3}Z$/, '')}Z`,
+    ),
+  );
 const toAb = (b: Buffer): ArrayBuffer => b.buffer.slice(b.byteOffset, b.byteOffset + b.length) as ArrayBuffer;
 
 function ext(oid: string, critical: boolean, value: Buffer | ArrayBuffer): x509.Extension {
@@ -327,6 +352,10 @@ export interface FakeSigstore {
   issue(o: IssueOptions): KeylessSigner;
   /** enter an entry body in the Rekor log at `integratedTime` (default now): SET, proof and checkpoint */
   log(body: Record<string, unknown>, integratedTime?: Date): LogEntry;
+  /** the TSA's certificate chain as DER: [signing leaf, root] (in trustedRoot.timestampAuthorities) */
+  tsaChain: Buffer[];
+  /** an RFC 3161 TimeStampResp (DER) over sha256(`data`) at `at` (default now), signed by the fake TSA */
+  timestamp(data: Buffer, at?: Date): Buffer;
 }
 
 export interface FakeSigstoreOptions {
@@ -407,6 +436,51 @@ export function fakeSigstore(o: FakeSigstoreOptions = {}): FakeSigstore {
     serialNumber(),
   );
   const chainPem = pemOf(intDer) + pemOf(rootDer);
+  // the TSA: its own root and a timeStamping leaf
+  const tsaRootKey = cosignKey('p384');
+  const tsaKey = cosignKey('p256');
+  const tsaRootName = dn('tsa', 'sigstore.fake');
+  const tsaRootDer = signCert(
+    {
+      subject: tsaRootName,
+      issuer: tsaRootName,
+      subjectKey: tsaRootKey.der,
+      issuerKey: { privateKey: tsaRootKey.privateKey, der: tsaRootKey.der, kind: 'p384' },
+      notBefore: caStart,
+      notAfter: caEnd,
+      extensions: [
+        caKu,
+        ext('2.5.29.19', true, AsnConvert.serialize(new x509.BasicConstraints({ cA: true }))),
+        ext('2.5.29.14', false, AsnConvert.serialize(new OctetString(skid(tsaRootKey.der)))),
+      ],
+    },
+    serialNumber(),
+  );
+  const tsaSerial = serialNumber();
+  const tsaDer = signCert(
+    {
+      subject: dn('tsa signing', 'sigstore.fake'),
+      issuer: tsaRootName,
+      subjectKey: tsaKey.der,
+      issuerKey: { privateKey: tsaRootKey.privateKey, der: tsaRootKey.der, kind: 'p384' },
+      notBefore: caStart,
+      notAfter: caEnd,
+      extensions: [
+        ext('2.5.29.15', true, AsnConvert.serialize(new x509.KeyUsage(x509.KeyUsageFlags.digitalSignature))),
+        ext('2.5.29.37', true, AsnConvert.serialize(new x509.ExtendedKeyUsage([x509.id_kp_timeStamping]))),
+        ext('2.5.29.14', false, AsnConvert.serialize(new OctetString(skid(tsaKey.der)))),
+        ext(
+          '2.5.29.35',
+          false,
+          AsnConvert.serialize(
+            new x509.AuthorityKeyIdentifier({ keyIdentifier: new x509.KeyIdentifier(skid(tsaRootKey.der)) }),
+          ),
+        ),
+      ],
+    },
+    tsaSerial,
+  );
+  const tsaIssuerDer = Buffer.from(AsnConvert.serialize(tsaRootName));
   const keyEntry = (url: string, k: CosignKey) => ({
     baseUrl: url,
     hashAlgorithm: 'SHA2_256',
@@ -431,7 +505,19 @@ export function fakeSigstore(o: FakeSigstoreOptions = {}): FakeSigstore {
       },
     ],
     ctlogs: [keyEntry('https://ctfe.fake.test/test', ctlogKey)],
-    timestampAuthorities: [],
+    timestampAuthorities: [
+      {
+        subject: { organization: 'sigstore.fake', commonName: 'tsa' },
+        uri: 'https://tsa.fake.test',
+        certChain: {
+          certificates: [
+            { rawBytes: tsaDer.toString('base64') },
+            { rawBytes: tsaRootDer.toString('base64') },
+          ],
+        },
+        validFor: { start: start.toISOString() },
+      },
+    ],
   };
   let nextIndex = 1000;
   const intIssuer = { privateKey: intKey.privateKey, der: intKey.der, kind: 'p384' as const };
@@ -443,6 +529,46 @@ export function fakeSigstore(o: FakeSigstoreOptions = {}): FakeSigstore {
     ctlogKey,
     rekorUrl,
     now,
+    tsaChain: [tsaDer, tsaRootDer],
+    timestamp(data, at) {
+      const SHA256 = tlv(0x30, derOid('2.16.840.1.101.3.4.2.1'));
+      const TSTINFO = '1.2.840.113549.1.9.16.1.4';
+      const tstInfo = tlv(
+        0x30,
+        derInt(Buffer.from([1])),
+        derOid('1.3.6.1.4.1.57264.2'),
+        tlv(0x30, SHA256, tlv(0x04, sha256(data))),
+        derInt(serialNumber()),
+        derTime(at ?? now()),
+      );
+      const attr = (oid: string, value: Buffer) => tlv(0x30, derOid(oid), tlv(0x31, value));
+      const attrs = [
+        attr('1.2.840.113549.1.9.3', derOid(TSTINFO)),
+        attr('1.2.840.113549.1.9.4', tlv(0x04, sha256(tstInfo))),
+        // signingCertificateV2 { certs: [ESSCertIDv2 { certHash }] }
+        attr('1.2.840.113549.1.9.16.2.47', tlv(0x30, tlv(0x30, tlv(0x30, tlv(0x04, sha256(tsaDer)))))),
+      ];
+      const sig = cryptoSign('sha256', tlv(0x31, ...attrs), tsaKey.privateKey);
+      const signerInfo = tlv(
+        0x30,
+        derInt(Buffer.from([1])),
+        tlv(0x30, tsaIssuerDer, derInt(tsaSerial)),
+        SHA256,
+        tlv(0xa0, ...attrs),
+        tlv(0x30, derOid(ECDSA_SHA256)),
+        tlv(0x04, sig),
+      );
+      const signedData = tlv(
+        0x30,
+        derInt(Buffer.from([3])),
+        tlv(0x31, SHA256),
+        tlv(0x30, derOid(TSTINFO), tlv(0xa0, tlv(0x04, tstInfo))),
+        tlv(0xa0, tsaDer),
+        tlv(0x31, signerInfo),
+      );
+      const token = tlv(0x30, derOid('1.2.840.113549.1.7.2'), tlv(0xa0, signedData));
+      return tlv(0x30, tlv(0x30, derInt(Buffer.from([0]))), token);
+    },
     issue(io) {
       const key = io.key ?? cosignKey('p256');
       const notBefore = io.notBefore ?? now();
@@ -686,6 +812,10 @@ export interface LogOptions {
   tlog?: FakeSigstore | false | undefined;
   /** the entry's integratedTime (default the log's clock) */
   integratedTime?: Date | undefined;
+  /** add an RFC 3161 timestamp over the signature from this Sigstore's TSA (cosign `--timestamp-server-url`) */
+  tsa?: FakeSigstore | undefined;
+  /** the timestamp's genTime (default the TSA's clock) */
+  timestampTime?: Date | undefined;
 }
 
 function logOf(s: Signer, o: LogOptions): FakeSigstore | undefined {
@@ -741,6 +871,10 @@ export function signLegacy(
     );
     annotations[COSIGN_ANNOTATION.bundle] = rekorBundleAnnotation(logEntry);
   }
+  if (o.tsa)
+    annotations[COSIGN_ANNOTATION.timestamp] = goJson({
+      SignedRFC3161Timestamp: b64(o.tsa.timestamp(sig, o.timestampTime)),
+    });
   return { payload: o.payload, mediaType: o.mediaType ?? SIMPLE_SIGNING_MEDIA_TYPE, annotations, logEntry };
 }
 
@@ -785,13 +919,19 @@ export function signLegacyAttestation(o: { statement: Buffer; signer: Signer } &
   return { payload: envelope, mediaType: DSSE_ENVELOPE_MEDIA_TYPE, annotations, logEntry };
 }
 
-function verificationMaterial(s: Signer, entry: LogEntry | undefined): Record<string, unknown> {
+function verificationMaterial(
+  s: Signer,
+  entry: LogEntry | undefined,
+  sig: Buffer,
+  o: LogOptions,
+): Record<string, unknown> {
+  const rfc3161Timestamps = o.tsa ? [{ signedTimestamp: b64(o.tsa.timestamp(sig, o.timestampTime)) }] : [];
   return {
     ...(isKeyless(s)
       ? { certificate: { rawBytes: b64(s.certificateDer) } }
       : { publicKey: { hint: b64(Buffer.from(s.keyId, 'hex')) } }),
     tlogEntries: entry ? [bundleTlogEntry(entry)] : [],
-    timestampVerificationData: { rfc3161Timestamps: [] },
+    timestampVerificationData: { rfc3161Timestamps },
   };
 }
 
@@ -821,7 +961,7 @@ export function messageSignatureBundle(o: { artifact: Buffer; signer: Signer } &
     : undefined;
   const doc = {
     mediaType: BUNDLE_V03_MEDIA_TYPE,
-    verificationMaterial: verificationMaterial(o.signer, logEntry),
+    verificationMaterial: verificationMaterial(o.signer, logEntry, sig, o),
     messageSignature: {
       messageDigest: { algorithm: 'SHA2_256', digest: b64(sha256(o.artifact)) },
       signature: b64(sig),
@@ -842,7 +982,7 @@ export function dsseBundle(o: { statement: Buffer; signer: Signer } & LogOptions
     : undefined;
   const doc = {
     mediaType: BUNDLE_V03_MEDIA_TYPE,
-    verificationMaterial: verificationMaterial(o.signer, logEntry),
+    verificationMaterial: verificationMaterial(o.signer, logEntry, signature, o),
     dsseEnvelope: env,
   };
   let predicateType: string | undefined;
@@ -1031,6 +1171,92 @@ export function mergePushSets(...sets: PushSet[]): PushSet {
       }
     }
   return { blobs, manifests: sets.flatMap((s) => s.manifests) };
+}
+
+/** The image being signed: its manifest digest, and for bundles its bytes and media type (the referrer subject). */
+export interface SignTarget {
+  digest: string;
+  /** the manifest bytes (needed for bundles: the subject descriptor, and message-signature bundles sign them) */
+  bytes?: Buffer | undefined;
+  /** default OCI image manifest */
+  mediaType?: string | undefined;
+}
+
+export interface SignImageOptions extends LogOptions {
+  image: SignTarget;
+  /** `critical.identity.docker-reference`, e.g. `127.0.0.1:5000/demo/app` */
+  dockerReference: string;
+  signer: Signer;
+  /** `legacy`: a `.sig` tag (cosign ≤ v2); `bundle`: an OCI 1.1 referrer + tag-schema index (cosign v3). Default legacy. */
+  format?: 'legacy' | 'bundle' | undefined;
+  /** for `bundle`: `dsse` (cosign v3 `sign`: in-toto statement, predicate sign/v1; default) or `message` */
+  bundleContent?: 'dsse' | 'message' | undefined;
+  /** simple-signing `optional` annotations (legacy) */
+  annotations?: Record<string, string> | undefined;
+  /** attestations: `.att` layers (legacy) or more DSSE bundle referrers (bundle) */
+  attestations?: { predicateType: string; predicate: unknown }[] | undefined;
+}
+
+export interface SignedImage {
+  /** what pushArtifacts takes (the image itself is not included) */
+  push: PushSet;
+  layers: LegacyLayer[];
+  attestationLayers: LegacyLayer[];
+  bundles: SigstoreBundle[];
+}
+
+/** Sign one image the way cosign stores it: the artifacts to push next to it. */
+export function signImage(o: SignImageOptions): SignedImage {
+  const log: LogOptions = {
+    tlog: o.tlog,
+    integratedTime: o.integratedTime,
+    tsa: o.tsa,
+    timestampTime: o.timestampTime,
+  };
+  const statements = (o.attestations ?? []).map((a) =>
+    inTotoStatement({
+      digest: o.image.digest,
+      name: o.dockerReference,
+      predicateType: a.predicateType,
+      predicate: a.predicate,
+    }),
+  );
+  if ((o.format ?? 'legacy') === 'legacy') {
+    const layers = [
+      signLegacy({
+        payload: simpleSigningPayload({
+          digest: o.image.digest,
+          dockerReference: o.dockerReference,
+          annotations: o.annotations,
+        }),
+        signer: o.signer,
+        ...log,
+      }),
+    ];
+    const attestationLayers = statements.map((statement) =>
+      signLegacyAttestation({ statement, signer: o.signer, ...log }),
+    );
+    const sets = [legacyPushSet(o.image.digest, layers, 'sig')];
+    if (attestationLayers.length > 0) sets.push(legacyPushSet(o.image.digest, attestationLayers, 'att'));
+    return { push: mergePushSets(...sets), layers, attestationLayers, bundles: [] };
+  }
+  if (!o.image.bytes) throw new Error('signImage: a bundle needs the image manifest bytes (image.bytes)');
+  const subject = descriptorOf(o.image.bytes, o.image.mediaType ?? OCI_MANIFEST);
+  if (subject.digest !== o.image.digest)
+    throw new Error('signImage: image.bytes do not hash to image.digest');
+  const first =
+    o.bundleContent === 'message'
+      ? messageSignatureBundle({ artifact: o.image.bytes, signer: o.signer, ...log })
+      : dsseBundle({
+          statement: inTotoStatement({ digest: o.image.digest, name: o.dockerReference }),
+          signer: o.signer,
+          ...log,
+        });
+  const bundles = [
+    first,
+    ...statements.map((statement) => dsseBundle({ statement, signer: o.signer, ...log })),
+  ];
+  return { push: referrersPushSet(subject, bundles), layers: [], attestationLayers: [], bundles };
 }
 
 /**
