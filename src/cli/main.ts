@@ -3,6 +3,7 @@
 // imports a command's modules only when it runs (see command.ts), so start-up stays small as commands grow.
 import { Command } from 'commander';
 import { addCommand, collect } from './command.js';
+import { signaturesSpec, sigstoreSpecs } from './cosign-specs.js';
 import { AFTER_TRUST, BEFORE_TRUST } from './specs.js';
 import { trustSpecs, verifySpec } from './trust-specs.js';
 
@@ -42,6 +43,13 @@ const trust = program
   .command('trust')
   .description('Docker Content Trust (Notary v1): inspect, archive, pin, key IDs');
 for (const spec of trustSpecs) addCommand(trust, program, spec);
+addCommand(program, program, signaturesSpec);
+const sigstore = program
+  .command('sigstore')
+  .description(
+    'the Sigstore trusted root for cosign keyless verification: refresh it with TUF, show the cache',
+  );
+for (const spec of sigstoreSpecs) addCommand(sigstore, program, spec);
 for (const spec of AFTER_TRUST) addCommand(program, program, spec);
 
 try {

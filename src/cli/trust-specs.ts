@@ -57,28 +57,131 @@ const TRUST_FLAGS: OptionSpec[] = [
 const trustCa = async (args: string[], f: TrustFlags) =>
   (await import('./trust-flags.js')).trustCa(f, (await import('./trust-flags.js')).registriesOf(args));
 
-export interface VerifyFlags extends TrustFlags {
+/** The cosign flags of `verify --cosign` (cosign's names where the meaning is the same). */
+export interface CosignFlags {
+  cosign?: boolean;
+  key?: string[];
+  certificateIdentity?: string;
+  certificateIdentityRegexp?: string;
+  certificateOidcIssuer?: string;
+  certificateOidcIssuerRegexp?: string;
+  certificateGithubWorkflowRepository?: string;
+  certificateGithubWorkflowRef?: string;
+  certificateGithubWorkflowTrigger?: string;
+  certificateGithubWorkflowSha?: string;
+  certificateGithubWorkflowName?: string;
+  trustedRoot?: string;
+  sigstoreMirror?: string;
+  attestation?: string;
+  signatureRepository?: string;
+  insecureIgnoreTlog?: boolean;
+  annotation?: string[];
+  remapIdentity?: string[];
+  identityRepository?: string;
+}
+
+export interface VerifyFlags extends TrustFlags, CosignFlags {
   dct?: boolean;
   mirrorOf?: string;
   platform?: string[];
   deep?: boolean;
 }
 
+const COSIGN_FLAGS: OptionSpec[] = [
+  { flags: '--cosign', description: 'use cosign (Sigstore) signatures and attestations' },
+  {
+    flags: '--key <file>',
+    description: 'cosign: a PEM public key the signature must verify under (repeatable)',
+    parse: collect,
+  },
+  {
+    flags: '--certificate-identity <san>',
+    description: 'cosign keyless: the signer (email or URI) the certificate must name',
+  },
+  {
+    flags: '--certificate-identity-regexp <re>',
+    description: 'cosign keyless: the signer as a regular expression',
+  },
+  {
+    flags: '--certificate-oidc-issuer <url>',
+    description: 'cosign keyless: the OIDC issuer the certificate must name',
+  },
+  {
+    flags: '--certificate-oidc-issuer-regexp <re>',
+    description: 'cosign keyless: the OIDC issuer as a regular expression',
+  },
+  {
+    flags: '--certificate-github-workflow-repository <repo>',
+    description: 'cosign keyless: required GitHub workflow repository (owner/name)',
+  },
+  {
+    flags: '--certificate-github-workflow-ref <ref>',
+    description: 'cosign keyless: required GitHub workflow ref (refs/heads/main)',
+  },
+  {
+    flags: '--certificate-github-workflow-trigger <event>',
+    description: 'cosign keyless: required GitHub workflow trigger (push)',
+  },
+  { flags: '--certificate-github-workflow-sha <sha>', description: 'cosign keyless: required commit SHA' },
+  {
+    flags: '--certificate-github-workflow-name <name>',
+    description: 'cosign keyless: required workflow name',
+  },
+  {
+    flags: '--trusted-root <file>',
+    description: 'cosign: the Sigstore trusted_root.json (Fulcio CAs, Rekor, CT logs, TSAs) — read offline',
+  },
+  {
+    flags: '--sigstore-mirror <url|dir>',
+    description:
+      'cosign: without --trusted-root, use the root `trustpin sigstore refresh` cached for this TUF mirror (default: the public one)',
+  },
+  {
+    flags: '--attestation <predicate-type>',
+    description:
+      'cosign: verify attestations of this predicate type (URI or slsaprovenance, spdx, cyclonedx, vuln, openvex, custom)',
+  },
+  {
+    flags: '--signature-repository <repo>',
+    description: 'cosign: signatures are stored in this repository (COSIGN_REPOSITORY)',
+  },
+  {
+    flags: '--insecure-ignore-tlog',
+    description: 'cosign: accept keyed signatures with no transparency-log entry',
+  },
+  {
+    flags: '-a, --annotation <key=value>',
+    description: 'cosign: the signed payload must carry this annotation (repeatable)',
+    parse: collect,
+  },
+  {
+    flags: '--remap-identity <prefix=signed-prefix>',
+    description:
+      'cosign: images under PREFIX may be signed as SIGNED-PREFIX (a mirror of an origin; repeatable)',
+    parse: collect,
+  },
+  {
+    flags: '--identity-repository <repo>',
+    description: 'cosign: for an OCI layout, the repository the signature must name',
+  },
+];
+
 export const verifySpec: CommandSpec<VerifyFlags> = {
   name: 'verify',
   description:
-    'verify an image by signature (Docker Content Trust) and by digest, and print the chain of trust',
+    'verify images by signature (Docker Content Trust or cosign) and by digest, and print the chain of trust',
   args: [
     {
-      name: '<ref>',
-      description: 'image reference with a tag (or, with --mirror-of, the mirror in any transport)',
+      name: '<refs...>',
+      description: 'image references (with --dct, with a tag; with --mirror-of, the mirror in any transport)',
     },
   ],
   options: [
     { flags: '--dct', description: 'use Docker Content Trust (Notary v1)' },
+    ...COSIGN_FLAGS,
     {
       flags: '--signer <name[:keyid]>',
-      description: 'require this signer (delegation) to have signed the tag (repeatable)',
+      description: 'DCT: require this signer (delegation) to have signed the tag (repeatable)',
       parse: collect,
     },
     {
@@ -93,9 +196,17 @@ export const verifySpec: CommandSpec<VerifyFlags> = {
     { flags: '--deep', description: 'with --mirror-of: compare layer contents when configs differ' },
     ...TRUST_FLAGS,
   ],
-  images: (args, f) => (f.mirrorOf ? [f.mirrorOf, ...args] : args),
+  images: (args, f) => [
+    ...(f.mirrorOf ? [f.mirrorOf, ...args] : args),
+    ...(f.signatureRepository ? [f.signatureRepository] : []),
+  ],
   ca: (args, f) =>
-    trustCa(f.mirrorOf ? [f.mirrorOf] : args.filter((a) => !/^(oci|docker-archive|oci-archive):/.test(a)), f),
+    f.cosign
+      ? Promise.resolve({})
+      : trustCa(
+          f.mirrorOf ? [f.mirrorOf] : args.filter((a) => !/^(oci|docker-archive|oci-archive):/.test(a)),
+          f,
+        ),
   load: () => import('./verify.js'),
 };
 

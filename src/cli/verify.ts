@@ -1,46 +1,87 @@
-// `trustpin verify REF --dct`: the DCT verifier's verdict as the chain of trust; exit 0 only when every link holds.
-// With `--mirror-of ORIGIN`, trust is decided on ORIGIN and REF (any transport) must be proven the same image.
+// `trustpin verify REF... --dct|--cosign`: the verifier's verdict as the chain of trust; exit 0 only when every link
+// of every REF holds. With `--mirror-of ORIGIN`, trust is decided on ORIGIN and REF (any transport) must be proven
+// the same image.
 import { TrustpinError } from '../errors/index.js';
 import { parsePlatform } from '../manifest/index.js';
 import { type ComparisonJson, comparisonJson, renderChain, renderComparison } from '../report/index.js';
-import { createDctVerifier, type DctVerdict, verifyMirrorOf } from '../trust/index.js';
-import type { Action } from './command.js';
+import {
+  type CosignVerdict,
+  createDctVerifier,
+  type DctVerdict,
+  type TrustVerdict,
+  type TrustVerifier,
+  verifyMirrorOf,
+} from '../trust/index.js';
+import type { Action, Outcome } from './command.js';
 import { type Context, cliText, EXIT } from './common.js';
 import { cliHint, verifierOptions } from './trust-flags.js';
 import type { VerifyFlags } from './trust-specs.js';
 
-/** `verify --dct --json` prints this: the verdict, its problems' hints in CLI terms. */
-export type VerifyJson = DctVerdict;
+/** `verify --dct|--cosign --json` prints this for one REF: the verdict, its problems' hints in CLI terms. */
+export type VerifyJson = DctVerdict | CosignVerdict;
+
+/** `verify --json` with several REFs prints this. */
+export interface VerifyManyJson {
+  ok: boolean;
+  verdicts: VerifyJson[];
+}
+
+type AnyVerdict = DctVerdict | CosignVerdict;
 
 /** `verify --dct --mirror-of --json` prints this. */
 export interface VerifyMirrorJson {
   ok: boolean;
-  origin: DctVerdict;
+  origin: AnyVerdict;
   /** the comparison of the signed origin (A) and the mirror (B), with its graph anchored at the signature */
   mirror?: ComparisonJson | undefined;
   problems: DctVerdict['problems'];
 }
 
-export const action: Action<VerifyFlags> = async ([refArg], f, ctx) => {
-  if (!f.dct) {
-    throw new TrustpinError('USAGE', 'choose a signature system', {
-      expected: '--dct',
-      hint: 'cosign and Notation come in a later release',
+export const action: Action<VerifyFlags> = async (refs, f, ctx) => {
+  if (!f.dct === !f.cosign) {
+    throw new TrustpinError('USAGE', 'choose one signature system', {
+      expected: '--dct or --cosign',
+      found: f.dct ? '--dct and --cosign' : 'neither',
+      hint: 'Notation comes in a later release',
     });
   }
-  const verifier = createDctVerifier(verifierOptions(f, ctx));
-  if (!f.mirrorOf) {
-    const v = cliVerdict(await verifier.verify(refArg!));
-    return {
-      exit: v.ok ? EXIT.ok : EXIT.failed,
-      json: v satisfies VerifyJson,
-      text: verdictText(ctx, v),
-      quiet: v.ok ? v.pinned : '',
-      problems: problems(v.problems),
-    };
+  const verifier: TrustVerifier<AnyVerdict> = f.cosign
+    ? (await import('./verify-cosign.js')).cosignVerifier(f, ctx)
+    : createDctVerifier(verifierOptions(f, ctx));
+  if (f.mirrorOf) {
+    if (refs.length !== 1)
+      throw new TrustpinError('USAGE', '--mirror-of proves one mirror at a time', {
+        expected: 'one REF (the mirror)',
+        found: `${refs.length} references`,
+      });
+    return mirrorOf(verifier, refs[0]!, f, ctx);
   }
-  const mirror = await ctx.open(refArg!);
-  const m = await verifyMirrorOf(verifier, f.mirrorOf, mirror, {
+  const verdicts: AnyVerdict[] = [];
+  for (const r of refs) verdicts.push(cliVerdict(await verifier.verify(r)));
+  const ok = verdicts.every((v) => v.ok);
+  return {
+    exit: ok ? EXIT.ok : EXIT.failed,
+    json:
+      verdicts.length === 1
+        ? (verdicts[0]! satisfies VerifyJson)
+        : ({ ok, verdicts } satisfies VerifyManyJson),
+    text: verdicts.map((v) => verdictText(ctx, v)).join('\n\n'),
+    quiet: verdicts
+      .map((v) => (v.ok ? v.pinned : ''))
+      .filter(Boolean)
+      .join('\n'),
+    problems: verdicts.flatMap((v) => problems(v.problems, verdicts.length > 1 ? v.subject.reference : '')),
+  };
+};
+
+async function mirrorOf(
+  verifier: TrustVerifier<AnyVerdict>,
+  refArg: string,
+  f: VerifyFlags,
+  ctx: Context,
+): Promise<Outcome> {
+  const mirror = await ctx.open(refArg);
+  const m = await verifyMirrorOf(verifier, f.mirrorOf!, mirror, {
     client: ctx.client,
     platforms: (f.platform ?? []).map(parsePlatform),
     deep: f.deep,
@@ -50,10 +91,12 @@ export const action: Action<VerifyFlags> = async ([refArg], f, ctx) => {
   if (m.comparison) {
     const c = m.comparison;
     const anchor = {
-      system: 'Docker Content Trust',
+      system: origin.system === 'dct' ? 'Docker Content Trust' : 'cosign',
       tag: origin.subject.reference.slice(origin.subject.reference.lastIndexOf(':') + 1),
       digest: origin.subject.digest!,
-      signers: origin.claims.map((s) => ('name' in s ? s.name : '')),
+      signers: origin.claims.map((s) =>
+        'name' in s ? s.name : 'subject' in s ? s.subject : 'keyId' in s ? `key ${s.keyId.slice(0, 12)}` : '',
+      ),
     };
     lines.push('', renderComparison(c, ctx.style, anchor));
     lines.push(
@@ -77,13 +120,13 @@ export const action: Action<VerifyFlags> = async ([refArg], f, ctx) => {
     quiet: m.ok ? origin.pinned : '',
     problems: problems(m.problems.map((p) => ({ ...p, hint: cliHint(p.hint) }))),
   };
-};
-
-function problems(list: DctVerdict['problems']): { subject: string; error: TrustpinError }[] {
-  return list.map((p) => ({ subject: '', error: new TrustpinError(p.code, p.message, p) }));
 }
 
-function cliVerdict(v: DctVerdict): DctVerdict {
+function problems(list: TrustVerdict['problems'], subject = ''): { subject: string; error: TrustpinError }[] {
+  return list.map((p) => ({ subject, error: new TrustpinError(p.code, p.message, p) }));
+}
+
+function cliVerdict<V extends AnyVerdict>(v: V): V {
   return {
     ...v,
     problems: v.problems.map((p) => ({ ...p, hint: cliHint(p.hint) })),
@@ -91,9 +134,13 @@ function cliVerdict(v: DctVerdict): DctVerdict {
   };
 }
 
-function verdictText(ctx: Context, v: DctVerdict): string {
+function verdictText(ctx: Context, v: AnyVerdict): string {
+  const how =
+    v.system === 'dct'
+      ? `Docker Content Trust${v.server ? `, ${v.server}` : ''}`
+      : `cosign${v.signatures.length ? `, ${v.signatures.filter((s) => s.ok).length} of ${v.signatures.length} signatures verified` : ''}`;
   const lines = [
-    `${ctx.style.bold('chain of trust')} for ${v.subject.reference} ${ctx.style.dim(`(Docker Content Trust${v.server ? `, ${v.server}` : ''})`)}`,
+    `${ctx.style.bold('chain of trust')} for ${v.subject.reference} ${ctx.style.dim(`(${how})`)}`,
     renderChain(v.chain, ctx.style),
   ];
   for (const w of v.warnings) ctx.err(ctx.style.warn(`⚠ ${w.message}`));
