@@ -41,3 +41,4 @@ export {
   sigstoreCacheDir,
 } from './tuf.js';
 export * from './types.js';
+export { type CosignVerdict, type CosignVerifierOptions, createCosignVerifier } from './verifier.js';
