@@ -42,6 +42,8 @@ export interface RequestOptions extends CallOptions {
    * (loopback, `insecureRegistries`). A notary server named `https://…` is reached this way.
    */
   scheme?: 'https';
+  /** statuses retried (default: the HTTP layer's 429 and 5xx) */
+  retryStatuses?: ReadonlySet<number> | undefined;
 }
 
 export interface BlobOptions extends CallOptions {
@@ -153,7 +155,10 @@ export class RegistryClient {
       const auth =
         this.auth.cached(host, scope) ??
         (challenges.length ? await this.auth.authorize(host, scope, challenges, signal) : undefined);
-      const res = await this.http.send({ method, url, headers, signal }, auth);
+      const res = await this.http.send(
+        { method, url, headers, signal, retryStatuses: o.retryStatuses },
+        auth,
+      );
       if (res.status !== 401 || attempt > 0) return res;
       await res.body.dump().catch(() => undefined);
       const fresh = parseChallenges(headerAll(res.headers, 'www-authenticate'));

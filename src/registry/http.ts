@@ -19,6 +19,8 @@ export interface HttpRequest {
   body?: string;
   /** aborts the request, its retries and its backoff; the call rejects with ABORTED */
   signal?: AbortSignal | undefined;
+  /** statuses answered with a retry (default 429, 500, 502, 503, 504); the referrers probe leaves out 429 */
+  retryStatuses?: ReadonlySet<number> | undefined;
 }
 
 const MAX_REDIRECTS = 5;
@@ -60,7 +62,11 @@ export class Http {
       if (aborted) throw abortedError(req.url, aborted);
       try {
         const res = await this.follow(req, auth, signals);
-        if (RETRY_STATUS.has(res.status) && i < attempts - 1 && req.method !== 'POST') {
+        if (
+          (req.retryStatuses ?? RETRY_STATUS).has(res.status) &&
+          i < attempts - 1 &&
+          req.method !== 'POST'
+        ) {
           last = res;
           await res.body.dump().catch(() => undefined);
           continue;

@@ -19,6 +19,8 @@ export const MAX_REFERRERS_LISTED = 4096;
 
 /** Statuses that mean "this registry has no (usable) referrers API": fall back to the tag schema. */
 const UNSUPPORTED = new Set([404, 405, 406, 429, 501]);
+/** The referrers request is retried on a failing server, never on 429. */
+const NO_RETRY_ON_429: ReadonlySet<number> = new Set([500, 502, 503, 504]);
 
 export interface ReferrersOptions extends CallOptions {
   /**
@@ -125,7 +127,15 @@ export async function listReferrers(
       break;
     }
     seenPages.add(path);
-    const res = await client.request(registry, repository, 'GET', path, { accept: MT.ociIndex }, opts);
+    // a 429 is not waited out: it means "fall back to the tag schema" (GHCR's rate-limited redirect target)
+    const res = await client.request(
+      registry,
+      repository,
+      'GET',
+      path,
+      { accept: MT.ociIndex },
+      { signal: opts.signal, retryStatuses: NO_RETRY_ON_429 },
+    );
     // the client follows redirects itself; a final URL on another host means the registry sent us elsewhere
     // (GHCR: a 303 to a rate-limited github.com page): no credentials went there, and its answer is not used
     const final = new URL(res.url);

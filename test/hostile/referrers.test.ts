@@ -332,24 +332,38 @@ test('GHCR: a 303 of the referrers API to another host falls back to the tags, n
     }
   }));
 
-test('429 and 405 on the referrers API fall back to the tags; a 500 is an error', () =>
-  withLiar({}, async (l) => {
+test('429 (not waited out, even with Retry-After) and 405 on the referrers API fall back to the tags; a 503 is retried, then an error', () =>
+  withLiar({ attempts: 3, maxBackoffMs: 10_000 }, async (l) => {
     const subject = subjectOf(l);
     let status = 429;
     l.registry.hook = (_req, res, url) => {
       if (!url.pathname.startsWith(REFERRERS)) return false;
-      res.writeHead(status, { 'Content-Type': 'application/json' });
+      res.writeHead(status, { 'Content-Type': 'application/json', 'Retry-After': '5' });
       res.end('{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}');
       return true;
     };
     for (const s of [429, 405]) {
       status = s;
+      const before = l.hits('/referrers/').length;
+      const t0 = Date.now();
       const found = await discoverArtifacts(store(l), subject.digest as Digest, { legacy: false });
+      assert.ok(Date.now() - t0 < 2000, `fell back at once (${Date.now() - t0} ms)`);
+      assert.equal(l.hits('/referrers/').length - before, 1, 'asked once');
       assert.match(found.searched[0]!.where, /\(tag schema\)/);
       assert.match(found.searched[0]!.note ?? '', new RegExp(`HTTP ${s}`));
     }
-    status = 500;
+    status = 503;
+    const before = l.hits('/referrers/').length;
+    l.registry.hook = ((h) => (req, res, url) => {
+      if (url.pathname.startsWith(REFERRERS)) {
+        res.writeHead(503, { 'Content-Type': 'application/json' });
+        res.end('{}');
+        return true;
+      }
+      return h!(req, res, url);
+    })(l.registry.hook);
     await rejectsWith(discoverArtifacts(store(l), subject.digest as Digest), 'REGISTRY_ERROR');
+    assert.equal(l.hits('/referrers/').length - before, 3, 'a failing server is retried');
   }));
 
 test('endless Link pagination stops at MAX_REFERRERS_PAGES; a loop stops at once; a link elsewhere is refused', () =>
