@@ -1,9 +1,9 @@
 // One signature artifact → one SignatureCheck, offline: the signature verifies under a configured key or a
 // Fulcio certificate chaining to the trusted root at the signed time, the log proves it, and only then is the
 // payload parsed and held against the image (digest, repository, annotations, in-toto subject).
-import { createHash, createPublicKey, type KeyObject, X509Certificate as NodeX509 } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import type { TransparencyLogEntry } from '@sigstore/bundle';
-import type { X509Certificate } from '@sigstore/core';
+import { ASN1Obj, X509Certificate as CoreX509, type X509Certificate } from '@sigstore/core';
 import {
   PolicyError,
   type SignedEntity,
@@ -106,6 +106,49 @@ function spki(key: KeyObject): Buffer {
   return b;
 }
 
+/** Most certificate verifications remembered per trust material (default 1024; then forgotten all at once). */
+export const MAX_CERTIFICATE_CACHE = 1024;
+
+type SigningKeyCheck = (entity: SignedEntity, timestamps: Date[]) => unknown;
+const certCache = new WeakMap<object, Map<string, unknown>>();
+
+/**
+ * A Verifier that remembers, per trust material, that a signing certificate chained (and its SCTs held) at given
+ * signed times: re-checking the same signature (a webhook, a re-verify) then skips the chain walk, which is most
+ * of a keyless check. The answer is a function of exactly those inputs (certificate bytes, the verified times,
+ * the material, the SCT threshold), so it cannot be reused for anything else; failures are never remembered.
+ */
+class CachingVerifier extends Verifier {
+  constructor(
+    private readonly material: TrustMaterial,
+    private readonly opts: { tlogThreshold: number; ctlogThreshold: number; timestampThreshold: number },
+  ) {
+    super(material, opts);
+    const self = this as unknown as { verifySigningKey?: SigningKeyCheck };
+    const inner = self.verifySigningKey?.bind(this);
+    if (!inner) return; // another @sigstore/verify: no caching, same checks
+    self.verifySigningKey = (entity, timestamps) => {
+      if (entity.key.$case !== 'certificate') return inner(entity, timestamps);
+      const key = [
+        createHash('sha256').update(entity.key.certificate.root.toDER()).digest('hex'),
+        this.opts.ctlogThreshold,
+        ...timestamps.map((t) => t.getTime()),
+      ].join(' ');
+      let m = certCache.get(this.material);
+      if (!m) {
+        m = new Map();
+        certCache.set(this.material, m);
+      }
+      const hit = m.get(key);
+      if (hit !== undefined) return hit;
+      const signer = inner(entity, timestamps);
+      if (m.size >= MAX_CERTIFICATE_CACHE) m.clear();
+      m.set(key, signer);
+      return signer;
+    };
+  }
+}
+
 // ---- error mapping ----
 
 const CODE: Record<string, ErrorCode> = {
@@ -183,6 +226,37 @@ export function fulcioExtensions(cert: X509Certificate): Record<string, string> 
     out[OID_NAME.get(oid) ?? oid] = v;
   }
   return out;
+}
+
+const DN_NAMES: Record<string, string> = {
+  '2.5.4.3': 'CN',
+  '2.5.4.6': 'C',
+  '2.5.4.7': 'L',
+  '2.5.4.8': 'ST',
+  '2.5.4.10': 'O',
+  '2.5.4.11': 'OU',
+  '1.2.840.113549.1.9.1': 'emailAddress',
+};
+
+/**
+ * A Name as `C=ES, O=IT, CN=…` (in certificate order), without a second X.509 parser; '' if it does not parse.
+ * @sigstore/core hands out the Name's content (its RDN sets), so it is wrapped in its SEQUENCE again first.
+ */
+function distinguishedName(content: Buffer): string {
+  try {
+    const n = content.length;
+    const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >> 8, n & 0xff];
+    const der = Buffer.concat([Buffer.from([0x30, ...len]), content]);
+    const parts: string[] = [];
+    for (const rdn of ASN1Obj.parseBuffer(der as Buffer<ArrayBuffer>).subs)
+      for (const atv of rdn.subs) {
+        const oid = atv.subs[0]!.toOID();
+        parts.push(`${DN_NAMES[oid] ?? oid}=${atv.subs[1]!.value.toString('utf8')}`);
+      }
+    return parts.join(', ');
+  } catch {
+    return '';
+  }
 }
 
 function sanOf(cert: X509Certificate): string | undefined {
@@ -296,10 +370,13 @@ function compareTlogKey(keys: TlogKey[], signer: Buffer, certDer: Buffer | undef
   for (const k of keys) {
     let bodySpki: Buffer;
     try {
-      bodySpki =
-        k.kind === 'certificate'
-          ? spki(new NodeX509(k.der).publicKey)
-          : spki(createPublicKey({ key: k.der, format: 'der', type: 'spki' }));
+      // the same certificate as the signature's: its key is the signer's, no parsing needed
+      if (k.kind === 'certificate' && certDer !== undefined && k.der.equals(certDer)) bodySpki = signer;
+      else
+        bodySpki =
+          k.kind === 'certificate'
+            ? CoreX509.parse(k.der as Buffer<ArrayBuffer>).publicKey
+            : spki(createPublicKey({ key: k.der, format: 'der', type: 'spki' }));
     } catch {
       throw fail('TLOG_INVALID', 'the transparency-log entry records a signing key that does not parse', {
         hint: 're-sign the image',
@@ -439,12 +516,13 @@ function verifyKeyless(entity0: SignedEntity, mat: SignedMaterial, ctx: CheckCon
   const recorded = tlogKeys(entity);
   let signerKey: Buffer;
   try {
-    const signer = new Verifier(root.material as TrustMaterial, {
+    const signer = new CachingVerifier(root.material as TrustMaterial, {
       tlogThreshold: ctx.trust.requireTlog ? 1 : 0,
       ctlogThreshold: 1,
       timestampThreshold: 1,
     }).verify(entity);
-    signerKey = spki(signer.key);
+    void signer;
+    signerKey = cert.publicKey;
   } catch (e) {
     throw mapSigstore(e, 'the keyless signature');
   }
@@ -461,12 +539,6 @@ function identified(
   pki: boolean,
 ): Omit<Verified, 'entity'> {
   const exts = fulcioExtensions(cert);
-  let node: NodeX509 | undefined;
-  try {
-    node = mat.certificateDer ? new NodeX509(mat.certificateDer) : undefined;
-  } catch {
-    node = undefined;
-  }
   const issuer = exts.issuer;
   const san = sanOf(cert);
   if (!ctx.trust.identities.some((id) => identityMatches(id, issuer, san, exts)))
@@ -486,7 +558,7 @@ function identified(
         hint: 'the image was signed by another identity; check the identity (issuer, subject, extensions) you trust',
       },
     );
-  const caName = (node?.issuer ?? '').replace(/\n/g, ', ');
+  const caName = distinguishedName(cert.issuer);
   return {
     claim: {
       type: 'cosign-keyless',
@@ -495,7 +567,7 @@ function identified(
       extensions: exts,
     },
     certificate: {
-      subject: (node?.subject ?? '').replace(/\n/g, ', ') || san || '',
+      subject: distinguishedName(cert.subject) || san || '',
       issuer: caName,
       notBefore: cert.notBefore.toISOString(),
       notAfter: cert.notAfter.toISOString(),

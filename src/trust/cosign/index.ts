@@ -2,7 +2,13 @@
 // it reads (legacy `.sig`/`.att` layers, Sigstore bundles, simple-signing payloads, in-toto statements).
 
 export { MAX_BUNDLE_BYTES } from './bundle.js';
-export { checkArtifact, DEFAULT_MAX_CLOCK_SKEW_MS, FULCIO_EXTENSIONS, fulcioExtensions } from './check.js';
+export {
+  checkArtifact,
+  DEFAULT_MAX_CLOCK_SKEW_MS,
+  FULCIO_EXTENSIONS,
+  fulcioExtensions,
+  MAX_CERTIFICATE_CACHE,
+} from './check.js';
 export * from './discover.js';
 export {
   COSIGN_SIGN_PREDICATE,

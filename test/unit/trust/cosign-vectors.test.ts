@@ -253,6 +253,19 @@ describe('containers-image dir-img-cosign-* fixtures', { skip: skipNoVectors }, 
     });
     assert.equal(c.times[0]!.time, '2023-01-20T20:51:33.000Z');
     assert.equal(c.certificate!.notBefore, '2023-01-20T20:51:31.000Z');
+    assert.equal(c.certificate!.issuer, 'O=sigstore.dev, CN=sigstore-intermediate');
+  });
+  test('a remembered certificate check is not reused for other signed times or another trusted root', () => {
+    const one = { trustedRoot: prod() };
+    assert.equal(fulcio(mitr, one).ok, true);
+    const [a] = signatures('dir-img-cosign-fulcio-rekor-valid');
+    const b = JSON.parse(a!.annotations['dev.sigstore.cosign/bundle']!);
+    b.Payload.integratedTime += 3600; // an hour after the 10-minute certificate expired
+    const later = { ...a!, annotations: { ...a!.annotations, 'dev.sigstore.cosign/bundle': JSON.stringify(b) } };
+    assert.deepEqual(codes(fulcio(mitr, one, later)), ['CERTIFICATE_INVALID']);
+    const j = JSON.parse(vector('root-signing/targets/trusted_root.json').toString('utf8'));
+    const noFulcio = loadTrustedRoot({ ...j, certificateAuthorities: j.certificateAuthorities.slice(0, 1) }, 'old CA only');
+    assert.deepEqual(codes(fulcio(mitr, { trustedRoot: noFulcio })), ['CERTIFICATE_INVALID']);
   });
   test('fulcio-rekor-valid with email this-does-not-match@example.com → SIGNER_MISMATCH', () => {
     assert.deepEqual(codes(fulcio({ ...mitr, subject: 'this-does-not-match@example.com' })), [
