@@ -528,16 +528,11 @@ function verifyKeyless(entity0: SignedEntity, mat: SignedMaterial, ctx: CheckCon
   }
   compareTlogKey(recorded, signerKey, mat.certificateDer);
   checkTimes(entity, ctx.now);
-  return { entity, ...identified(cert, mat, ctx, false) };
+  return { entity, ...identified(cert, ctx, false) };
 }
 
 /** The certificate's signer, held against the trusted identities; its details for the result. */
-function identified(
-  cert: X509Certificate,
-  mat: SignedMaterial,
-  ctx: CheckContext,
-  pki: boolean,
-): Omit<Verified, 'entity'> {
+function identified(cert: X509Certificate, ctx: CheckContext, pki: boolean): Omit<Verified, 'entity'> {
   const exts = fulcioExtensions(cert);
   const issuer = exts.issuer;
   const san = sanOf(cert);
@@ -600,7 +595,7 @@ function verifyPki(entity: SignedEntity, mat: SignedMaterial, ctx: CheckContext)
     ...ctx,
     trust: { ...ctx.trust, keys: [{ keyId: createHash('sha256').update(spki(key)).digest('hex'), key }] },
   });
-  return { entity: keyed.entity, ...identified(cert, mat, ctx, true) };
+  return { entity: keyed.entity, ...identified(cert, ctx, true) };
 }
 
 function times(entity: SignedEntity): SignedTime[] {

@@ -261,10 +261,16 @@ describe('containers-image dir-img-cosign-* fixtures', { skip: skipNoVectors }, 
     const [a] = signatures('dir-img-cosign-fulcio-rekor-valid');
     const b = JSON.parse(a!.annotations['dev.sigstore.cosign/bundle']!);
     b.Payload.integratedTime += 3600; // an hour after the 10-minute certificate expired
-    const later = { ...a!, annotations: { ...a!.annotations, 'dev.sigstore.cosign/bundle': JSON.stringify(b) } };
+    const later = {
+      ...a!,
+      annotations: { ...a!.annotations, 'dev.sigstore.cosign/bundle': JSON.stringify(b) },
+    };
     assert.deepEqual(codes(fulcio(mitr, one, later)), ['CERTIFICATE_INVALID']);
     const j = JSON.parse(vector('root-signing/targets/trusted_root.json').toString('utf8'));
-    const noFulcio = loadTrustedRoot({ ...j, certificateAuthorities: j.certificateAuthorities.slice(0, 1) }, 'old CA only');
+    const noFulcio = loadTrustedRoot(
+      { ...j, certificateAuthorities: j.certificateAuthorities.slice(0, 1) },
+      'old CA only',
+    );
     assert.deepEqual(codes(fulcio(mitr, { trustedRoot: noFulcio })), ['CERTIFICATE_INVALID']);
   });
   test('fulcio-rekor-valid with email this-does-not-match@example.com → SIGNER_MISMATCH', () => {
