@@ -5,11 +5,45 @@ import { type Bundle, bundleFromJSON } from '@sigstore/bundle';
 import { X509Certificate } from '@sigstore/core';
 import { type SignedEntity, toSignedEntity } from '@sigstore/verify';
 import { TrustpinError } from '../../errors/index.js';
-import { fail, parseJsonBounded } from './check-util.js';
-import type { SignedMaterial } from './legacy.js';
+import { asObject, fail, type Json, parseJsonBounded } from './check-util.js';
+import { MAX_DSSE_SIGNATURES } from './intoto.js';
+import { MAX_CERT_CHAIN_LENGTH, type SignedMaterial } from './legacy.js';
 
 /** Largest Sigstore bundle accepted (default 16 MiB; a DSSE bundle carries its attestation, SBOMs can be large). */
 export const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
+
+/** Most transparency-log entries, and most RFC 3161 timestamps, read from one bundle (default 16; cosign writes one). */
+export const MAX_BUNDLE_ENTRIES = 16;
+
+/** Refuse long lists before anything walks them (a certificate chain of thousands costs a parse each). */
+function checkCounts(json: Json): void {
+  const vm = asObject(asObject(json)?.verificationMaterial);
+  const lists: [string, Json | undefined, number][] = [
+    [
+      'verificationMaterial.x509CertificateChain.certificates',
+      asObject(vm?.x509CertificateChain)?.certificates,
+      MAX_CERT_CHAIN_LENGTH,
+    ],
+    ['verificationMaterial.tlogEntries', vm?.tlogEntries, MAX_BUNDLE_ENTRIES],
+    [
+      'verificationMaterial.timestampVerificationData.rfc3161Timestamps',
+      asObject(vm?.timestampVerificationData)?.rfc3161Timestamps,
+      MAX_BUNDLE_ENTRIES,
+    ],
+    ['dsseEnvelope.signatures', asObject(asObject(json)?.dsseEnvelope)?.signatures, MAX_DSSE_SIGNATURES],
+  ];
+  for (const [field, v, max] of lists)
+    if (Array.isArray(v) && v.length > max)
+      throw fail(
+        'SIGNATURE_INVALID',
+        `the Sigstore bundle has ${v.length} entries in ${field}, more than ${max}`,
+        {
+          expected: `at most ${max}`,
+          found: `${v.length}`,
+          hint: 'no real bundle carries this many; this one was built to exhaust the verifier',
+        },
+      );
+}
 
 /** What a bundle carries beyond the common material: the parsed bundle and, for message signatures, the digest. */
 export interface BundleMaterial extends SignedMaterial {
@@ -34,6 +68,7 @@ function invalid(why: string, found?: string): TrustpinError {
  */
 export function bundleMaterial(bytes: Buffer, artifact?: Buffer): BundleMaterial {
   const json = parseJsonBounded(bytes, MAX_BUNDLE_BYTES, 'the Sigstore bundle', 'SIGNATURE_INVALID');
+  checkCounts(json);
   let bundle: Bundle;
   try {
     bundle = bundleFromJSON(json);

@@ -1,7 +1,7 @@
 // The cosign verifier's building blocks: trust material, the check of one signature artifact, and the formats
 // it reads (legacy `.sig`/`.att` layers, Sigstore bundles, simple-signing payloads, in-toto statements).
 
-export { MAX_BUNDLE_BYTES } from './bundle.js';
+export { MAX_BUNDLE_BYTES, MAX_BUNDLE_ENTRIES } from './bundle.js';
 export {
   checkArtifact,
   DEFAULT_MAX_CLOCK_SKEW_MS,

@@ -184,6 +184,38 @@ describe('hostile payload shapes (checked after verification)', () => {
     assert.equal(predicateTypeUri('openvex'), 'https://openvex.dev/ns');
     assert.equal(predicateTypeUri('https://example.com/p'), 'https://example.com/p');
   });
+  test('fuzz finding: a bundle with a chain of 1,434 certificates is refused before any is parsed (SIGNATURE_INVALID)', () => {
+    const bytes = Buffer.from(
+      JSON.stringify({
+        mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1',
+        verificationMaterial: {
+          x509CertificateChain: { certificates: Array(1434).fill({ rawBytes: 'MIIB' }) },
+          tlogEntries: [],
+        },
+        messageSignature: { messageDigest: { algorithm: 'SHA2_256', digest: 'AAAA' }, signature: 'AAAA' },
+      }),
+    );
+    const c = checkArtifact(
+      {
+        format: 'bundle',
+        origin: 'x',
+        manifestDigest: 'sha256:0',
+        layerDigest: 'sha256:0',
+        mediaType: 'x',
+        annotations: {},
+        bytes,
+      },
+      { digest: D, trust: { keys: [], identities: [{ subject: 'x' }], requireTlog: true }, now: new Date() },
+    );
+    assert.deepEqual(
+      c.problems.map((p) => p.code),
+      ['SIGNATURE_INVALID'],
+    );
+    assert.match(
+      c.problems[0]!.message,
+      /1434 entries in verificationMaterial\.x509CertificateChain\.certificates, more than 10/,
+    );
+  });
   test('a signature layer with oversized or malformed annotations → coded problems, never a throw', () => {
     const base = {
       format: 'legacy-signature' as const,
