@@ -6,6 +6,7 @@ const benches: Record<string, () => Promise<void>> = {
   compare: async () => (await import('./compare.js')).main(),
   pull: async () => (await import('./pull.js')).main(),
   diff: async () => (await import('./diff.js')).main(),
+  cosign: async () => (await import('./cosign.js')).main(),
 };
 const fn = name ? benches[name] : undefined;
 if (!fn) {

@@ -9,7 +9,7 @@ import {
   TrustStore,
   trustpinHome,
   trustServerFor,
-} from '../trust/index.js';
+} from '../trust/dct/index.js';
 import { type Context, cliText } from './common.js';
 import type { TrustFlags } from './trust-specs.js';
 

@@ -6,9 +6,9 @@ import {
   cachedTrustedRoot,
   createCosignVerifier,
   SIGSTORE_PUBLIC_GOOD_MIRROR,
-  type TrustVerifier,
-  trustpinHome,
-} from '../trust/index.js';
+} from '../trust/cosign/index.js';
+import { trustpinHome } from '../trust/dct/index.js';
+import type { TrustVerifier } from '../trust/verdict.js';
 import type { Context } from './common.js';
 import { parseAsOf } from './trust-flags.js';
 import type { VerifyFlags } from './trust-specs.js';

@@ -4,14 +4,11 @@
 import { TrustpinError } from '../errors/index.js';
 import { parsePlatform } from '../manifest/index.js';
 import { type ComparisonJson, comparisonJson, renderChain, renderComparison } from '../report/index.js';
-import {
-  type CosignVerdict,
-  createDctVerifier,
-  type DctVerdict,
-  type TrustVerdict,
-  type TrustVerifier,
-  verifyMirrorOf,
-} from '../trust/index.js';
+// the DCT verifier and the mirror proof only: the cosign library (and Sigstore's) loads with --cosign alone
+import type { CosignVerdict } from '../trust/cosign/index.js';
+import { createDctVerifier, type DctVerdict } from '../trust/dct/index.js';
+import { verifyMirrorOf } from '../trust/mirror-of.js';
+import type { TrustVerdict, TrustVerifier } from '../trust/verdict.js';
 import type { Action, Outcome } from './command.js';
 import { type Context, cliText, EXIT } from './common.js';
 import { cliHint, verifierOptions } from './trust-flags.js';
