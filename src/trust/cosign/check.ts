@@ -18,7 +18,7 @@ import { fail, shown } from './check-util.js';
 import { checkStatement } from './intoto.js';
 import { legacyMaterial, type SignedMaterial, type TlogKey, tlogBodyKey } from './legacy.js';
 import { pemCertificates, verifyPkiChain } from './pki.js';
-import { checkSimpleSigning, SIMPLE_SIGNING_MEDIA_TYPE } from './simple-signing.js';
+import { checkSimpleSigning, MAX_SIMPLE_SIGNING_BYTES, SIMPLE_SIGNING_MEDIA_TYPE } from './simple-signing.js';
 import type {
   CheckContext,
   KeylessIdentity,
@@ -625,6 +625,17 @@ function material(
             expected: SIMPLE_SIGNING_MEDIA_TYPE,
             found: a.mediaType,
             hint: 'this attachment is not a cosign signature; nothing from it was used',
+          },
+        );
+      // bounded before it is hashed and verified, not only before it is parsed
+      if (a.bytes.length > MAX_SIMPLE_SIGNING_BYTES)
+        throw fail(
+          'SIZE_EXCEEDED',
+          `the signature layer is ${a.bytes.length} bytes, more than ${MAX_SIMPLE_SIGNING_BYTES}`,
+          {
+            expected: `a simple-signing payload of at most ${MAX_SIMPLE_SIGNING_BYTES} bytes`,
+            found: `${a.bytes.length} bytes`,
+            hint: 'cosign writes about 250 bytes plus annotations; this layer is not a real signature payload',
           },
         );
       return legacyMaterial(a);

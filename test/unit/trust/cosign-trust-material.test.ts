@@ -240,6 +240,15 @@ describe('hostile payload shapes (checked after verification)', () => {
     assert.deepEqual(run({ 'dev.cosignproject.cosign/signature': 'A'.repeat(200_000) }), ['SIZE_EXCEEDED']);
     assert.deepEqual(run({ 'dev.cosignproject.cosign/signature': '%%%' }), ['SIGNATURE_INVALID']);
     assert.deepEqual(run({}), ['SIGNATURE_INVALID']);
+    const big = {
+      ...base,
+      bytes: Buffer.alloc(2 * 1024 * 1024, 0x20),
+      annotations: { 'dev.cosignproject.cosign/signature': 'AAAA' },
+    };
+    assert.deepEqual(
+      checkArtifact(big, { digest: D, trust, now: new Date() }).problems.map((p) => p.code),
+      ['SIZE_EXCEEDED'],
+    );
     assert.deepEqual(
       run({ 'dev.cosignproject.cosign/signature': 'AAAA', 'dev.sigstore.cosign/certificate': 'nope' }),
       ['CERTIFICATE_INVALID'],
