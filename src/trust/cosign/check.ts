@@ -15,7 +15,7 @@ import { type ErrorCode, TrustpinError } from '../../errors/index.js';
 import { type Problem, problemOf } from '../verdict.js';
 import { bundleMaterial } from './bundle.js';
 import { fail, shown } from './check-util.js';
-import { checkStatement } from './intoto.js';
+import { COSIGN_SIGN_PREDICATE, checkStatement, predicateTypeUri } from './intoto.js';
 import { legacyMaterial, type SignedMaterial, type TlogKey, tlogBodyKey } from './legacy.js';
 import { pemCertificates, verifyPkiChain } from './pki.js';
 import { checkSimpleSigning, MAX_SIMPLE_SIGNING_BYTES, SIMPLE_SIGNING_MEDIA_TYPE } from './simple-signing.js';
@@ -707,17 +707,29 @@ function run(a: SignatureArtifact, ctx: CheckContext, out: SignatureCheck): void
   out.times = times(verified.entity);
   // only now, with the signature verified, is what it signs parsed
   if (mat.envelope) {
-    const r = checkStatement(mat.envelope.payloadType, mat.envelope.payload, ctx, 'the signed DSSE envelope');
+    const wanted =
+      ctx.predicateType === undefined ? COSIGN_SIGN_PREDICATE : predicateTypeUri(ctx.predicateType);
+    const r = checkStatement(
+      mat.envelope.payloadType,
+      mat.envelope.payload,
+      ctx,
+      'the signed DSSE envelope',
+      (st) => {
+        if (st.predicateType !== wanted) out.otherKind = st.predicateType;
+      },
+    );
     out.statement = r.statement;
     out.signedDigest = r.signedDigest;
     return;
   }
-  if (ctx.predicateType !== undefined)
+  if (ctx.predicateType !== undefined) {
+    out.otherKind = 'signature';
     throw fail('PAYLOAD_INVALID', 'the artifact is a signature, not an attestation', {
       expected: `an in-toto attestation of type ${ctx.predicateType}`,
       found: a.format === 'bundle' ? 'a message-signature bundle' : 'a simple-signing signature',
       hint: 'attestations are DSSE envelopes (.att layers or DSSE bundles)',
     });
+  }
   if (mat.messageDigest !== undefined) {
     out.signedDigest = mat.messageDigest;
     if (mat.messageDigest !== ctx.digest)

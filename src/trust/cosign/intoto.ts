@@ -132,6 +132,8 @@ export function checkStatement(
   payload: Buffer,
   ctx: StatementContext,
   what: string,
+  /** called with the statement once it parsed, before it is checked (the caller learns its predicate type) */
+  onParsed?: (s: InTotoStatement) => void,
 ): StatementResult {
   if (payloadType !== INTOTO_PAYLOAD_TYPE)
     throw fail(
@@ -177,21 +179,8 @@ export function checkStatement(
     subject,
     ...(o.predicate !== undefined ? { predicate: o.predicate as unknown } : {}),
   };
-  const want = ctx.digest.replace(/^sha256:/, '');
-  const hit = subject.find((s) => s.digest.sha256 === want);
-  if (!hit) {
-    const found = subject
-      .slice(0, 3)
-      .map((s) =>
-        s.digest.sha256 !== undefined ? `sha256:${s.digest.sha256}` : Object.keys(s.digest).join('+'),
-      )
-      .join(', ');
-    throw fail('SIGNED_DIGEST_MISMATCH', `${what} is a valid attestation about another artifact`, {
-      expected: `a subject with sha256 ${want}`,
-      found: found + (subject.length > 3 ? `, … (${subject.length} subjects)` : ''),
-      hint: 'the attestation was made for another image (or another platform of it); it proves nothing about this one',
-    });
-  }
+  onParsed?.(statement);
+  // the kind first: an attestation of another type is not evidence either way, whatever its subject
   const wanted =
     ctx.predicateType === undefined ? COSIGN_SIGN_PREDICATE : predicateTypeUri(ctx.predicateType);
   if (statement.predicateType !== wanted)
@@ -209,6 +198,21 @@ export function checkStatement(
             : 'choose the predicate type the attestation was made with (cosign attest --type)',
       },
     );
+  const want = ctx.digest.replace(/^sha256:/, '');
+  const hit = subject.find((s) => s.digest.sha256 === want);
+  if (!hit) {
+    const found = subject
+      .slice(0, 3)
+      .map((s) =>
+        s.digest.sha256 !== undefined ? `sha256:${s.digest.sha256}` : Object.keys(s.digest).join('+'),
+      )
+      .join(', ');
+    throw fail('SIGNED_DIGEST_MISMATCH', `${what} is a valid attestation about another artifact`, {
+      expected: `a subject with sha256 ${want}`,
+      found: found + (subject.length > 3 ? `, … (${subject.length} subjects)` : ''),
+      hint: 'the attestation was made for another image (or another platform of it); it proves nothing about this one',
+    });
+  }
   return { statement, signedDigest: `sha256:${hit.digest.sha256}` };
 }
 

@@ -154,6 +154,12 @@ export interface SignatureCheck {
   dockerReference?: string | undefined;
   /** the digest the payload names (simple-signing `docker-manifest-digest`, or the matching in-toto subject) */
   signedDigest?: string | undefined;
+  /**
+   * set when the signature verified but is of another kind than asked: the predicate type of an attestation
+   * (another type, or any attestation when signatures were asked for), or `signature` when attestations were.
+   * Such an artifact is no evidence either way; the verifier reports none found if nothing else is there.
+   */
+  otherKind?: string | undefined;
   /** attestations: the verified in-toto statement, parsed only after its signature held */
   statement?: InTotoStatement | undefined;
 }

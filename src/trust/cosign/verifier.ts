@@ -190,9 +190,31 @@ class CosignVerifier implements TrustVerifier<CosignVerdict> {
           message: `the signed docker-reference was not checked: ${target.name} carries no repository name (option identityRepository)`,
         });
       const ctx = this.context(top.digest, target);
-      const checks = found.artifacts.map((a) => checkArtifact(a, ctx));
-      checks.sort((x, y) => Number(y.ok) - Number(x.ok));
-      v.signatures = checks;
+      // a message-signature bundle signs the manifest bytes themselves (verified against the digest by the source)
+      if (found.artifacts.some((a) => a.format === 'bundle'))
+        ctx.artifact = (await target.source.manifest(top, { signal })).bytes;
+      const all = found.artifacts.map((a) => checkArtifact(a, ctx));
+      all.sort((x, y) => Number(y.ok) - Number(x.ok));
+      v.signatures = all;
+      // valid signatures of another kind (an attestation of another type, a signature when attestations were
+      // asked for) are no evidence either way: with nothing else there, nothing was found
+      const checks = all.filter((c) => c.ok || c.otherKind === undefined);
+      if (checks.length === 0 && refused.length === 0) {
+        const kinds = [...new Set(all.map((c) => c.otherKind))].join(', ');
+        throw new TrustpinError(
+          'SIGNATURE_NOT_FOUND',
+          `no cosign ${this.o.attestation !== undefined ? `attestation of type ${this.o.attestation}` : 'signature'} is attached to ${target.name}@${top.digest}`,
+          {
+            expected:
+              this.o.attestation !== undefined ? `an attestation (${this.o.attestation})` : 'a signature',
+            found: `${all.length} verified artifact(s) of other kinds: ${kinds}`,
+            hint:
+              this.o.attestation !== undefined
+                ? 'ask for one of the predicate types found (option attestation, CLI --attestation)'
+                : 'these are attestations; verify them with option attestation (CLI --attestation TYPE)',
+          },
+        );
+      }
       const good = checks.filter((c) => c.ok);
       const prev = this.chain(b, checks, found.artifacts);
       if (good.length === 0) throw firstFailure(checks, refused);
