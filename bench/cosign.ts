@@ -15,7 +15,7 @@ import {
   loadPublicKey,
   loadTrustedRoot,
   registryAttachments,
-} from '../src/trust/index.js';
+} from '../src/trust/cosign/index.js';
 import { cosignKey, fakeSigstore, signImage } from '../test/harness/cosign.js';
 import { seedRegistry } from '../test/harness/images.js';
 import { startNotary } from '../test/harness/notary.js';

@@ -10,7 +10,7 @@ import {
   layoutAttachments,
   listAttachments,
   registryAttachments,
-} from '../trust/cosign/discover.js';
+} from '../trust/cosign/index.js';
 import type { Action } from './command.js';
 import { EXIT } from './common.js';
 import type { SignaturesFlags } from './cosign-specs.js';

@@ -6,8 +6,8 @@ import {
   cachedTrustedRootInfo,
   refreshTrustedRoot,
   SIGSTORE_PUBLIC_GOOD_MIRROR,
-} from '../trust/cosign/tuf.js';
-import { trustpinHome } from '../trust/dct/index.js';
+} from '../trust/cosign/index.js';
+import { trustpinHome } from '../trust/index.js';
 import type { Action } from './command.js';
 import { EXIT } from './common.js';
 import type { SigstoreFlags } from './cosign-specs.js';

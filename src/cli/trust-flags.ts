@@ -9,7 +9,7 @@ import {
   TrustStore,
   trustpinHome,
   trustServerFor,
-} from '../trust/dct/index.js';
+} from '../trust/index.js';
 import { type Context, cliText } from './common.js';
 import type { TrustFlags } from './trust-specs.js';
 

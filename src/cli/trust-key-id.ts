@@ -2,7 +2,7 @@
 // loads the key parser and nothing of the verifier.
 import { readFileSync } from 'node:fs';
 import { TrustpinError } from '../errors/index.js';
-import { canonicalKeyId, isX509, keyId, readKeyFile } from '../trust/dct/index.js';
+import { canonicalKeyId, isX509, keyId, readKeyFile } from '../trust/index.js';
 import type { Action } from './command.js';
 import { EXIT } from './common.js';
 

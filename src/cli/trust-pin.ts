@@ -1,7 +1,7 @@
 // `trustpin trust pin REPO KEYID…` and `trust forget REPO…`: the trust store's pins, without the verifier.
 import { TrustpinError } from '../errors/index.js';
 import { fullName, parseDockerReference } from '../reference/index.js';
-import { TrustStore, trustpinHome } from '../trust/dct/index.js';
+import { TrustStore, trustpinHome } from '../trust/index.js';
 import type { Action } from './command.js';
 import { EXIT } from './common.js';
 

@@ -11,7 +11,7 @@ import {
   type TrustInfo,
   TrustStore,
   trustpinHome,
-} from '../trust/dct/index.js';
+} from '../trust/index.js';
 import type { Action } from './command.js';
 import { asTrustpinError, EXIT, exitCodeOf, formatError } from './common.js';
 import { parseAsOf, trustOptions } from './trust-flags.js';

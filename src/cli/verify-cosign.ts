@@ -7,8 +7,8 @@ import {
   createCosignVerifier,
   SIGSTORE_PUBLIC_GOOD_MIRROR,
 } from '../trust/cosign/index.js';
-import { trustpinHome } from '../trust/dct/index.js';
-import type { TrustVerifier } from '../trust/verdict.js';
+import type { TrustVerifier } from '../trust/index.js';
+import { trustpinHome } from '../trust/index.js';
 import type { Context } from './common.js';
 import { parseAsOf } from './trust-flags.js';
 import type { VerifyFlags } from './trust-specs.js';

@@ -4,11 +4,16 @@
 import { TrustpinError } from '../errors/index.js';
 import { parsePlatform } from '../manifest/index.js';
 import { type ComparisonJson, comparisonJson, renderChain, renderComparison } from '../report/index.js';
-// the DCT verifier and the mirror proof only: the cosign library (and Sigstore's) loads with --cosign alone
+// the trust folder's face holds DCT and the mirror proof; cosign (and Sigstore's libraries) is its own face,
+// loaded with --cosign alone
 import type { CosignVerdict } from '../trust/cosign/index.js';
-import { createDctVerifier, type DctVerdict } from '../trust/dct/index.js';
-import { verifyMirrorOf } from '../trust/mirror-of.js';
-import type { TrustVerdict, TrustVerifier } from '../trust/verdict.js';
+import {
+  createDctVerifier,
+  type DctVerdict,
+  type TrustVerdict,
+  type TrustVerifier,
+  verifyMirrorOf,
+} from '../trust/index.js';
 import { mapLimit } from '../util/index.js';
 import type { Action, Outcome } from './command.js';
 import { type Context, cliText, EXIT } from './common.js';

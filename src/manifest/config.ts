@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { type Digest, parseDigest, type Verified, type VerifiedBytes } from '../digest/index.js';
 import { TrustpinError } from '../errors/index.js';
-import { requireJsonDepth } from './json.js';
+import { requireJsonDepth, requireJsonNumbers } from './json.js';
 
 const historySchema = z.object({
   created: z.string().optional(),
@@ -60,6 +60,8 @@ export function parseImageConfig(vb: VerifiedBytes): Verified<ImageConfig> {
       `image config ${vb.digest} is invalid: ${i ? `${i.path.join('.')}: ${i.message}` : 'schema mismatch'}`,
     );
   }
+  // after the schema, so only what it keeps is walked: numbers survive only in free-form members (ExposedPorts, Volumes)
+  requireJsonNumbers(r.data, `image config ${vb.digest}`);
   const diffIds = r.data.rootfs.diff_ids.map((d) => parseDigest(d));
   return { value: { ...r.data, diffIds }, digest: vb.digest, bytes: vb.bytes };
 }

@@ -40,3 +40,57 @@ export function requireJsonDepth(bytes: Uint8Array, what: string): void {
     hint: 'no real manifest or image config nests this deep; this one was built to exhaust the stack',
   });
 }
+
+/**
+ * Make parsed JSON a value JSON can carry back, in place and without recursion. JSON.parse reads a negative zero
+ * (`-0`, `-0.0`, `-1e-400`) as -0, which JSON.stringify prints as 0 but `Object.is` and `isDeepStrictEqual` tell
+ * from 0: it becomes 0, the same number to every consumer (Go's `==` and `reflect.DeepEqual` too). A number beyond
+ * the double range (`1e400`) reads as ±Infinity, which prints as null and equals every other such number: it is
+ * MANIFEST_INVALID, as it is to Go's encoding/json wherever Go decodes it into a number.
+ */
+export function requireJsonNumbers(value: unknown, what: string): void {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (node === null || typeof node !== 'object') continue;
+    const o = node as Record<string, unknown>;
+    for (const k of Array.isArray(o) ? o.keys() : Object.keys(o)) {
+      const v = o[k];
+      if (typeof v === 'object') {
+        if (v !== null) stack.push(v);
+      } else if (typeof v === 'number') {
+        if (v === 0) o[k] = 0;
+        else if (!Number.isFinite(v)) throw numberOutOfRange(value, what);
+      }
+    }
+  }
+}
+
+/** Where the first non-finite number is (failure path only, so the walk above keeps no paths). */
+function numberOutOfRange(value: unknown, what: string): TrustpinError {
+  const stack: [unknown, string][] = [[value, '']];
+  let where = '(root)';
+  let found = String(value);
+  search: while (stack.length > 0) {
+    const [node, path] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    for (const [k, v] of Object.entries(node)) {
+      const p = path ? `${path}.${k}` : k;
+      if (typeof v === 'number' && !Number.isFinite(v)) {
+        where = p;
+        found = String(v);
+        break search;
+      }
+      stack.push([v, p]);
+    }
+  }
+  return new TrustpinError(
+    'MANIFEST_INVALID',
+    `${what} holds a number beyond the range of a double at ${where}`,
+    {
+      expected: 'numbers a double can hold (magnitude at most about 1.8e308)',
+      found: `a number that reads as ${found} at ${where}`,
+      hint: 'no image builder writes such a number; it cannot be represented, compared or printed back, so the document was rejected',
+    },
+  );
+}

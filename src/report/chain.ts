@@ -1,6 +1,6 @@
 // The chain of trust as text: one line per link, anchor first, `then` steps at the same depth, contained and
 // signed links indented beneath, ✔/✘ per node. Draws any ChainGraph (a verdict's or a mirror proof's).
-import type { ChainGraph, ChainNode } from '../trust/chain.js';
+import type { ChainGraph, ChainNode } from '../trust/index.js';
 import type { Style } from './style.js';
 
 export function renderChain(g: ChainGraph, s: Style): string {

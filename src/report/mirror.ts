@@ -2,7 +2,7 @@
 // and as a graph of nodes and edges for --json.
 import { shortDigest } from '../digest/index.js';
 import type { Comparison, PlatformResult } from '../mirror/index.js';
-import { ChainBuilder, type ChainGraph } from '../trust/chain.js';
+import { ChainBuilder, type ChainGraph } from '../trust/index.js';
 import type { Style } from './style.js';
 
 export interface SignedAnchor {

@@ -9,7 +9,6 @@ export {
   type ChainNodeKind,
   chainStep,
 } from './chain.js';
-export * from './cosign/index.js';
 export * from './dct/index.js';
 export { type SignedDigest, verifySignedImage, verifySignedSource, verifyTagServes } from './image.js';
 export { type MirrorOfOptions, type MirrorVerdict, verifyMirrorOf } from './mirror-of.js';

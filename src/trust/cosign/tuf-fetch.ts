@@ -11,8 +11,7 @@ import { BaseFetcher } from 'tuf-js';
 import { DownloadHTTPError } from 'tuf-js/dist/error.js';
 import { TrustpinError } from '../../errors/index.js';
 import { isLoopbackHost } from '../../reference/index.js';
-import { Http } from '../../registry/http.js';
-import { hostConfig, type RegistryOptions } from '../../registry/options.js';
+import { Http, hostConfig, type RegistryOptions } from '../../registry/index.js';
 
 /** One download as the fetcher saw it: the error it threw (transport or status), for the error mapping. */
 export interface FetchRecord {

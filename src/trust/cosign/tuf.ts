@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type Fetcher, Updater } from 'tuf-js';
 import { TrustpinError } from '../../errors/index.js';
-import type { RegistryOptions } from '../../registry/options.js';
+import type { RegistryOptions } from '../../registry/index.js';
 import { deadTemp, fsError, withLock, writeAtomic } from '../../util/index.js';
 import { trustpinHome } from '../dct/store.js';
 import { loadTrustedRoot, MAX_TRUSTED_ROOT_BYTES } from './trusted-root.js';
