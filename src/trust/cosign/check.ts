@@ -658,6 +658,14 @@ function material(
 
 function run(a: SignatureArtifact, ctx: CheckContext, out: SignatureCheck): void {
   const mat = material(a, ctx);
+  // a message signature is over the artifact's bytes: one naming another digest cannot verify over this image's,
+  // so say what it is for (the digest it names is the bundle's claim) instead of blaming the key
+  if (mat.messageDigest !== undefined && mat.messageDigest !== ctx.digest)
+    throw fail('SIGNED_DIGEST_MISMATCH', 'the bundle is a message signature over another artifact', {
+      expected: ctx.digest,
+      found: `${mat.messageDigest} (the digest the bundle names)`,
+      hint: 'the signature belongs to another image; it proves nothing about this one',
+    });
   if (mat.messageDigest !== undefined && ctx.artifact === undefined)
     throw fail(
       'SIGNATURE_INVALID',
