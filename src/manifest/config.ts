@@ -61,7 +61,7 @@ export function parseImageConfig(vb: VerifiedBytes): Verified<ImageConfig> {
     );
   }
   // after the schema, so only what it keeps is walked: numbers survive only in free-form members (ExposedPorts, Volumes)
-  requireJsonNumbers(r.data, `image config ${vb.digest}`);
+  requireJsonNumbers(vb.bytes, r.data, `image config ${vb.digest}`);
   const diffIds = r.data.rootfs.diff_ids.map((d) => parseDigest(d));
   return { value: { ...r.data, diffIds }, digest: vb.digest, bytes: vb.bytes };
 }

@@ -42,13 +42,40 @@ export function requireJsonDepth(bytes: Uint8Array, what: string): void {
 }
 
 /**
- * Make parsed JSON a value JSON can carry back, in place and without recursion. JSON.parse reads a negative zero
- * (`-0`, `-0.0`, `-1e-400`) as -0, which JSON.stringify prints as 0 but `Object.is` and `isDeepStrictEqual` tell
- * from 0: it becomes 0, the same number to every consumer (Go's `==` and `reflect.DeepEqual` too). A number beyond
- * the double range (`1e400`) reads as ±Infinity, which prints as null and equals every other such number: it is
- * MANIFEST_INVALID, as it is to Go's encoding/json wherever Go decodes it into a number.
+ * Whether JSON text has a number literal that may read as -0 or ±Infinity: one with a minus sign, an exponent
+ * or a run of more than 308 digits (strings skipped). Real configs have none, so the walk below is skipped.
  */
-export function requireJsonNumbers(value: unknown, what: string): void {
+function mayHoldOddNumbers(bytes: Uint8Array): boolean {
+  let inString = false;
+  let digits = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    if (c >= 0x30 && c <= 0x39) {
+      if (++digits > 308) return true;
+      continue;
+    }
+    // outside strings a minus sign only starts a number; an e after a digit is an exponent (true/false have theirs after a letter)
+    if (c === 0x2d || ((c === 0x65 || c === 0x45) && digits > 0)) return true;
+    if (c === 0x22) inString = true;
+    digits = 0;
+  }
+  return false;
+}
+
+/**
+ * Make `value`, parsed from `bytes`, a value JSON can carry back (in place, without recursion). JSON.parse reads a
+ * negative zero (`-0`, `-0.0`, `-1e-400`) as -0, which JSON.stringify prints as 0 but `Object.is` and
+ * `isDeepStrictEqual` tell from 0: it becomes 0, the same number to every other consumer (Go's `==` and
+ * `reflect.DeepEqual` too). A number beyond the double range (`1e400`) reads as ±Infinity, which prints as null and
+ * equals every other such number: MANIFEST_INVALID, as it is to Go's encoding/json wherever Go decodes it.
+ */
+export function requireJsonNumbers(bytes: Uint8Array, value: unknown, what: string): void {
+  if (!mayHoldOddNumbers(bytes)) return;
   const stack: unknown[] = [value];
   while (stack.length > 0) {
     const node = stack.pop();
@@ -90,7 +117,7 @@ function numberOutOfRange(value: unknown, what: string): TrustpinError {
     {
       expected: 'numbers a double can hold (magnitude at most about 1.8e308)',
       found: `a number that reads as ${found} at ${where}`,
-      hint: 'no image builder writes such a number; it cannot be represented, compared or printed back, so the document was rejected',
+      hint: 'no image builder writes such a number; it could not be compared or printed back, so the document is refused',
     },
   );
 }
