@@ -9,6 +9,7 @@ import { type Descriptor, MT, parseManifest } from '../manifest/index.js';
 import { apiHost } from '../reference/index.js';
 import type { CallOptions, RegistryClient } from './client.js';
 import { errorBody, header, headerAll, networkError } from './http.js';
+import { nextPagePath } from './link.js';
 
 /** Most pages of one referrers list followed through `Link: <…>; rel="next"` (default; then the list is truncated). */
 export const MAX_REFERRERS_PAGES = 16;
@@ -208,7 +209,12 @@ export async function listReferrers(
       descriptors.push(d);
     }
     if (truncated) break;
-    path = nextPath(header(res.headers, 'link'), res.url, repository, digest, where);
+    path = nextPagePath(
+      header(res.headers, 'link'),
+      res.url,
+      { repository, endpoint: `referrers/${digest}`, list: 'referrers list' },
+      where,
+    );
   }
   return { supported: true, descriptors, truncated, serverFiltered, pages };
 }
@@ -225,32 +231,6 @@ function pageTooLarge(where: string, cap: number, found: string): TrustpinError 
     found,
     hint: 'a referrers page this large is not plausible; the registry may be hostile',
   });
-}
-
-/** The next page's path under `/v2/<repo>/`; only the same referrers endpoint on the same origin is followed. */
-function nextPath(
-  link: string | undefined,
-  base: string,
-  repository: string,
-  digest: string,
-  where: string,
-): string | undefined {
-  if (!link) return undefined;
-  const m = /<([^>]*)>\s*;[^,]*\brel="?next"?/i.exec(link);
-  if (!m) return undefined;
-  if (!URL.canParse(m[1]!, base))
-    throw new TrustpinError('REGISTRY_ERROR', `${where}: the next page link is not a URL`, {
-      expected: `Link: </v2/${repository}/referrers/${digest}?…>; rel="next"`,
-      found: link.slice(0, 200),
-    });
-  const next = new URL(m[1]!, base);
-  const here = new URL(base);
-  if (next.origin !== here.origin || next.pathname !== `/v2/${repository}/referrers/${digest}`)
-    throw new TrustpinError('REGISTRY_ERROR', `${where}: the next page link leaves the referrers list`, {
-      expected: `${here.origin}/v2/${repository}/referrers/${digest}?…`,
-      found: next.href.slice(0, 200),
-    });
-  return `referrers/${digest}${next.search}`;
 }
 
 async function failure(

@@ -4,6 +4,7 @@ import { readCapped } from '../digest/index.js';
 import { TrustpinError } from '../errors/index.js';
 import type { CallOptions, RegistryClient } from './client.js';
 import { errorBody, header, networkError } from './http.js';
+import { nextPagePath } from './link.js';
 
 /** Bounds on what `listTags` reads from a registry that may never stop paginating. */
 export interface ListTagsOptions extends CallOptions {
@@ -48,7 +49,12 @@ export async function listTags(
       throw e instanceof TrustpinError ? e : networkError(res.url, e);
     }
     tags.push(...parsePage(body, where));
-    path = nextPath(header(res.headers, 'link'), res.url, repository, where);
+    path = nextPagePath(
+      header(res.headers, 'link'),
+      res.url,
+      { repository, endpoint: 'tags/list', list: 'tag list' },
+      `tags of ${where}`,
+    );
   }
   return tags;
 }
@@ -69,31 +75,6 @@ function parsePage(body: Buffer, where: string): string[] {
       found: body.subarray(0, 80).toString('utf8'),
     });
   return t;
-}
-
-/** The next page's path under `/v2/<repo>/`, from `Link: <url>; rel="next"`; only the same endpoint is followed. */
-function nextPath(
-  link: string | undefined,
-  base: string,
-  repository: string,
-  where: string,
-): string | undefined {
-  if (!link) return undefined;
-  const m = /<([^>]*)>\s*;[^,]*\brel="?next"?/i.exec(link);
-  if (!m) return undefined;
-  if (!URL.canParse(m[1]!, base))
-    throw new TrustpinError('REGISTRY_ERROR', `tags of ${where}: the next page link is not a URL`, {
-      expected: 'Link: </v2/<repository>/tags/list?…>; rel="next"',
-      found: link.slice(0, 200),
-    });
-  const next = new URL(m[1]!, base);
-  const here = new URL(base);
-  if (next.origin !== here.origin || next.pathname !== `/v2/${repository}/tags/list`)
-    throw new TrustpinError('REGISTRY_ERROR', `tags of ${where}: the next page link leaves the tag list`, {
-      expected: `${here.origin}/v2/${repository}/tags/list?…`,
-      found: next.href,
-    });
-  return `tags/list${next.search}`;
 }
 
 async function failure(res: { status: number } & Parameters<typeof errorBody>[0], where: string) {
