@@ -3,6 +3,7 @@
 // by digest and its subject checked. Listed, not verified: `verify --cosign` decides who signed.
 import { TrustpinError } from '../errors/index.js';
 import { parseDockerReference } from '../reference/index.js';
+import { printable } from '../report/index.js';
 import { type ImageSource, openOciLayout, RegistrySource } from '../source/index.js';
 import {
   type AttachmentNode,
@@ -46,12 +47,14 @@ export const action: Action<SignaturesFlags> = async ([spec], f, ctx) => {
         const last = i === nodes.length - 1;
         const type = n.artifactType ?? n.layers[0]?.mediaType ?? n.mediaType;
         lines.push(
-          `${prefix}${last ? '└─ ' : '├─ '}${ctx.style.bold(n.kind)} ${n.digest} ${ctx.style.dim(`${type}; ${n.via}`)}`,
+          `${prefix}${last ? '└─ ' : '├─ '}${ctx.style.bold(n.kind)} ${n.digest} ${ctx.style.dim(printable(`${type}; ${n.via}`))}`,
         );
         const inner = prefix + (last ? '   ' : '│  ');
         for (const layer of n.kind.startsWith('cosign-') ? n.layers : [])
-          lines.push(`${inner}${ctx.style.dim(`· ${layer.mediaType} ${layer.digest} (${layer.size} B)`)}`);
-        if (n.note) lines.push(`${inner}${ctx.style.dim(n.note)}`);
+          lines.push(
+            `${inner}${ctx.style.dim(printable(`· ${layer.mediaType} ${layer.digest} (${layer.size} B)`))}`,
+          );
+        if (n.note) lines.push(`${inner}${ctx.style.dim(printable(n.note))}`);
         walk(n.referrers, inner);
       }
     };

@@ -3,7 +3,13 @@
 // the same image.
 import { TrustpinError } from '../errors/index.js';
 import { parsePlatform } from '../manifest/index.js';
-import { type ComparisonJson, comparisonJson, renderChain, renderComparison } from '../report/index.js';
+import {
+  type ComparisonJson,
+  comparisonJson,
+  printable,
+  renderChain,
+  renderComparison,
+} from '../report/index.js';
 // the trust folder's face holds DCT and the mirror proof; cosign (and Sigstore's libraries) is its own face,
 // loaded with --cosign alone
 import type { CosignVerdict } from '../trust/cosign/index.js';
@@ -140,6 +146,44 @@ function cliVerdict<V extends AnyVerdict>(v: V): V {
   };
 }
 
+/** What a verified attestation says, in a few lines (SLSA provenance: builder, source, commit); `--json` has all. */
+function statementLines(ctx: Context, type: string, predicate: unknown): string[] {
+  const at = (o: unknown, ...path: string[]): unknown =>
+    path.reduce<unknown>(
+      (x, k) => (x && typeof x === 'object' ? (x as Record<string, unknown>)[k] : undefined),
+      o,
+    );
+  const str = (x: unknown) => (typeof x === 'string' ? x : undefined);
+  const facts: [string, string | undefined][] = type.startsWith('https://slsa.dev/provenance/v1')
+    ? [
+        ['builder', str(at(predicate, 'runDetails', 'builder', 'id'))],
+        ['build type', str(at(predicate, 'buildDefinition', 'buildType'))],
+        ['source', str(at(predicate, 'buildDefinition', 'externalParameters', 'workflow', 'repository'))],
+        [
+          'commit',
+          str(
+            at(
+              (at(predicate, 'buildDefinition', 'resolvedDependencies') as unknown[] | undefined)?.[0],
+              'digest',
+              'gitCommit',
+            ),
+          ),
+        ],
+      ]
+    : type.startsWith('https://slsa.dev/provenance/v0.2')
+      ? [
+          ['builder', str(at(predicate, 'builder', 'id'))],
+          ['build type', str(at(predicate, 'buildType'))],
+          ['source', str(at(predicate, 'invocation', 'configSource', 'uri'))],
+          ['commit', str(at(predicate, 'invocation', 'configSource', 'digest', 'sha1'))],
+        ]
+      : [];
+  return [
+    `${ctx.style.bold('attestation')} ${printable(type)} ${ctx.style.dim('(verified; the whole statement is in --json)')}`,
+    ...facts.filter((f) => f[1] !== undefined).map(([k, val]) => `  ${k}: ${printable(val!)}`),
+  ];
+}
+
 function verdictText(ctx: Context, v: AnyVerdict): string {
   const how =
     v.system === 'dct'
@@ -150,6 +194,8 @@ function verdictText(ctx: Context, v: AnyVerdict): string {
     renderChain(v.chain, ctx.style),
   ];
   for (const w of v.warnings) ctx.err(ctx.style.warn(`⚠ ${w.message}`));
+  if (v.system === 'cosign')
+    for (const a of v.attestations ?? []) lines.push(...statementLines(ctx, a.predicateType, a.predicate));
   if (v.ok) lines.push(`${ctx.style.ok('verified')}: ${v.pinned}`);
   else lines.push(`${ctx.style.bad('NOT verified')}: ${v.subject.reference}`);
   return lines.join('\n');

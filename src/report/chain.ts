@@ -1,7 +1,7 @@
 // The chain of trust as text: one line per link, anchor first, `then` steps at the same depth, contained and
 // signed links indented beneath, ✔/✘ per node. Draws any ChainGraph (a verdict's or a mirror proof's).
 import type { ChainGraph, ChainNode } from '../trust/index.js';
-import type { Style } from './style.js';
+import { printable, type Style } from './style.js';
 
 export function renderChain(g: ChainGraph, s: Style): string {
   const byId = new Map(g.nodes.map((n) => [n.id, n]));
@@ -25,9 +25,11 @@ export function renderChain(g: ChainGraph, s: Style): string {
     drawn.add(n.id);
     const mark = n.ok ? s.ok('✔') : s.bad('✘');
     const branch = depth === 0 ? '' : last ? '└─ ' : '├─ ';
-    lines.push(`${prefix}${branch}${mark} ${s.bold(n.label)}${n.digest ? ` ${n.digest}` : ''}`);
+    lines.push(
+      `${prefix}${branch}${mark} ${s.bold(printable(n.label))}${n.digest ? ` ${printable(n.digest)}` : ''}`,
+    );
     const childPrefix = depth === 0 ? prefix : prefix + (last ? '   ' : '│  ');
-    if (n.detail) lines.push(`${childPrefix}${depth === 0 ? '  ' : '   '}${s.dim(n.detail)}`);
+    if (n.detail) lines.push(`${childPrefix}${depth === 0 ? '  ' : '   '}${s.dim(printable(n.detail))}`);
     const kids = out(n.id, false).flatMap(sequence);
     for (const [i, c] of kids.entries())
       walk(c, depth === 0 ? `${childPrefix}  ` : childPrefix, i === kids.length - 1, depth + 1);

@@ -29,3 +29,15 @@ export function humanSize(n: number): string {
   }
   return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }
+
+/**
+ * `s` safe to print on a terminal: control characters (C0 but tab, DEL, C1) and bidirectional overrides shown as
+ * `\u{…}`. Anything that came from an image, a signature or a registry — a certificate's SAN, a statement's
+ * builder, a file name in a layer — is printed through this, so it cannot move the cursor or recolour the output.
+ */
+export function printable(s: string): string {
+  return s.replace(
+    /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`,
+  );
+}
