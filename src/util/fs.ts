@@ -46,14 +46,19 @@ export async function writeAtomic(path: string, data: Uint8Array | string, mode 
       await rm(tmp, { force: true });
       throw e;
     }
-    const d = await open(dir, 'r');
-    try {
-      await d.sync();
-    } finally {
-      await d.close();
-    }
+    await fsyncPath(dir);
   } catch (e) {
     throw fsError(e, `cannot write ${path}`);
+  }
+}
+
+/** Flush a file or directory someone already wrote (a directory: the names in it) to disk. */
+export async function fsyncPath(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
 }
 

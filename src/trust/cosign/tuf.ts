@@ -2,13 +2,13 @@
 // a root.json the caller supplies, into a per-mirror cache under $TRUSTPIN_HOME/sigstore that offline checks read.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { copyFile, mkdir, open, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type Fetcher, Updater } from 'tuf-js';
 import { TrustpinError } from '../../errors/index.js';
 import type { RegistryOptions } from '../../registry/index.js';
-import { deadTemp, fsError, withLock, writeAtomic } from '../../util/index.js';
+import { deadTemp, fsError, fsyncPath, withLock, writeAtomic } from '../../util/index.js';
 import { trustpinHome } from '../dct/store.js';
 import { loadTrustedRoot, MAX_TRUSTED_ROOT_BYTES } from './trusted-root.js';
 import { tufError } from './tuf-errors.js';
@@ -375,14 +375,7 @@ function newState(
 /** tuf-js writes its files without fsync; they must be on disk before `current` names them. */
 async function syncDir(d: string): Promise<void> {
   try {
-    for (const f of await readdir(d)) {
-      const fh = await open(join(d, f), 'r');
-      try {
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-    }
+    for (const f of await readdir(d)) await fsyncPath(join(d, f));
   } catch (e) {
     throw fsError(e, `cannot write ${d}`);
   }
