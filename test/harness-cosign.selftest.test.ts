@@ -20,7 +20,6 @@ import {
   COSIGN_ANNOTATION,
   type CosignKey,
   cosignKey,
-  cosignTagFor,
   digestOf,
   dsseBundle,
   fakeSigstore,
@@ -39,6 +38,7 @@ import {
   simpleSigningPayload,
   slsaProvenance,
 } from './harness/cosign.js';
+import { digestTag } from './harness/push.js';
 import { skipNoVectors, vector } from './vectors.js';
 
 const NOW = new Date('2026-12-01T10:00:00Z');
@@ -195,8 +195,8 @@ describe('byte-exact with cosign', () => {
   });
 
   test('tags and .sig manifest shape', () => {
-    assert.equal(cosignTagFor(DIGEST, 'sig'), `${DIGEST.replace(':', '-')}.sig`);
-    assert.equal(cosignTagFor(DIGEST), DIGEST.replace(':', '-'));
+    assert.equal(digestTag(DIGEST, 'sig'), `${DIGEST.replace(':', '-')}.sig`);
+    assert.equal(digestTag(DIGEST), DIGEST.replace(':', '-'));
     const l = signLegacy({ payload, key: cosignKey() });
     const m = sigManifest([l], { forDigest: DIGEST });
     assert.equal(
@@ -528,7 +528,7 @@ describe('hostile variants fail', () => {
     const set = hostile.hugeSignatureLayer({ imageDigest: DIGEST, layer: signLegacy({ payload, key }) });
     const doc = JSON.parse(set.manifests[0]!.bytes.toString());
     assert.equal(doc.layers[0].size, 100 * 1024 * 1024);
-    assert.equal(set.manifests[0]!.tag, cosignTagFor(DIGEST, 'sig'));
+    assert.equal(set.manifests[0]!.tag, digestTag(DIGEST, 'sig'));
   });
 
   test('wrong identity (SAN or issuer) is a signer mismatch', () => {
@@ -563,7 +563,7 @@ describe('push sets', () => {
       }
     }
     const index = JSON.parse(sets[1]!.manifests[2]!.bytes.toString());
-    assert.equal(sets[1]!.manifests[2]!.tag, cosignTagFor(DIGEST));
+    assert.equal(sets[1]!.manifests[2]!.tag, digestTag(DIGEST));
     assert.deepEqual(
       index.manifests.map(
         (m: { annotations: Record<string, string> }) => m.annotations['dev.sigstore.bundle.content'],

@@ -16,8 +16,8 @@ import { loadTrustedRoot } from '../../src/trust/cosign/trusted-root.js';
 import {
   type CosignKey,
   cosignKey,
-  cosignTagFor,
   digestOf,
+  digestTag,
   fakeSigstore,
   hostile,
   type LegacyLayer,
@@ -156,7 +156,7 @@ describe('cosign .sig attachments through skopeo 1.9.3 and docker-registry 2.8',
     await writeDir(src, img, [keyed, keyless]);
     await sk(['copy', '--dest-tls-verify=false', `dir:${src}`, `docker://${repo}:v1`]);
 
-    const tag = cosignTagFor(img.digest, 'sig');
+    const tag = digestTag(img.digest, 'sig');
     const pushed = await getRaw(`${fx.registry.url}/v2/demo/skopeo/manifests/${tag}`);
     const ours = sigManifest([keyed, keyless], { forDigest: img.digest });
     assert.equal(ours.manifest.tag, tag);

@@ -16,7 +16,18 @@ import * as x509 from '@peculiar/asn1-x509';
 import { json } from '@sigstore/core';
 import { FULCIO_EXTENSIONS } from '../../src/trust/cosign/check.js';
 import type { SignatureArtifact } from '../../src/trust/cosign/types.js';
-import type { PushSet } from './push.js';
+import {
+  type BuiltBlob,
+  built,
+  cosignLegacyManifest,
+  type DescriptorJson,
+  digestTag,
+  EMPTY_CONFIG,
+  goJson,
+  type PushSet,
+  referrerManifest,
+  tagSchemaIndex,
+} from './push.js';
 
 // ---- media types, annotations, tags ----
 
@@ -28,9 +39,6 @@ export const INTOTO_STATEMENT_V1 = 'https://in-toto.io/Statement/v1';
 export const COSIGN_SIGN_PREDICATE_TYPE = 'https://sigstore.dev/cosign/sign/v1';
 export const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
-const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
-const OCI_EMPTY = 'application/vnd.oci.empty.v1+json';
 
 export const COSIGN_ANNOTATION = {
   signature: 'dev.cosignproject.cosign/signature',
@@ -47,22 +55,6 @@ const sha256 = (b: Buffer | string): Buffer => createHash('sha256').update(b).di
 const hex = (b: Buffer | string): string => sha256(b).toString('hex');
 /** `sha256:<hex>` of some bytes. */
 export const digestOf = (b: Buffer | string): string => `sha256:${hex(b)}`;
-
-/** `sha256:<hex>` → the cosign legacy tags `sha256-<hex>.sig` / `.att`, or the tag-schema tag `sha256-<hex>`. */
-export function cosignTagFor(digest: string, suffix?: 'sig' | 'att' | 'sbom'): string {
-  if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new Error(`not a sha256 digest: ${digest}`);
-  return `${digest.replace(':', '-')}${suffix ? `.${suffix}` : ''}`;
-}
-
-/** JSON as Go's encoding/json writes it: no spaces, `<>&` and U+2028/U+2029 escaped. */
-export function goJson(v: unknown): string {
-  return JSON.stringify(v)
-    .replace(/</g, '\\u003c')
-    .replace(/>/g, '\\u003e')
-    .replace(/&/g, '\\u0026')
-    .replace(/\u2028/g, '\\u2028')
-    .replace(/\u2029/g, '\\u2029');
-}
 
 // ---- keys ----
 
@@ -1000,76 +992,41 @@ export function dsseBundle(o: { statement: Buffer; signer: Signer } & LogOptions
   };
 }
 
-// ---- OCI shapes ----
-
-export interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  artifactType?: string;
-  annotations?: Record<string, string>;
-}
-
-export interface BuiltManifest {
-  bytes: Buffer;
-  mediaType: string;
-  digest: string;
-  size: number;
-  tag?: string;
-}
+// ---- OCI shapes (built by push.ts's builders) ----
 
 /** The `.sig` / `.att` manifest and config exactly as skopeo (c/image) writes them, plus blobs to push. */
 export interface SigManifest {
   config: Buffer;
-  manifest: BuiltManifest;
+  /** `tag` when built for a digest */
+  manifest: BuiltBlob & { tag?: string };
   /** config then the layer payloads */
   blobs: Buffer[];
 }
 
-function built(bytes: Buffer, mediaType: string, tag?: string): BuiltManifest {
-  return { bytes, mediaType, digest: digestOf(bytes), size: bytes.length, ...(tag ? { tag } : {}) };
-}
-
-/** A descriptor of some bytes. */
-export function descriptorOf(bytes: Buffer, mediaType: string, extra: Partial<Descriptor> = {}): Descriptor {
-  return { mediaType, digest: digestOf(bytes), size: bytes.length, ...extra };
-}
-
 /**
- * cosign's legacy attachment manifest for `layers`: OCI manifest, config
- * `{"architecture":"","os":"","config":{},"rootfs":{"type":"layers","diff_ids":[…]}}`, one layer per signature
- * with its annotations. `tag` is set when `forDigest` is given (`sha256-<hex>.sig` or `.att` by `suffix`).
+ * cosign's legacy attachment manifest for `layers` (cosignLegacyManifest), Go map order in each layer's
+ * annotations. `tag` is set when `forDigest` is given (`sha256-<hex>.sig` or `.att` by `suffix`).
  * `sizeOverride` writes a different size into layer descriptors (hostile: a 100 MiB "signature").
  */
 export function sigManifest(
   layers: LegacyLayer[],
   o: { forDigest?: string; suffix?: 'sig' | 'att'; sizeOverride?: number } = {},
 ): SigManifest {
-  const config = Buffer.from(
-    goJson({
-      architecture: '',
-      os: '',
-      config: {},
-      rootfs: { type: 'layers', diff_ids: layers.map((l) => digestOf(l.payload)) },
+  const { manifest, config } = cosignLegacyManifest(
+    layers.map((l) => {
+      const blob = built(l.payload, l.mediaType);
+      return {
+        blob: o.sizeOverride === undefined ? blob : { ...blob, size: o.sizeOverride },
+        annotations: sorted(l.annotations),
+      };
     }),
   );
-  const doc = {
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    config: descriptorOf(config, OCI_CONFIG),
-    layers: layers.map((l) => ({
-      mediaType: l.mediaType,
-      digest: digestOf(l.payload),
-      size: o.sizeOverride ?? l.payload.length,
-      annotations: sorted(l.annotations),
-    })),
-  };
   const suffix = o.suffix ?? (layers[0]?.mediaType === DSSE_ENVELOPE_MEDIA_TYPE ? 'att' : 'sig');
-  const tag = o.forDigest ? cosignTagFor(o.forDigest, suffix) : undefined;
+  const tag = o.forDigest ? digestTag(o.forDigest, suffix) : undefined;
   return {
-    config,
-    manifest: built(Buffer.from(goJson(doc)), OCI_MANIFEST, tag),
-    blobs: [config, ...layers.map((l) => l.payload)],
+    config: config.bytes,
+    manifest: { ...manifest, ...(tag ? { tag } : {}) },
+    blobs: [config.bytes, ...layers.map((l) => l.payload)],
   };
 }
 
@@ -1080,55 +1037,29 @@ function sorted(m: Record<string, string>): Record<string, string> {
   return out;
 }
 
-/** The empty config `{}` of OCI 1.1 artifacts. */
-export const EMPTY_JSON = Buffer.from('{}');
-
 /**
  * A Sigstore bundle as cosign v3 stores it: an OCI 1.1 referrer manifest with `artifactType` = the bundle media
  * type, the empty config, the bundle as its one layer, `subject` = the image, and the bundle annotations.
  */
 export function bundleReferrer(o: {
-  subject: Descriptor;
+  subject: DescriptorJson;
   bundle: SigstoreBundle;
   artifactType?: string;
   created?: Date;
-}): { manifest: BuiltManifest; blobs: Buffer[]; descriptor: Descriptor } {
+}): { manifest: BuiltBlob; blobs: Buffer[]; artifactType: string; annotations: Record<string, string> } {
   const artifactType = o.artifactType ?? BUNDLE_V03_MEDIA_TYPE;
   const annotations: Record<string, string> = {
     [COSIGN_ANNOTATION.bundleContent]: o.bundle.content,
     ...(o.bundle.predicateType ? { [COSIGN_ANNOTATION.bundlePredicateType]: o.bundle.predicateType } : {}),
     [COSIGN_ANNOTATION.created]: (o.created ?? new Date(0)).toISOString().replace(/\.\d{3}Z$/, 'Z'),
   };
-  const doc = {
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
+  const manifest = referrerManifest({
     artifactType,
-    config: { mediaType: OCI_EMPTY, digest: digestOf(EMPTY_JSON), size: 2 },
-    layers: [descriptorOf(o.bundle.bytes, BUNDLE_V03_MEDIA_TYPE)],
-    subject: { mediaType: o.subject.mediaType, digest: o.subject.digest, size: o.subject.size },
+    subject: o.subject,
+    layers: [built(o.bundle.bytes, BUNDLE_V03_MEDIA_TYPE)],
     annotations,
-  };
-  const manifest = built(Buffer.from(goJson(doc)), OCI_MANIFEST);
-  return {
-    manifest,
-    blobs: [EMPTY_JSON, o.bundle.bytes],
-    descriptor: {
-      mediaType: OCI_MANIFEST,
-      digest: manifest.digest,
-      size: manifest.size,
-      artifactType,
-      annotations,
-    },
-  };
-}
-
-/**
- * The tag-schema referrers index (`sha256-<hex>` tag) for registries without the referrers API: one entry per
- * referrer with its artifactType and annotations.
- */
-export function referrersTagIndex(subjectDigest: string, referrers: Descriptor[]): BuiltManifest {
-  const doc = { schemaVersion: 2, mediaType: OCI_INDEX, manifests: referrers };
-  return built(Buffer.from(goJson(doc)), OCI_INDEX, cosignTagFor(subjectDigest));
+  });
+  return { manifest, blobs: [EMPTY_CONFIG.bytes, o.bundle.bytes], artifactType, annotations };
 }
 
 // ---- one call per image: what pushArtifacts takes ----
@@ -1143,17 +1074,14 @@ export function legacyPushSet(imageDigest: string, layers: LegacyLayer[], suffix
 }
 
 /** Bundle referrers of `subject` plus their tag-schema index, as a PushSet (index pushed last). */
-export function referrersPushSet(subject: Descriptor, bundles: SigstoreBundle[]): PushSet {
+export function referrersPushSet(subject: DescriptorJson, bundles: SigstoreBundle[]): PushSet {
   const refs = bundles.map((bundle) => bundleReferrer({ subject, bundle }));
-  const index = referrersTagIndex(
-    subject.digest,
-    refs.map((r) => r.descriptor),
-  );
+  const index = tagSchemaIndex(refs);
   return {
     blobs: refs.flatMap((r) => r.blobs),
     manifests: [
       ...refs.map((r) => ({ bytes: r.manifest.bytes, mediaType: r.manifest.mediaType })),
-      { bytes: index.bytes, mediaType: index.mediaType, tag: index.tag! },
+      { bytes: index.bytes, mediaType: index.mediaType, tag: digestTag(subject.digest) },
     ],
   };
 }
@@ -1241,7 +1169,7 @@ export function signImage(o: SignImageOptions): SignedImage {
     return { push: mergePushSets(...sets), layers, attestationLayers, bundles: [] };
   }
   if (!o.image.bytes) throw new Error('signImage: a bundle needs the image manifest bytes (image.bytes)');
-  const subject = descriptorOf(o.image.bytes, o.image.mediaType ?? OCI_MANIFEST);
+  const subject = built(o.image.bytes, o.image.mediaType ?? OCI_MANIFEST);
   if (subject.digest !== o.image.digest)
     throw new Error('signImage: image.bytes do not hash to image.digest');
   const first =

@@ -113,10 +113,22 @@ export async function pushArtifacts(
 }
 
 // ---- hand-built attachment manifests (exact bytes, for pushArtifacts, MemoryRegistry or an OCI layout) ----
+// Written as Go writes them (cosign, skopeo and the registries are Go), so sigManifest's bytes equal skopeo's.
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
 const OCI_EMPTY = 'application/vnd.oci.empty.v1+json';
+
+/** JSON as Go's encoding/json writes it: no spaces, `<>&` and U+2028/U+2029 escaped. */
+export function goJson(v: unknown): string {
+  return JSON.stringify(v)
+    .replace(/</g, '\\u003c')
+    .replace(/>/g, '\\u003e')
+    .replace(/&/g, '\\u0026')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
+}
 
 /** Bytes with their digest and media type (the shape of src/demo/build.ts `Blob`). */
 export interface BuiltBlob {
@@ -138,8 +150,9 @@ export interface DescriptorJson {
   annotations?: Record<string, string>;
 }
 
+/** The descriptor of `b`: its media type, digest and size (not its own artifactType or annotations), plus `extra`. */
 export function descriptorJson(
-  b: BuiltBlob,
+  b: DescriptorJson,
   extra: { artifactType?: string; annotations?: Record<string, string> } = {},
 ): DescriptorJson {
   return { mediaType: b.mediaType, digest: b.digest, size: b.size, ...extra };
@@ -153,7 +166,7 @@ export function ociManifest(o: {
   config: BuiltBlob;
   layers: { blob: BuiltBlob; annotations?: Record<string, string> }[];
   artifactType?: string;
-  subject?: BuiltBlob;
+  subject?: DescriptorJson;
   annotations?: Record<string, string>;
 }): BuiltBlob {
   const doc: Record<string, unknown> = { schemaVersion: 2, mediaType: OCI_MANIFEST };
@@ -164,14 +177,14 @@ export function ociManifest(o: {
   );
   if (o.subject) doc.subject = descriptorJson(o.subject);
   if (o.annotations) doc.annotations = o.annotations;
-  return built(Buffer.from(JSON.stringify(doc)), OCI_MANIFEST);
+  return built(Buffer.from(goJson(doc)), OCI_MANIFEST);
 }
 
 /** An OCI image index listing `entries` (a tag-schema referrers index, or an image index). */
 export function ociIndex(entries: DescriptorJson[], annotations?: Record<string, string>): BuiltBlob {
   const doc: Record<string, unknown> = { schemaVersion: 2, mediaType: OCI_INDEX, manifests: entries };
   if (annotations) doc.annotations = annotations;
-  return built(Buffer.from(JSON.stringify(doc)), OCI_INDEX);
+  return built(Buffer.from(goJson(doc)), OCI_INDEX);
 }
 
 /**
@@ -184,14 +197,14 @@ export function cosignLegacyManifest(layers: { blob: BuiltBlob; annotations: Rec
 } {
   const config = built(
     Buffer.from(
-      JSON.stringify({
+      goJson({
         architecture: '',
         os: '',
         config: {},
         rootfs: { type: 'layers', diff_ids: layers.map((l) => l.blob.digest) },
       }),
     ),
-    'application/vnd.oci.image.config.v1+json',
+    OCI_CONFIG,
   );
   return { manifest: ociManifest({ config, layers }), config };
 }
@@ -199,7 +212,7 @@ export function cosignLegacyManifest(layers: { blob: BuiltBlob; annotations: Rec
 /** A referrer: artifactType, empty config, the given layers, `subject` = the image. */
 export function referrerManifest(o: {
   artifactType: string;
-  subject: BuiltBlob;
+  subject: DescriptorJson;
   layers: BuiltBlob[];
   annotations?: Record<string, string>;
 }): BuiltBlob {
@@ -226,7 +239,8 @@ export function tagSchemaIndex(
   );
 }
 
-/** `sha256:<hex>` → `sha256-<hex>` (+ `.suffix`): the tag-schema and cosign legacy tags. */
+/** `sha256:<hex>` → `sha256-<hex>` (+ `.suffix`): the tag-schema tag and the cosign legacy `.sig` / `.att` tags. */
 export function digestTag(digest: string, suffix?: 'sig' | 'att' | 'sbom'): string {
+  if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new Error(`not a sha256 digest: ${digest}`);
   return `${digest.replace(':', '-')}${suffix ? `.${suffix}` : ''}`;
 }
