@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { type Digest, parseDigest, type Verified, type VerifiedBytes } from '../digest/index.js';
 import { TrustpinError } from '../errors/index.js';
-import { requireJsonDepth } from './json.js';
+import { requireJsonDepth, requireJsonNumbers } from './json.js';
 import { IMAGE_MANIFEST_TYPES, INDEX_TYPES, isManifestType, MT, SCHEMA1_TYPES } from './media-types.js';
 import type { Platform } from './platform.js';
 
@@ -169,6 +169,8 @@ export function parseManifest(vb: VerifiedBytes, hints: ParseHints = {}): Verifi
     bodyType ?? hints.descriptorMediaType ?? (ct && isManifestType(ct) ? ct : undefined) ?? sniff(obj);
   if (!mediaType) throw invalid(vb.digest, 'cannot tell what kind of manifest this is');
   const value = toManifest(vb.digest, mediaType, obj);
+  // -0 (a size of `-0`, annotations values left as data) prints as 0 and compares unequal to it: make it 0
+  requireJsonNumbers(vb.bytes, value, `manifest ${vb.digest}`);
   return { value, digest: vb.digest, bytes: vb.bytes };
 }
 

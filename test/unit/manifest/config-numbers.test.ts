@@ -56,3 +56,14 @@ test('numbers are checked everywhere a config keeps free-form JSON, at any width
     (e: unknown) => isTrustpinError(e, 'MANIFEST_INVALID') && /ExposedPorts\.9\/udp\.x/.test(e.message),
   );
 });
+
+test('a manifest descriptor size of -0 reads as 0: the parsed manifest prints and compares as what it says', async () => {
+  const { parseManifest } = await import('../../../src/manifest/index.js');
+  const bytes = Buffer.from(
+    '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":-0},"layers":[]}',
+  );
+  const m = parseManifest(selfDigested(bytes)).value;
+  assert.ok(m.kind === 'image');
+  assert.ok(Object.is(m.config.size, 0), 'size is +0');
+  assert.ok(isDeepStrictEqual(JSON.parse(JSON.stringify(m)), JSON.parse(JSON.stringify(m))));
+});
