@@ -232,6 +232,34 @@ const ECDSA_SHA384 = '1.2.840.10045.4.3.3';
 const ECDSA_SHA256 = '1.2.840.10045.4.3.2';
 const skid = (der: Buffer) => sha256(der).subarray(0, 20);
 
+/** The RFC 5280 extensions the fake Sigstore's certificates carry. */
+const certExt = {
+  keyUsage: (flags: number) => ext('2.5.29.15', true, AsnConvert.serialize(new x509.KeyUsage(flags))),
+  /** a CA, with a path length limit when given */
+  basicConstraints: (pathLenConstraint?: number) =>
+    ext(
+      '2.5.29.19',
+      true,
+      AsnConvert.serialize(
+        new x509.BasicConstraints(
+          pathLenConstraint === undefined ? { cA: true } : { cA: true, pathLenConstraint },
+        ),
+      ),
+    ),
+  extKeyUsage: (usage: string, critical = false) =>
+    ext('2.5.29.37', critical, AsnConvert.serialize(new x509.ExtendedKeyUsage([usage]))),
+  subjectKeyId: (keyDer: Buffer) =>
+    ext('2.5.29.14', false, AsnConvert.serialize(new OctetString(skid(keyDer)))),
+  authorityKeyId: (issuerKeyDer: Buffer) =>
+    ext(
+      '2.5.29.35',
+      false,
+      AsnConvert.serialize(
+        new x509.AuthorityKeyIdentifier({ keyIdentifier: new x509.KeyIdentifier(skid(issuerKeyDer)) }),
+      ),
+    ),
+};
+
 interface CertSpec {
   subject: x509.Name;
   issuer: x509.Name;
@@ -240,6 +268,13 @@ interface CertSpec {
   notBefore: Date;
   notAfter: Date;
   extensions: x509.Extension[];
+}
+
+/** An ECDSA key as the issuer of a certificate. */
+function issuerOf(k: CosignKey): CertSpec['issuerKey'] {
+  if (k.kind !== 'p256' && k.kind !== 'p384')
+    throw new Error(`a certificate issuer key is ECDSA, not ${k.kind}`);
+  return { privateKey: k.privateKey, der: k.der, kind: k.kind };
 }
 
 function tbsOf(c: CertSpec, serial: Buffer): x509.TBSCertificate {
@@ -374,28 +409,16 @@ export function fakeSigstore(o: FakeSigstoreOptions = {}): FakeSigstore {
   const caEnd = new Date(start.getTime() + 20 * YEAR);
   const rootName = dn('sigstore', 'sigstore.fake');
   const intName = dn('sigstore-intermediate', 'sigstore.fake');
-  const caKu = ext(
-    '2.5.29.15',
-    true,
-    AsnConvert.serialize(new x509.KeyUsage(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign)),
-  );
+  const caKu = certExt.keyUsage(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign);
   const rootDer = signCert(
     {
       subject: rootName,
       issuer: rootName,
       subjectKey: rootKey.der,
-      issuerKey: { privateKey: rootKey.privateKey, der: rootKey.der, kind: 'p384' },
+      issuerKey: issuerOf(rootKey),
       notBefore: caStart,
       notAfter: caEnd,
-      extensions: [
-        caKu,
-        ext(
-          '2.5.29.19',
-          true,
-          AsnConvert.serialize(new x509.BasicConstraints({ cA: true, pathLenConstraint: 1 })),
-        ),
-        ext('2.5.29.14', false, AsnConvert.serialize(new OctetString(skid(rootKey.der)))),
-      ],
+      extensions: [caKu, certExt.basicConstraints(1), certExt.subjectKeyId(rootKey.der)],
     },
     serialNumber(),
   );
@@ -404,25 +427,15 @@ export function fakeSigstore(o: FakeSigstoreOptions = {}): FakeSigstore {
       subject: intName,
       issuer: rootName,
       subjectKey: intKey.der,
-      issuerKey: { privateKey: rootKey.privateKey, der: rootKey.der, kind: 'p384' },
+      issuerKey: issuerOf(rootKey),
       notBefore: caStart,
       notAfter: caEnd,
       extensions: [
         caKu,
-        ext(
-          '2.5.29.19',
-          true,
-          AsnConvert.serialize(new x509.BasicConstraints({ cA: true, pathLenConstraint: 0 })),
-        ),
-        ext('2.5.29.37', false, AsnConvert.serialize(new x509.ExtendedKeyUsage([x509.id_kp_codeSigning]))),
-        ext('2.5.29.14', false, AsnConvert.serialize(new OctetString(skid(intKey.der)))),
-        ext(
-          '2.5.29.35',
-          false,
-          AsnConvert.serialize(
-            new x509.AuthorityKeyIdentifier({ keyIdentifier: new x509.KeyIdentifier(skid(rootKey.der)) }),
-          ),
-        ),
+        certExt.basicConstraints(0),
+        certExt.extKeyUsage(x509.id_kp_codeSigning),
+        certExt.subjectKeyId(intKey.der),
+        certExt.authorityKeyId(rootKey.der),
       ],
     },
     serialNumber(),
@@ -437,14 +450,10 @@ export function fakeSigstore(o: FakeSigstoreOptions = {}): FakeSigstore {
       subject: tsaRootName,
       issuer: tsaRootName,
       subjectKey: tsaRootKey.der,
-      issuerKey: { privateKey: tsaRootKey.privateKey, der: tsaRootKey.der, kind: 'p384' },
+      issuerKey: issuerOf(tsaRootKey),
       notBefore: caStart,
       notAfter: caEnd,
-      extensions: [
-        caKu,
-        ext('2.5.29.19', true, AsnConvert.serialize(new x509.BasicConstraints({ cA: true }))),
-        ext('2.5.29.14', false, AsnConvert.serialize(new OctetString(skid(tsaRootKey.der)))),
-      ],
+      extensions: [caKu, certExt.basicConstraints(), certExt.subjectKeyId(tsaRootKey.der)],
     },
     serialNumber(),
   );
@@ -454,20 +463,14 @@ export function fakeSigstore(o: FakeSigstoreOptions = {}): FakeSigstore {
       subject: dn('tsa signing', 'sigstore.fake'),
       issuer: tsaRootName,
       subjectKey: tsaKey.der,
-      issuerKey: { privateKey: tsaRootKey.privateKey, der: tsaRootKey.der, kind: 'p384' },
+      issuerKey: issuerOf(tsaRootKey),
       notBefore: caStart,
       notAfter: caEnd,
       extensions: [
-        ext('2.5.29.15', true, AsnConvert.serialize(new x509.KeyUsage(x509.KeyUsageFlags.digitalSignature))),
-        ext('2.5.29.37', true, AsnConvert.serialize(new x509.ExtendedKeyUsage([x509.id_kp_timeStamping]))),
-        ext('2.5.29.14', false, AsnConvert.serialize(new OctetString(skid(tsaKey.der)))),
-        ext(
-          '2.5.29.35',
-          false,
-          AsnConvert.serialize(
-            new x509.AuthorityKeyIdentifier({ keyIdentifier: new x509.KeyIdentifier(skid(tsaRootKey.der)) }),
-          ),
-        ),
+        certExt.keyUsage(x509.KeyUsageFlags.digitalSignature),
+        certExt.extKeyUsage(x509.id_kp_timeStamping, true),
+        certExt.subjectKeyId(tsaKey.der),
+        certExt.authorityKeyId(tsaRootKey.der),
       ],
     },
     tsaSerial,
@@ -512,7 +515,7 @@ export function fakeSigstore(o: FakeSigstoreOptions = {}): FakeSigstore {
     ],
   };
   let nextIndex = 1000;
-  const intIssuer = { privateKey: intKey.privateKey, der: intKey.der, kind: 'p384' as const };
+  const intIssuer = issuerOf(intKey);
 
   const self: FakeSigstore = {
     trustedRoot,
@@ -585,20 +588,10 @@ export function fakeSigstore(o: FakeSigstoreOptions = {}): FakeSigstore {
         notBefore,
         notAfter,
         extensions: [
-          ext(
-            '2.5.29.15',
-            true,
-            AsnConvert.serialize(new x509.KeyUsage(x509.KeyUsageFlags.digitalSignature)),
-          ),
-          ext('2.5.29.37', false, AsnConvert.serialize(new x509.ExtendedKeyUsage([x509.id_kp_codeSigning]))),
-          ext('2.5.29.14', false, AsnConvert.serialize(new OctetString(skid(key.der)))),
-          ext(
-            '2.5.29.35',
-            false,
-            AsnConvert.serialize(
-              new x509.AuthorityKeyIdentifier({ keyIdentifier: new x509.KeyIdentifier(skid(intKey.der)) }),
-            ),
-          ),
+          certExt.keyUsage(x509.KeyUsageFlags.digitalSignature),
+          certExt.extKeyUsage(x509.id_kp_codeSigning),
+          certExt.subjectKeyId(key.der),
+          certExt.authorityKeyId(intKey.der),
           ext(
             '2.5.29.17',
             true,
