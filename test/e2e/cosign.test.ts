@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { trustpin } from '../cli/run.js';
 import {
+  built,
   type CosignKey,
   cosignKey,
-  digestOf,
   dsseBundle,
   type FakeSigstore,
   fakeSigstore,
@@ -44,6 +44,16 @@ describe('verify --cosign against the real docker-registry', () => {
   let rootFile: string;
   const tp = (args: string[]) => trustpin(args, { env: { TRUSTPIN_HOME: dir } });
   const ref = (r: string) => `${reg.host}/${r}`;
+  /** `verify --cosign` with the cosign.pub key and the fake trusted root, then `rest` */
+  const keyed = (...rest: string[]) => [
+    'verify',
+    '--cosign',
+    '--key',
+    keyFile,
+    '--trusted-root',
+    rootFile,
+    ...rest,
+  ];
 
   before(async () => {
     reg = await startRegistry({ mode: 'plain' });
@@ -109,15 +119,7 @@ describe('verify --cosign against the real docker-registry', () => {
   });
 
   test('keyed: key → signature (Rekor entry) → index → platform manifests → configs; exit 0, pinned digest', async () => {
-    const r = await tp([
-      'verify',
-      '--cosign',
-      '--key',
-      keyFile,
-      '--trusted-root',
-      rootFile,
-      ref('demo/app:1.0'),
-    ]);
+    const r = await tp(keyed(ref('demo/app:1.0')));
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.match(r.stdout, /public key/);
     assert.match(r.stdout, /cosign signature/);
@@ -125,20 +127,7 @@ describe('verify --cosign against the real docker-registry', () => {
     assert.match(r.stdout, /index fetched by digest/);
     assert.match(r.stdout, /linux\/arm64/);
     assert.match(r.stdout, new RegExp(`verified: ${reg.host}/demo/app@${images.demoApp.digest}`));
-    const j = JSON.parse(
-      (
-        await tp([
-          '--json',
-          'verify',
-          '--cosign',
-          '--key',
-          keyFile,
-          '--trusted-root',
-          rootFile,
-          ref('demo/app:1.0'),
-        ])
-      ).stdout,
-    );
+    const j = JSON.parse((await tp(['--json', ...keyed(ref('demo/app:1.0'))])).stdout);
     assert.equal(j.ok, true);
     assert.equal(j.system, 'cosign');
     assert.deepEqual(j.claims, [{ type: 'cosign-key', keyId: key.keyId }]);
@@ -148,7 +137,7 @@ describe('verify --cosign against the real docker-registry', () => {
 
   test('keyed without a log: refused by default (cosign requires Rekor), accepted with --insecure-ignore-tlog', async () => {
     const amd = ref('demo/app:1.0-amd64');
-    const strict = await tp(['verify', '--cosign', '--key', keyFile, '--trusted-root', rootFile, amd]);
+    const strict = await tp(keyed(amd));
     assert.equal(strict.code, 1, strict.stdout);
     assert.match(strict.stderr, /error\[TLOG_INVALID\]/);
     const noRoot = await tp(['verify', '--cosign', '--key', keyFile, amd]);
@@ -222,17 +211,7 @@ describe('verify --cosign against the real docker-registry', () => {
   });
 
   test('several images in one call: exit 1 if any fails, each verdict in the JSON', async () => {
-    const r = await tp([
-      '--json',
-      'verify',
-      '--cosign',
-      '--key',
-      keyFile,
-      '--trusted-root',
-      rootFile,
-      ref('demo/app:1.0'),
-      ref('demo/liar:1.0'),
-    ]);
+    const r = await tp(['--json', ...keyed(ref('demo/app:1.0'), ref('demo/liar:1.0'))]);
     assert.equal(r.code, 1);
     const j = JSON.parse(r.stdout);
     assert.equal(j.ok, false);
@@ -245,40 +224,19 @@ describe('verify --cosign against the real docker-registry', () => {
 
   test('--signature-repository: signatures stored in another repository are found there, and only there', async () => {
     const liar = ref('demo/liar:1.0');
-    const base = ['verify', '--cosign', '--key', keyFile, '--trusted-root', rootFile];
-    const there = await tp([...base, '--signature-repository', ref('sigs/store'), liar]);
+    const there = await tp(keyed('--signature-repository', ref('sigs/store'), liar));
     assert.equal(there.code, 0, there.stderr + there.stdout);
-    const here = await tp([...base, liar]);
+    const here = await tp(keyed(liar));
     assert.equal(here.code, 1);
     assert.match(here.stderr, /error\[SIGNATURE_NOT_FOUND\]/);
     assert.match(here.stderr, /--signature-repository/);
   });
 
   test('--mirror-of: the signature is checked on the origin, the mirror proven the same image by content', async () => {
-    const r = await tp([
-      'verify',
-      '--cosign',
-      '--key',
-      keyFile,
-      '--trusted-root',
-      rootFile,
-      '--mirror-of',
-      ref('demo/app:1.0'),
-      ref('mirror/app:1.0'),
-    ]);
+    const r = await tp(keyed('--mirror-of', ref('demo/app:1.0'), ref('mirror/app:1.0')));
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.match(r.stdout, /trusted: .*mirror\/app:1\.0 is .*demo\/app@sha256:/);
-    const unsigned = await tp([
-      'verify',
-      '--cosign',
-      '--key',
-      keyFile,
-      '--trusted-root',
-      rootFile,
-      '--mirror-of',
-      ref('demo/liar:1.0'),
-      ref('mirror/app:1.0'),
-    ]);
+    const unsigned = await tp(keyed('--mirror-of', ref('demo/liar:1.0'), ref('mirror/app:1.0')));
     assert.equal(unsigned.code, 1);
   });
 
@@ -290,20 +248,15 @@ describe('verify --cosign against the real docker-registry', () => {
       key,
     });
     const set = legacyPushSet(app.digest, [sig]);
-    const built = images.layout.built;
+    const demo = images.layout.built;
     const blobs = [
-      ...[built.app.index, ...built.app.images.flatMap((i) => [i.manifest, i.config, ...i.layers])],
-      ...set.blobs.map((b) => ({ bytes: b, digest: digestOf(b), size: b.length, mediaType: '' })),
+      ...[demo.app.index, ...demo.app.images.flatMap((i) => [i.manifest, i.config, ...i.layers])],
+      ...set.blobs.map((b) => built(b, '')),
     ];
     const sigManifest = set.manifests[0]!;
-    const manifestBlob = {
-      bytes: sigManifest.bytes,
-      digest: digestOf(sigManifest.bytes),
-      size: sigManifest.bytes.length,
-      mediaType: sigManifest.mediaType,
-    };
+    const manifestBlob = built(sigManifest.bytes, sigManifest.mediaType);
     await writeOciLayout(layoutDir, [...blobs, manifestBlob] as never, [
-      { name: '1.0', target: built.app.index },
+      { name: '1.0', target: demo.app.index },
       { name: sigManifest.tag!, target: manifestBlob as never },
     ]);
     const base = ['verify', '--cosign', '--key', keyFile, '--insecure-ignore-tlog', '--offline'];
