@@ -200,16 +200,13 @@ describe('cosign attacks against the real docker-registry', () => {
   test('a bundle for another artifact: SIGNED_DIGEST_MISMATCH', async () => {
     const img = images.layout.built.app.images[0]!;
     const ref = await setup(() =>
-      referrersPushSet(
-        { mediaType: img.manifest.mediaType, digest: img.manifest.digest, size: img.manifest.size },
-        [
-          hostile.bundleForOtherArtifact({
-            otherArtifact: images.demoAppArm64.bytes,
-            signer: key,
-            tlog: sigstore,
-          }),
-        ],
-      ),
+      referrersPushSet(img.manifest, [
+        hostile.bundleForOtherArtifact({
+          otherArtifact: images.demoAppArm64.bytes,
+          signer: key,
+          tlog: sigstore,
+        }),
+      ]),
     );
     rejected(await keyed().verify(ref), 'SIGNED_DIGEST_MISMATCH');
   });
@@ -218,17 +215,14 @@ describe('cosign attacks against the real docker-registry', () => {
     const img = images.layout.built.app.images[0]!;
     const ci = sigstore.issue({ subject: SUBJECT, issuer: ISSUER });
     const ref = await setup(() =>
-      referrersPushSet(
-        { mediaType: img.manifest.mediaType, digest: img.manifest.digest, size: img.manifest.size },
-        [
-          hostile.attestationAboutOtherImage({
-            otherDigest: images.demoAppArm64.digest,
-            signer: ci,
-            predicateType: 'https://slsa.dev/provenance/v1',
-            predicate: {},
-          }),
-        ],
-      ),
+      referrersPushSet(img.manifest, [
+        hostile.attestationAboutOtherImage({
+          otherDigest: images.demoAppArm64.digest,
+          signer: ci,
+          predicateType: 'https://slsa.dev/provenance/v1',
+          predicate: {},
+        }),
+      ]),
     );
     const v = await createCosignVerifier({
       client,
@@ -240,10 +234,9 @@ describe('cosign attacks against the real docker-registry', () => {
     assert.equal(v.attestations, undefined);
     // and a cosign v3 signature statement about another image, in signature mode
     const sig = await setup(() =>
-      referrersPushSet(
-        { mediaType: img.manifest.mediaType, digest: img.manifest.digest, size: img.manifest.size },
-        [hostile.attestationAboutOtherImage({ otherDigest: images.demoAppArm64.digest, signer: ci })],
-      ),
+      referrersPushSet(img.manifest, [
+        hostile.attestationAboutOtherImage({ otherDigest: images.demoAppArm64.digest, signer: ci }),
+      ]),
     );
     rejected(await keyless().verify(sig), 'SIGNED_DIGEST_MISMATCH');
   });

@@ -93,11 +93,7 @@ describe('verify --cosign against the real docker-registry', () => {
       statement: inTotoStatement({ digest: arm.digest }),
       signer: ci,
     });
-    await pushArtifacts(
-      reg.host,
-      'demo/app',
-      referrersPushSet({ mediaType: arm.mediaType, digest: arm.digest, size: arm.size }, [bundle]),
-    );
+    await pushArtifacts(reg.host, 'demo/app', referrersPushSet(arm, [bundle]));
     // demo/app:1.0-amd64: keyed, not logged (cosign sign --tlog-upload=false)
     const amd = images.demoAppAmd64;
     const unlogged = signLegacy({
