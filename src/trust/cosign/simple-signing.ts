@@ -3,6 +3,7 @@
 import type { TrustpinError } from '../../errors/index.js';
 import { fullName, parseReference, type Reference } from '../../reference/index.js';
 import { asObject, fail, type Json, parseJsonBounded, shown, text } from './check-util.js';
+import type { CheckContext } from './types.js';
 
 /** Largest simple-signing payload accepted (default 1 MiB; cosign writes about 250 bytes plus annotations). */
 export const MAX_SIMPLE_SIGNING_BYTES = 1024 * 1024;
@@ -10,14 +11,11 @@ export const MAX_SIMPLE_SIGNING_BYTES = 1024 * 1024;
 export const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
 export const SIMPLE_SIGNING_TYPE = 'cosign container image signature';
 
-/** What the payload must prove (a subset of CheckContext). */
-export interface SimpleSigningContext {
-  digest: string;
-  repository?: string | undefined;
-  acceptRepositories?: string[] | undefined;
-  tag?: string | undefined;
-  annotations?: Record<string, string> | undefined;
-}
+/** What the payload must prove: these fields of CheckContext. */
+export type SimpleSigningContext = Pick<
+  CheckContext,
+  'digest' | 'repository' | 'acceptRepositories' | 'tag' | 'annotations'
+>;
 
 export interface SimpleSigningResult {
   dockerReference: string;
