@@ -171,7 +171,8 @@ export function slsaProvenance(o: {
   };
 }
 
-const pae = (type: string, body: Buffer): Buffer =>
+/** DSSE's pre-authentication encoding: what a DSSE signature signs. */
+export const pae = (type: string, body: Buffer): Buffer =>
   Buffer.concat([Buffer.from(`DSSEv1 ${Buffer.byteLength(type)} ${type} ${body.length} `), body]);
 
 // ---- DER bits ----
@@ -666,11 +667,7 @@ export function fakeSigstore(o: FakeSigstoreOptions = {}): FakeSigstore {
       const integratedTime = Math.floor((at ?? now()).getTime() / 1000);
       const logIndex = nextIndex++;
       const logID = rekorKey.keyId;
-      const set = cryptoSign(
-        'sha256',
-        Buffer.from(json.canonicalize({ body: body.toString('base64'), integratedTime, logIndex, logID })),
-        rekorKey.privateKey,
-      );
+      const set = signedEntryTimestamp(rekorKey.privateKey, { body, integratedTime, logIndex, logID });
       const rootHash = sha256(Buffer.concat([Buffer.from([0]), body]));
       const note = `${rekorHost} - 1\n1\n${rootHash.toString('base64')}\n`;
       const noteSig = cryptoSign('sha256', Buffer.from(note), rekorKey.privateKey);
@@ -753,12 +750,54 @@ export function intotoBody(o: {
   };
 }
 
+/** A Rekor SET: the log key's signature over the canonical `{body, integratedTime, logIndex, logID}`. */
+function signedEntryTimestamp(
+  logKey: KeyObject,
+  e: Pick<LogEntry, 'body' | 'integratedTime' | 'logIndex' | 'logID'>,
+): Buffer {
+  const payload = {
+    body: b64(e.body),
+    integratedTime: e.integratedTime,
+    logIndex: e.logIndex,
+    logID: e.logID,
+  };
+  return cryptoSign('sha256', Buffer.from(json.canonicalize(payload)), logKey);
+}
+
 /** The `dev.sigstore.cosign/bundle` annotation: `{SignedEntryTimestamp, Payload:{body, integratedTime, logIndex, logID}}`. */
-export function rekorBundleAnnotation(e: LogEntry): string {
+export function rekorBundleAnnotation(
+  e: Pick<LogEntry, 'set' | 'body' | 'integratedTime' | 'logIndex' | 'logID'>,
+): string {
   return goJson({
     SignedEntryTimestamp: b64(e.set),
     Payload: { body: b64(e.body), integratedTime: e.integratedTime, logIndex: e.logIndex, logID: e.logID },
   });
+}
+
+/**
+ * The `dev.sigstore.cosign/bundle` annotation of a hashedrekord entry (`payload` signed as `signature`, base64, by
+ * `keyPem`) with a SET from a log key of the caller's own: for tests that make their keys with node:crypto.
+ */
+export function rekorBundleFor(o: {
+  log: { privateKey: KeyObject; publicKey: KeyObject };
+  payload: Buffer;
+  signature: string;
+  keyPem: string;
+  integratedTime: number;
+  logIndex: number;
+}): string {
+  const rekord = hashedRekordBody({
+    signed: o.payload,
+    signature: Buffer.from(o.signature, 'base64'),
+    verifierPem: o.keyPem,
+  });
+  const e = {
+    body: Buffer.from(JSON.stringify(rekord)),
+    integratedTime: o.integratedTime,
+    logIndex: o.logIndex,
+    logID: hex(o.log.publicKey.export({ type: 'spki', format: 'der' })),
+  };
+  return rekorBundleAnnotation({ ...e, set: signedEntryTimestamp(o.log.privateKey, e) });
 }
 
 /** The bundle v0.3 `tlogEntries[]` element: SET and one-leaf inclusion proof with its signed checkpoint. */

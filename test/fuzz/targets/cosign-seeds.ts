@@ -1,7 +1,6 @@
 // Seeds shared by the cosign fuzz targets, made here (no vectors needed): a P-256 signer, a Rekor log of our own
 // with its trusted root, a keyed simple-signing layer with a SET, a DSSE attestation and a keyed DSSE bundle.
 import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
-import { json } from '@sigstore/core';
 import { TrustpinError } from '../../../src/errors/index.js';
 import {
   type CheckContext,
@@ -11,6 +10,7 @@ import {
   type SignatureArtifact,
   type SignatureCheck,
 } from '../../../src/trust/cosign/index.js';
+import { pae, rekorBundleFor } from '../../harness/cosign.js';
 import { recordRejection } from '../harness.js';
 
 export const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
@@ -66,19 +66,14 @@ export const SIMPLE = {
 export const simpleBytes = Buffer.from(JSON.stringify(SIMPLE));
 
 export function rekorBundle(payload: Buffer, sig: string): string {
-  const body = Buffer.from(
-    JSON.stringify({
-      apiVersion: '0.0.1',
-      kind: 'hashedrekord',
-      spec: {
-        data: { hash: { algorithm: 'sha256', value: sha(payload) } },
-        signature: { content: sig, publicKey: { content: Buffer.from(signerPem).toString('base64') } },
-      },
-    }),
-  ).toString('base64');
-  const Payload = { body, integratedTime: SIGNED_AT, logIndex: 7, logID: sha(spki(log.publicKey)) };
-  const set = sign('sha256', Buffer.from(json.canonicalize(Payload)), log.privateKey).toString('base64');
-  return JSON.stringify({ SignedEntryTimestamp: set, Payload });
+  return rekorBundleFor({
+    log,
+    payload,
+    signature: sig,
+    keyPem: signerPem,
+    integratedTime: SIGNED_AT,
+    logIndex: 7,
+  });
 }
 
 /** A keyed legacy `.sig` layer over `payload`, with a Rekor SET from our log. */
@@ -105,8 +100,6 @@ export const STATEMENT = {
   predicate: { buildDefinition: { buildType: 'x' } },
 };
 const TYPE = 'application/vnd.in-toto+json';
-export const pae = (type: string, body: Buffer) =>
-  Buffer.concat([Buffer.from(`DSSEv1 ${Buffer.byteLength(type)} ${type} ${body.length} `), body]);
 export function envelope(statement: Buffer, type = TYPE): Buffer {
   return Buffer.from(
     JSON.stringify({

@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { before, describe, test } from 'node:test';
-import { json } from '@sigstore/core';
 import { initializeCA, initializeCTLog } from '@sigstore/mock';
 import {
   type CheckContext,
@@ -15,6 +14,7 @@ import {
   type SignatureArtifact,
   type SignatureCheck,
 } from '../../../src/trust/cosign/index.js';
+import { pae, rekorBundleFor } from '../../harness/cosign.js';
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const DIGEST = `sha256:${sha('the image manifest')}`;
@@ -70,18 +70,19 @@ function statement(digest: string, predicateType: string): Buffer {
     }),
   );
 }
-const pae = (type: string, body: Buffer) =>
-  Buffer.concat([Buffer.from(`DSSEv1 ${Buffer.byteLength(type)} ${type} ${body.length} `), body]);
+
+/** A DSSE envelope of an in-toto statement, signed over PAE. */
+function envelope(stmt: Buffer, privateKey: KeyObject) {
+  const type = 'application/vnd.in-toto+json';
+  return {
+    payloadType: type,
+    payload: stmt.toString('base64'),
+    signatures: [{ keyid: '', sig: sign('sha256', pae(type, stmt), privateKey).toString('base64') }],
+  };
+}
 
 function attestation(stmt: Buffer, privateKey: KeyObject): SignatureArtifact {
-  const type = 'application/vnd.in-toto+json';
-  const env = Buffer.from(
-    JSON.stringify({
-      payloadType: type,
-      payload: stmt.toString('base64'),
-      signatures: [{ keyid: '', sig: sign('sha256', pae(type, stmt), privateKey).toString('base64') }],
-    }),
-  );
+  const env = Buffer.from(JSON.stringify(envelope(stmt, privateKey)));
   return {
     format: 'legacy-attestation',
     origin: 'test .att layer 1',
@@ -95,16 +96,11 @@ function attestation(stmt: Buffer, privateKey: KeyObject): SignatureArtifact {
 
 /** A keyed DSSE bundle v0.3 (cosign v3 `sign --key`, no log): the statement signed over PAE. */
 function dsseBundle(stmt: Buffer, privateKey: KeyObject): SignatureArtifact {
-  const type = 'application/vnd.in-toto+json';
   const bytes = Buffer.from(
     JSON.stringify({
       mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
       verificationMaterial: { publicKey: { hint: 'whatever-the-signer-says' }, tlogEntries: [] },
-      dsseEnvelope: {
-        payloadType: type,
-        payload: stmt.toString('base64'),
-        signatures: [{ keyid: '', sig: sign('sha256', pae(type, stmt), privateKey).toString('base64') }],
-      },
+      dsseEnvelope: envelope(stmt, privateKey),
     }),
   );
   return {
@@ -126,20 +122,7 @@ function rekorBundle(
   keyPem: string,
   integratedTime = Math.floor(SIGNED_AT.getTime() / 1000),
 ): string {
-  const body = Buffer.from(
-    JSON.stringify({
-      apiVersion: '0.0.1',
-      kind: 'hashedrekord',
-      spec: {
-        data: { hash: { algorithm: 'sha256', value: sha(payload) } },
-        signature: { content: sig, publicKey: { content: Buffer.from(keyPem).toString('base64') } },
-      },
-    }),
-  ).toString('base64');
-  const logID = sha(spkiDer(log.publicKey));
-  const Payload = { body, integratedTime, logIndex: 42, logID };
-  const set = sign('sha256', Buffer.from(json.canonicalize(Payload)), log.privateKey).toString('base64');
-  return JSON.stringify({ SignedEntryTimestamp: set, Payload });
+  return rekorBundleFor({ log, payload, signature: sig, keyPem, integratedTime, logIndex: 42 });
 }
 
 function rootJson(o: { rekor?: KeyObject; ct?: { key: Buffer; logID: Buffer }; ca?: Buffer }): object {
