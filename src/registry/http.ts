@@ -1,7 +1,7 @@
 // The HTTP layer over the transport: manual redirects that never carry Authorization to another host and never
 // downgrade HTTPS, bounded retries with backoff, and every transport failure mapped to a named error.
 import { readCapped } from '../digest/index.js';
-import { TrustpinError } from '../errors/index.js';
+import { type ErrorCode, TrustpinError } from '../errors/index.js';
 import type { HostConfig, RegistryOptions } from './options.js';
 import { ABORT_CODE, type Body, Transport } from './transport.js';
 
@@ -205,6 +205,23 @@ export async function errorBody(res: HttpResponse): Promise<{ code?: string; mes
   } catch {
     return {};
   }
+}
+
+/**
+ * A failed answer of a list endpoint (tags, referrers): its code (401 AUTH_REQUIRED, 403 AUTH_DENIED, 429
+ * RATE_LIMITED, otherwise REGISTRY_ERROR) and `detail`, the status with the registry's own error code and message.
+ */
+export async function failedAnswer(res: HttpResponse): Promise<{ code: ErrorCode; detail: string }> {
+  const e = await errorBody(res);
+  const code =
+    res.status === 401
+      ? 'AUTH_REQUIRED'
+      : res.status === 403
+        ? 'AUTH_DENIED'
+        : res.status === 429
+          ? 'RATE_LIMITED'
+          : 'REGISTRY_ERROR';
+  return { code, detail: `${res.status}${e.code ? ` ${e.code}` : ''}${e.message ? ` (${e.message})` : ''}` };
 }
 
 /** The error every aborted call rejects with, whatever it was doing (connecting, waiting, reading, backing off). */

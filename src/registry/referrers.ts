@@ -8,7 +8,7 @@ import { TrustpinError } from '../errors/index.js';
 import { type Descriptor, MT, parseManifest } from '../manifest/index.js';
 import { apiHost } from '../reference/index.js';
 import type { CallOptions, RegistryClient } from './client.js';
-import { errorBody, header, headerAll, networkError } from './http.js';
+import { failedAnswer, type HttpResponse, header, headerAll, networkError } from './http.js';
 import { nextPagePath } from './link.js';
 
 /** Most pages of one referrers list followed through `Link: <…>; rel="next"` (default; then the list is truncated). */
@@ -233,21 +233,8 @@ function pageTooLarge(where: string, cap: number, found: string): TrustpinError 
   });
 }
 
-async function failure(
-  res: { status: number } & Parameters<typeof errorBody>[0],
-  where: string,
-  pages: number,
-): Promise<TrustpinError> {
-  const e = await errorBody(res);
-  const detail = `${res.status}${e.code ? ` ${e.code}` : ''}${e.message ? ` (${e.message})` : ''}`;
-  const code =
-    res.status === 401
-      ? 'AUTH_REQUIRED'
-      : res.status === 403
-        ? 'AUTH_DENIED'
-        : res.status === 429
-          ? 'RATE_LIMITED'
-          : 'REGISTRY_ERROR';
+async function failure(res: HttpResponse, where: string, pages: number): Promise<TrustpinError> {
+  const { code, detail } = await failedAnswer(res);
   return new TrustpinError(code, `${where}${pages > 0 ? ` page ${pages + 1}` : ''}: ${detail}`, {
     found: `HTTP ${res.status}`,
     hint:

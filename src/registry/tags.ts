@@ -3,7 +3,7 @@
 import { readCapped } from '../digest/index.js';
 import { TrustpinError } from '../errors/index.js';
 import type { CallOptions, RegistryClient } from './client.js';
-import { errorBody, header, networkError } from './http.js';
+import { failedAnswer, type HttpResponse, header, networkError } from './http.js';
 import { nextPagePath } from './link.js';
 
 /** Bounds on what `listTags` reads from a registry that may never stop paginating. */
@@ -77,20 +77,10 @@ function parsePage(body: Buffer, where: string): string[] {
   return t;
 }
 
-async function failure(res: { status: number } & Parameters<typeof errorBody>[0], where: string) {
-  const e = await errorBody(res);
-  const detail = `${res.status}${e.code ? ` ${e.code}` : ''}${e.message ? ` (${e.message})` : ''}`;
-  const code =
-    res.status === 404
-      ? 'NAME_UNKNOWN'
-      : res.status === 401
-        ? 'AUTH_REQUIRED'
-        : res.status === 403
-          ? 'AUTH_DENIED'
-          : res.status === 429
-            ? 'RATE_LIMITED'
-            : 'REGISTRY_ERROR';
-  return new TrustpinError(code, `tags of ${where}: ${detail}`, {
+async function failure(res: HttpResponse, where: string): Promise<TrustpinError> {
+  const answer = await failedAnswer(res);
+  const code = res.status === 404 ? 'NAME_UNKNOWN' : answer.code;
+  return new TrustpinError(code, `tags of ${where}: ${answer.detail}`, {
     found: `HTTP ${res.status}`,
     hint: res.status === 404 ? 'check the repository name (registry host, then the path)' : undefined,
   });
