@@ -16,7 +16,13 @@ test('the chain of trust escapes what a signer wrote into its certificate', () =
   const text = renderChain(
     {
       nodes: [
-        { id: 'c', kind: 'certificate', label: 'certificate for \x1b]0;pwned\x07me', detail: 'ok\x1b[1A', ok: true },
+        {
+          id: 'c',
+          kind: 'certificate',
+          label: 'certificate for \x1b]0;pwned\x07me',
+          detail: 'ok\x1b[1A',
+          ok: true,
+        },
       ],
       edges: [],
     },
