@@ -1,6 +1,6 @@
 // Text and JSON views of an ImageDiff: verdict and summary first, then files, config, and the history kept apart
 // under its "unproven metadata" label so nobody reads it as evidence.
-import { humanSize, type Style } from '../report/index.js';
+import { humanSize, printable, type Style } from '../report/index.js';
 import type { ImageDiff } from './diff.js';
 import type { BenignClass, ChangedFile } from './files.js';
 
@@ -79,23 +79,23 @@ export function renderDiff(d: ImageDiff, s: Style, opts: { benign?: boolean } = 
     out.push('', s.bold(`Changed (${f.counts.changed}):`));
     for (const c of f.changed) {
       const cls = opts.benign && c.class ? s.dim(`  [${CLASS_TEXT[c.class]}]`) : '';
-      out.push(`  ~ ${c.path}  ${detail(c)}${cls}`);
+      out.push(`  ~ ${printable(c.path)}  ${printable(detail(c))}${cls}`);
     }
     more(f.changed.length, f.counts.changed);
   }
   if (f.added.length) {
     out.push('', s.bold(`Added in B (${f.counts.added}):`));
-    for (const p of f.added) out.push(s.ok(`  + ${p}`));
+    for (const p of f.added) out.push(s.ok(`  + ${printable(p)}`));
     more(f.added.length, f.counts.added);
   }
   if (f.removed.length) {
     out.push('', s.bold(`Removed in B (${f.counts.removed}):`));
-    for (const p of f.removed) out.push(s.bad(`  - ${p}`));
+    for (const p of f.removed) out.push(s.bad(`  - ${printable(p)}`));
     more(f.removed.length, f.counts.removed);
   }
   if (f.layers.length) {
     out.push('', s.bold('Layers (strict):'));
-    for (const l of f.layers) out.push(`  ${l}`);
+    for (const l of f.layers) out.push(`  ${printable(l)}`);
   }
   if (opts.benign) out.push(...benignSection(d, s));
 
@@ -103,14 +103,14 @@ export function renderDiff(d: ImageDiff, s: Style, opts: { benign?: boolean } = 
   const metadata = d.config.filter((c) => c.class === 'metadata');
   if (behaviour.length) {
     out.push('', s.bold('Config (changes how the container runs):'));
-    for (const c of behaviour) out.push(`  ${c.field}: ${fmt(c.a)} → ${fmt(c.b)}`);
+    for (const c of behaviour) out.push(printable(`  ${c.field}: ${fmt(c.a)} → ${fmt(c.b)}`));
   }
   if (metadata.length) {
     out.push(
       '',
       s.bold(`Config metadata (unproven${d.mode === 'semantic' ? '; ignored in semantic mode' : ''}):`),
     );
-    for (const c of metadata) out.push(`  ${c.field}: ${fmt(c.a)} → ${fmt(c.b)}`);
+    for (const c of metadata) out.push(printable(`  ${c.field}: ${fmt(c.a)} → ${fmt(c.b)}`));
   }
 
   out.push('', s.bold('History (unproven metadata):'));
@@ -120,7 +120,10 @@ export function renderDiff(d: ImageDiff, s: Style, opts: { benign?: boolean } = 
     const n = Math.max(h.a.length, h.b.length);
     for (let i = 0; i < n; i++) {
       if (h.a[i] === h.b[i]) continue;
-      out.push(s.bad(`  - [${i}] ${h.a[i] ?? '(none)'}`), s.ok(`  + [${i}] ${h.b[i] ?? '(none)'}`));
+      out.push(
+        s.bad(printable(`  - [${i}] ${h.a[i] ?? '(none)'}`)),
+        s.ok(printable(`  + [${i}] ${h.b[i] ?? '(none)'}`)),
+      );
     }
   } else if (h.timestampsDiffer) out.push(s.dim('  (only the recorded timestamps differ)'));
   return out.join('\n');

@@ -31,3 +31,29 @@ test('the chain of trust escapes what a signer wrote into its certificate', () =
   assert.ok(!text.includes('\x1b'), JSON.stringify(text));
   assert.match(text, /certificate for \\u\{1b\}\]0;pwned\\u\{7\}me/);
 });
+
+test('diff prints hostile file names, config values and history as visible escapes', async () => {
+  const { renderDiff } = await import('../../../src/diff/index.js');
+  const evil = 'etc/\x1b]0;owned\x07\x1b[2Jpasswd';
+  const d = {
+    equal: false,
+    mode: 'strict',
+    summary: 'differs',
+    a: { reference: 'a', digest: 'sha256:a' },
+    b: { reference: 'b', digest: 'sha256:b' },
+    warnings: [],
+    files: {
+      changed: [],
+      added: [evil],
+      removed: [evil],
+      layers: [evil],
+      counts: { changed: 0, added: 1, removed: 1 },
+      ignored: {},
+    },
+    config: [{ field: 'Env', class: 'behaviour', a: null, b: [evil] }],
+    history: { equal: false, forged: false, finding: { message: 'history differs' }, a: [evil], b: [] },
+  };
+  const text = renderDiff(d as never, makeStyle(false));
+  assert.ok(!text.includes('\x1b') && !text.includes('\x07'), JSON.stringify(text));
+  assert.match(text, /\+ etc\/\\u\{1b\}\]0;owned/);
+});
