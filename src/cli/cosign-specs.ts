@@ -11,7 +11,7 @@ export const signaturesSpec: CommandSpec<SignaturesFlags> = {
   name: 'signatures',
   description:
     'the tree of what is attached to an image: cosign signatures and attestations, Sigstore bundles, Notation signatures, SBOMs (listed, not verified)',
-  args: [{ name: '<ref>', description: 'image: REF, docker://REF or oci:DIR[:TAG]' }],
+  args: [{ name: '<ref>', description: 'image: REF, docker://REF, oci:DIR[:TAG] or oci-archive:FILE[:TAG]' }],
   options: [
     {
       flags: '--signature-repository <repo>',

@@ -4,7 +4,13 @@
 import { TrustpinError } from '../errors/index.js';
 import { parseDockerReference } from '../reference/index.js';
 import { printable } from '../report/index.js';
-import { type ImageSource, openOciLayout, RegistrySource } from '../source/index.js';
+import {
+  type ImageSource,
+  type LazySource,
+  openArchiveSource,
+  openOciLayout,
+  RegistrySource,
+} from '../source/index.js';
 import {
   type AttachmentNode,
   type AttachmentStore,
@@ -29,8 +35,10 @@ export const action: Action<SignaturesFlags> = async ([spec], f, ctx) => {
     : undefined;
   let source: ImageSource;
   let store: AttachmentStore;
-  if (spec!.startsWith('oci:')) {
-    const layout = openOciLayout(spec!.slice('oci:'.length));
+  if (/^oci(-archive)?:/.test(spec!)) {
+    const layout = spec!.startsWith('oci:')
+      ? openOciLayout(spec!.slice('oci:'.length))
+      : (openArchiveSource('oci-archive', spec!.slice('oci-archive:'.length)) as LazySource);
     source = layout;
     store = layoutAttachments(layout);
   } else {

@@ -3,6 +3,7 @@
 // bundles as referrers through the tag-schema fallback (docker-registry 2.8 has no referrers API), a signature
 // repository, several images in one call, a mirror proven against its signed origin, and an OCI layout offline.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -236,7 +237,7 @@ describe('verify --cosign against the real docker-registry', () => {
     assert.equal(unsigned.code, 1);
   });
 
-  test('OCI layout, offline: the image and its .sig tag from a directory, docker-reference checked when named', async () => {
+  test('OCI layout and archive, offline: the image and its .sig tag from files, docker-reference checked when named', async () => {
     const layoutDir = join(dir, 'layout');
     const app = images.demoApp;
     const sig = signLegacy({
@@ -264,6 +265,16 @@ describe('verify --cosign against the real docker-registry', () => {
     const other = await tp([...base, '--identity-repository', ref('demo/liar'), `oci:${layoutDir}:1.0`]);
     assert.equal(other.code, 1);
     assert.match(other.stderr, /error\[IDENTITY_MISMATCH\]/);
+    // the same layout as an oci-archive (a tar of the directory)
+    const archive = join(dir, 'layout.tar');
+    execFileSync('tar', ['-C', layoutDir, '-cf', archive, '.']);
+    const tarred = await tp([
+      ...base,
+      '--identity-repository',
+      ref('demo/app'),
+      `oci-archive:${archive}:1.0`,
+    ]);
+    assert.equal(tarred.code, 0, tarred.stderr + tarred.stdout);
     const reg2 = await tp([...base, ref('demo/app:1.0')]);
     assert.equal(reg2.code, 2);
     assert.match(reg2.stderr, /error\[OFFLINE\]/);

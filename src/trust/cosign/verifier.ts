@@ -6,7 +6,13 @@ import { readFileSync } from 'node:fs';
 import { TrustpinError } from '../../errors/index.js';
 import { fullName, parseDockerReference, type Reference } from '../../reference/index.js';
 import { RegistryClient } from '../../registry/index.js';
-import { type ImageSource, openOciLayout, RegistrySource } from '../../source/index.js';
+import {
+  type ImageSource,
+  type LazySource,
+  openArchiveSource,
+  openOciLayout,
+  RegistrySource,
+} from '../../source/index.js';
 import { ChainBuilder, chainStep } from '../chain.js';
 import { verifySignedSource } from '../image.js';
 import {
@@ -265,8 +271,11 @@ class CosignVerifier implements TrustVerifier<CosignVerdict> {
   }
 
   private open(subject: string | Reference): Target {
-    if (typeof subject === 'string' && subject.startsWith('oci:')) {
-      const source = openOciLayout(subject.slice('oci:'.length));
+    if (typeof subject === 'string' && /^oci(-archive)?:/.test(subject)) {
+      // an OCI layout directory or archive: the image and its attachments (tags, referrers) from the same files
+      const source = subject.startsWith('oci:')
+        ? openOciLayout(subject.slice('oci:'.length))
+        : (openArchiveSource('oci-archive', subject.slice('oci-archive:'.length)) as LazySource);
       if (this.signatureRepo && this.o.offline)
         throw new TrustpinError('OFFLINE', 'offline: the signature repository is in a registry', {
           found: fullName(this.signatureRepo),
@@ -283,7 +292,7 @@ class CosignVerifier implements TrustVerifier<CosignVerdict> {
     const ref = typeof subject === 'string' ? parseDockerReference(subject) : subject;
     if (this.o.offline)
       throw new TrustpinError('OFFLINE', `offline: ${fullName(ref)} is in a registry`, {
-        expected: 'an OCI layout (oci:DIR:TAG) holding the image and its signatures',
+        expected: 'an OCI layout (oci:DIR:TAG or oci-archive:FILE:TAG) holding the image and its signatures',
         found: fullName(ref),
         hint: 'copy the image with its signatures into an OCI layout, or drop option offline',
       });
