@@ -41,7 +41,11 @@ const TRUST_FLAGS: OptionSpec[] = [
   CA,
   ROOT_KEY,
   NO_FIRST_USE,
-  { flags: '--offline', description: 'use only the trust store (no network call for trust data)' },
+  {
+    flags: '--offline',
+    description:
+      'no network: DCT uses only the trust store for trust data; cosign verifies only OCI layouts and archives',
+  },
   {
     flags: '--trust-archive <path>',
     description:
