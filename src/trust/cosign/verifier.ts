@@ -36,7 +36,6 @@ import type {
   InTotoStatement,
   KeylessIdentity,
   LoadedTrustedRoot,
-  SignatureArtifact,
   SignatureCheck,
 } from './types.js';
 
@@ -171,25 +170,15 @@ class CosignVerifier implements TrustVerifier<CosignVerdict> {
         ...problemOf(r.error),
         message: `${r.origin}: ${r.error.message}`,
       }));
-      if (found.artifacts.length === 0 && refused.length > 0) {
-        const e = new TrustpinError(refused[0]!.code, refused[0]!.message, refused[0]!);
-        failures.set(e, refused.slice(0, MAX_REPORTED_PROBLEMS));
-        throw e;
-      }
-      if (found.artifacts.length === 0) {
-        throw new TrustpinError(
-          'SIGNATURE_NOT_FOUND',
-          `no cosign ${this.o.attestation !== undefined ? 'attestation' : 'signature'} is attached to ${target.name}@${top.digest}`,
-          {
-            expected:
-              this.o.attestation !== undefined ? `an attestation (${this.o.attestation})` : 'a signature',
-            found: `nothing in ${found.searched.map((s) => s.where).join(', ') || 'any place searched'}`,
-            hint: this.signatureRepo
-              ? 'check that the signatures were pushed to this signature repository'
-              : 'if the signatures live in another repository, give option signatureRepository (CLI --signature-repository)',
-          },
+      if (found.artifacts.length === 0 && refused.length > 0) throw firstFailure([], refused);
+      if (found.artifacts.length === 0)
+        throw this.notFound(
+          `${target.name}@${top.digest}`,
+          `nothing in ${found.searched.map((s) => s.where).join(', ') || 'any place searched'}`,
+          this.signatureRepo
+            ? 'check that the signatures were pushed to this signature repository'
+            : 'if the signatures live in another repository, give option signatureRepository (CLI --signature-repository)',
         );
-      }
       if (target.repository === undefined)
         v.warnings.push({
           code: 'IDENTITY_NOT_CHECKED',
@@ -205,24 +194,16 @@ class CosignVerifier implements TrustVerifier<CosignVerdict> {
       // valid signatures of another kind (an attestation of another type, a signature when attestations were
       // asked for) are no evidence either way: with nothing else there, nothing was found
       const checks = all.filter((c) => c.ok || c.otherKind === undefined);
-      if (checks.length === 0 && refused.length === 0) {
-        const kinds = [...new Set(all.map((c) => c.otherKind))].join(', ');
-        throw new TrustpinError(
-          'SIGNATURE_NOT_FOUND',
-          `no cosign ${this.o.attestation !== undefined ? `attestation of type ${this.o.attestation}` : 'signature'} is attached to ${target.name}@${top.digest}`,
-          {
-            expected:
-              this.o.attestation !== undefined ? `an attestation (${this.o.attestation})` : 'a signature',
-            found: `${all.length} verified artifact(s) of other kinds: ${kinds}`,
-            hint:
-              this.o.attestation !== undefined
-                ? 'ask for one of the predicate types found (option attestation, CLI --attestation)'
-                : 'these are attestations; verify them with option attestation (CLI --attestation TYPE)',
-          },
+      if (checks.length === 0 && refused.length === 0)
+        throw this.notFound(
+          `${target.name}@${top.digest}`,
+          `${all.length} verified artifact(s) of other kinds: ${[...new Set(all.map((c) => c.otherKind))].join(', ')}`,
+          this.o.attestation !== undefined
+            ? 'ask for one of the predicate types found (option attestation, CLI --attestation)'
+            : 'these are attestations; verify them with option attestation (CLI --attestation TYPE)',
         );
-      }
       const good = checks.filter((c) => c.ok);
-      const prev = this.chain(b, checks, found.artifacts);
+      const prev = this.chain(b, checks);
       if (good.length === 0) throw firstFailure(checks, refused);
       v.claims = good.flatMap((c) => (c.claim ? [c.claim] : []));
       if (this.o.attestation !== undefined)
@@ -249,6 +230,20 @@ class CosignVerifier implements TrustVerifier<CosignVerdict> {
     v.chain = b.graph();
     v.ok = v.problems.length === 0;
     return v;
+  }
+
+  /** Nothing of the asked-for kind is attached to `image` (`found` says what was there instead). */
+  private notFound(image: string, found: string, hint: string): TrustpinError {
+    const attestation = this.o.attestation;
+    return new TrustpinError(
+      'SIGNATURE_NOT_FOUND',
+      `no cosign ${attestation !== undefined ? `attestation of type ${attestation}` : 'signature'} is attached to ${image}`,
+      {
+        expected: attestation !== undefined ? `an attestation (${attestation})` : 'a signature',
+        found,
+        hint,
+      },
+    );
   }
 
   private context(digest: string, t: Target): CheckContext {
@@ -311,11 +306,11 @@ class CosignVerifier implements TrustVerifier<CosignVerdict> {
   }
 
   /** The trust anchor, certificate and signature nodes; returns the node the image hangs from. */
-  private chain(b: ChainBuilder, checks: SignatureCheck[], artifacts: SignatureArtifact[]): string {
+  private chain(b: ChainBuilder, checks: SignatureCheck[]): string {
     const shown = checks.filter((c) => c.ok).length ? checks.filter((c) => c.ok) : checks.slice(0, 1);
     let last = '';
     for (const c of shown) {
-      const a = artifacts.find((x) => x.layerDigest === c.artifact.layerDigest)!;
+      const a = c.artifact;
       let anchor: string;
       if (c.claim?.type === 'cosign-key') {
         anchor = b.node({
