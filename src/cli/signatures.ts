@@ -5,17 +5,9 @@ import { TrustpinError } from '../errors/index.js';
 import { parseDockerReference } from '../reference/index.js';
 import { printable } from '../report/index.js';
 import {
-  type ImageSource,
-  type LazySource,
-  openArchiveSource,
-  openOciLayout,
-  RegistrySource,
-} from '../source/index.js';
-import {
   type AttachmentNode,
-  type AttachmentStore,
-  layoutAttachments,
   listAttachments,
+  openWithAttachments,
   registryAttachments,
 } from '../trust/cosign/index.js';
 import type { Action } from './command.js';
@@ -33,19 +25,7 @@ export const action: Action<SignaturesFlags> = async ([spec], f, ctx) => {
   const sigStore = sigRepo
     ? registryAttachments(ctx.client, sigRepo.registry, sigRepo.repository)
     : undefined;
-  let source: ImageSource;
-  let store: AttachmentStore;
-  if (/^oci(-archive)?:/.test(spec!)) {
-    const layout = spec!.startsWith('oci:')
-      ? openOciLayout(spec!.slice('oci:'.length))
-      : (openArchiveSource('oci-archive', spec!.slice('oci-archive:'.length)) as LazySource);
-    source = layout;
-    store = layoutAttachments(layout);
-  } else {
-    const ref = parseDockerReference(spec!);
-    source = new RegistrySource(ref, ctx.client);
-    store = registryAttachments(ctx.client, ref.registry, ref.repository);
-  }
+  const { source, store } = openWithAttachments(spec!, ctx.client);
   try {
     const top = await source.resolve();
     const l = await listAttachments(store, top.digest, { maxDepth: depth, signatureRepository: sigStore });

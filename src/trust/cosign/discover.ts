@@ -23,6 +23,7 @@ import {
   MT,
   parseManifest,
 } from '../../manifest/index.js';
+import { parseDockerReference } from '../../reference/index.js';
 import {
   abortedError,
   hasArtifactType,
@@ -33,10 +34,14 @@ import {
 } from '../../registry/index.js';
 import {
   DEFAULT_MANIFEST_CAP,
+  type ImageSource,
   type LazySource,
   OciLayout,
   OciLayoutSource,
+  openArchiveSource,
+  openOciLayout,
   REF_NAME,
+  RegistrySource,
 } from '../../source/index.js';
 import type { SignatureArtifact } from './types.js';
 
@@ -243,6 +248,27 @@ export function layoutAttachments(source: LayoutLike): AttachmentStore {
       const bytes = await readCapped(s, d.size, `layer ${d.digest}`);
       return verifyBytes(bytes, { digest: d.digest, size: d.size, what: 'layer' }).bytes;
     },
+  };
+}
+
+/**
+ * Open an image (`REF`, `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`) together with the store its attachments live
+ * in: a registry repository, or the layout itself — a layout carries its image's signatures in the same files.
+ */
+export function openWithAttachments(
+  spec: string,
+  client: RegistryClient,
+): { source: ImageSource; store: AttachmentStore } {
+  if (spec.startsWith('oci:') || spec.startsWith('oci-archive:')) {
+    const source = spec.startsWith('oci:')
+      ? openOciLayout(spec.slice('oci:'.length))
+      : openArchiveSource('oci-archive', spec.slice('oci-archive:'.length));
+    return { source, store: layoutAttachments(source as LazySource) };
+  }
+  const ref = parseDockerReference(spec);
+  return {
+    source: new RegistrySource(ref, client),
+    store: registryAttachments(client, ref.registry, ref.repository),
   };
 }
 

@@ -6,13 +6,7 @@ import { readFileSync } from 'node:fs';
 import { TrustpinError } from '../../errors/index.js';
 import { fullName, parseDockerReference, type Reference } from '../../reference/index.js';
 import { RegistryClient } from '../../registry/index.js';
-import {
-  type ImageSource,
-  type LazySource,
-  openArchiveSource,
-  openOciLayout,
-  RegistrySource,
-} from '../../source/index.js';
+import { type ImageSource, RegistrySource } from '../../source/index.js';
 import { ChainBuilder, chainStep } from '../chain.js';
 import { verifySignedSource } from '../image.js';
 import {
@@ -26,7 +20,7 @@ import { checkArtifact } from './check.js';
 import {
   type AttachmentStore,
   discoverArtifacts,
-  layoutAttachments,
+  openWithAttachments,
   registryAttachments,
 } from './discover.js';
 import { loadPublicKey, loadTrustedRoot } from './trusted-root.js';
@@ -268,9 +262,7 @@ class CosignVerifier implements TrustVerifier<CosignVerdict> {
   private open(subject: string | Reference): Target {
     if (typeof subject === 'string' && /^oci(-archive)?:/.test(subject)) {
       // an OCI layout directory or archive: the image and its attachments (tags, referrers) from the same files
-      const source = subject.startsWith('oci:')
-        ? openOciLayout(subject.slice('oci:'.length))
-        : (openArchiveSource('oci-archive', subject.slice('oci-archive:'.length)) as LazySource);
+      const { source, store: own } = openWithAttachments(subject, this.client);
       if (this.signatureRepo && this.o.offline)
         throw new TrustpinError('OFFLINE', 'offline: the signature repository is in a registry', {
           found: fullName(this.signatureRepo),
@@ -278,7 +270,7 @@ class CosignVerifier implements TrustVerifier<CosignVerdict> {
         });
       const store = this.signatureRepo
         ? registryAttachments(this.client, this.signatureRepo.registry, this.signatureRepo.repository)
-        : layoutAttachments(source);
+        : own;
       const repository = this.o.identityRepository
         ? fullName(parseDockerReference(this.o.identityRepository))
         : undefined;
