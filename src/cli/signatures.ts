@@ -9,7 +9,7 @@ import {
   listAttachments,
   openWithAttachments,
   registryAttachments,
-} from '../trust/cosign/index.js';
+} from '../trust/attachments/index.js';
 import type { Action } from './command.js';
 import { EXIT } from './common.js';
 import type { SignaturesFlags } from './cosign-specs.js';

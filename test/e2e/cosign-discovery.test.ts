@@ -15,7 +15,7 @@ import {
   layoutAttachments,
   listAttachments,
   registryAttachments,
-} from '../../src/trust/cosign/discover.js';
+} from '../../src/trust/cosign/index.js';
 import {
   type BuiltBlob,
   built,

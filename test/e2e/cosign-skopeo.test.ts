@@ -10,8 +10,12 @@ import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import type { Digest } from '../../src/digest/index.js';
 import { RegistryClient } from '../../src/registry/index.js';
-import { discoverArtifacts, registryAttachments } from '../../src/trust/cosign/discover.js';
-import { type CheckContext, checkArtifact } from '../../src/trust/cosign/index.js';
+import {
+  type CheckContext,
+  checkArtifact,
+  discoverArtifacts,
+  registryAttachments,
+} from '../../src/trust/cosign/index.js';
 import { loadTrustedRoot } from '../../src/trust/cosign/trusted-root.js';
 import {
   type CosignKey,

@@ -18,7 +18,7 @@ import {
   listAttachments,
   registryAttachments,
   SIGSTORE_BUNDLE_ARTIFACT_TYPES,
-} from '../../src/trust/cosign/discover.js';
+} from '../../src/trust/cosign/index.js';
 import {
   type BuiltBlob,
   built,

@@ -1,6 +1,7 @@
 // The cosign verifier's building blocks: trust material, the check of one signature artifact, and the formats
 // it reads (legacy `.sig`/`.att` layers, Sigstore bundles, simple-signing payloads, in-toto statements).
 
+export * from '../attachments/index.js';
 export { MAX_BUNDLE_BYTES, MAX_BUNDLE_ENTRIES } from './bundle.js';
 export {
   checkArtifact,

@@ -7,6 +7,7 @@ import { TrustpinError } from '../../errors/index.js';
 import { fullName, parseDockerReference, type Reference } from '../../reference/index.js';
 import { RegistryClient } from '../../registry/index.js';
 import { type ImageSource, RegistrySource } from '../../source/index.js';
+import { type AttachmentStore, openWithAttachments, registryAttachments } from '../attachments/index.js';
 import { ChainBuilder, chainStep } from '../chain.js';
 import { verifySignedSource } from '../image.js';
 import {
@@ -17,12 +18,7 @@ import {
   type VerifyOptions,
 } from '../verdict.js';
 import { checkArtifact } from './check.js';
-import {
-  type AttachmentStore,
-  discoverArtifacts,
-  openWithAttachments,
-  registryAttachments,
-} from './discover.js';
+import { discoverArtifacts } from './discover.js';
 import { loadPublicKey, loadTrustedRoot } from './trusted-root.js';
 import type {
   CheckContext,

@@ -12,7 +12,7 @@ import {
   type AttachmentStore,
   discoverArtifacts,
   SIGSTORE_BUNDLE_ARTIFACT_TYPES,
-} from '../../../src/trust/cosign/discover.js';
+} from '../../../src/trust/cosign/index.js';
 import { check, coded, codedSync, defineTarget, type JsonValue, mutatedJson } from '../harness.js';
 
 const BUNDLE = SIGSTORE_BUNDLE_ARTIFACT_TYPES[0]!;
