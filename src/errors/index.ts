@@ -47,6 +47,14 @@ export const VERIFICATION_CODES = [
   'PAYLOAD_INVALID',
   /** a required annotation of the signed payload is missing or different */
   'ANNOTATION_MISMATCH',
+  /** a certificate chain does not end in a root of the trust store the policy names */
+  'CERTIFICATE_UNTRUSTED',
+  /** a signing certificate was not valid at the time it is judged at, and no trusted timestamp says otherwise */
+  'CERTIFICATE_EXPIRED',
+  /** the signature's own expiry (Notation `io.cncf.notary.expiry`) has passed */
+  'SIGNATURE_EXPIRED',
+  /** a signature envelope is malformed: bad encoding, an unknown critical header, `alg` not the key's, wrong media type */
+  'ENVELOPE_INVALID',
 ] as const;
 
 /** Codes meaning "could not check" (the CLI exits 2). */
@@ -79,6 +87,10 @@ export const OPERATIONAL_CODES = [
   'IO_ERROR',
   /** a trusted root (trusted_root.json) or key given as trust material is unusable */
   'TRUSTED_ROOT_INVALID',
+  /** a Notation trust policy is unusable, or names no statement for the repository */
+  'TRUST_POLICY_INVALID',
+  /** a Notation trust store is missing, unreadable, or holds something that is not a certificate (or a symlink) */
+  'TRUST_STORE_INVALID',
   /** the unpack target merges names (case, Unicode form) that the image keeps apart */
   'NAME_COLLISION',
   'INTERNAL',

@@ -58,6 +58,12 @@ export const VERDICT_WARNING_CODES = [
   'DELEGATION_SKIPPED',
   /** the repository a signature names was not compared (an OCI layout carries no repository name) */
   'IDENTITY_NOT_CHECKED',
+  /** a check failed, and the trust policy's level (permissive, audit, an override) logs it instead of failing */
+  'CHECK_LOGGED',
+  /** certificate revocation (OCSP/CRL) was not checked: offline and no CRL given */
+  'REVOCATION_NOT_CHECKED',
+  /** the trust policy's level is `skip`: the signature was not verified at all */
+  'VERIFICATION_SKIPPED',
 ] as const;
 
 /** A code of {@link VERDICT_WARNING_CODES}. */
