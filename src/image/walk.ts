@@ -11,12 +11,13 @@ import {
   type ImageConfig,
   type ImageManifest,
   type Manifest,
+  MT,
   normalizePlatform,
   type Platform,
   requirePlatform,
 } from '../manifest/index.js';
 import type { ImageSource } from '../source/index.js';
-import { readConfig } from '../source/index.js';
+import { DEFAULT_CONFIG_CAP, readConfig, readVerifiedBlob } from '../source/index.js';
 import { mapLimit } from '../util/index.js';
 
 /** One verified manifest of the tree (and its config when read). */
@@ -54,10 +55,23 @@ export interface WalkOptions {
   signal?: AbortSignal | undefined;
 }
 
+/** Config media types read as an image configuration; any other is an artifact's, verified but not parsed. */
+const IMAGE_CONFIG_TYPES = new Set<string>([MT.ociConfig, MT.dockerConfig]);
+
 async function node(src: ImageSource, d: Descriptor, kind: EntryKind, opts: WalkOptions): Promise<ImageNode> {
   const manifest = await src.manifest(d, { signal: opts.signal });
   const n: ImageNode = { descriptor: d, kind, manifest, warnings: [] };
-  if (opts.configs && manifest.value.kind === 'image') {
+  if (
+    opts.configs &&
+    manifest.value.kind === 'image' &&
+    !IMAGE_CONFIG_TYPES.has(manifest.value.config.mediaType)
+  ) {
+    // an OCI artifact (a Helm chart, a Notation-signed file…): its config is proven by digest, not read as an image's
+    await readVerifiedBlob(src, manifest.value.config, DEFAULT_CONFIG_CAP, opts.signal);
+    n.warnings.push(
+      `an artifact, not an image: its config (${manifest.value.config.mediaType}) was verified by digest, not parsed`,
+    );
+  } else if (opts.configs && manifest.value.kind === 'image') {
     n.config = await readConfig(src, manifest.value.config, opts.signal);
     if (kind === 'platform' && d.platform) {
       const c = n.config.value;

@@ -1,0 +1,352 @@
+// Notation (Notary Project v2) as a TrustVerifier. `verify()` reads as the chain of trust: resolve the image to a
+// digest computed from its bytes → pick the trust policy statement for its repository → find the Notation
+// signatures attached to that digest (referrers API, else the tag-schema index; registry or OCI layout) → check
+// each (check.ts) against the statement's trust stores and identities → the first that verifies decides, as in
+// notation → fetch the image by the signed digest down to its configs. Offline by design: no CRL/OCSP/TSA fetch.
+import { TrustpinError } from '../../errors/index.js';
+import { fullName, parseDockerReference, type Reference } from '../../reference/index.js';
+import { RegistryClient } from '../../registry/index.js';
+import { type AttachmentStore, openWithAttachments } from '../attachments/index.js';
+import { ChainBuilder, chainStep } from '../chain.js';
+import { verifySignedSource } from '../image.js';
+import {
+  type Problem,
+  problemOf,
+  type TrustVerdict,
+  type TrustVerifier,
+  type VerdictWarning,
+  type VerifyOptions,
+} from '../verdict.js';
+import { checkNotationSignature, type LoadedStores } from './check.js';
+import { discoverNotationSignatures } from './discover.js';
+import { loadTrustPolicy, parseTrustPolicy, selectStatement } from './policy.js';
+import { defaultTrustPolicyPath, defaultTrustStoreDir, loadNamedTrustStores } from './truststore.js';
+import type { NotationCheck, TrustPolicyDocument, TrustPolicyStatement } from './types.js';
+import { type Certificate, parseCertificate } from './x509.js';
+
+/** Options of {@link createNotationVerifier}; the policy is read once, trust stores once each, on first use. */
+export interface NotationVerifierOptions {
+  client?: RegistryClient | undefined;
+  /**
+   * the trust policy: a path to trustpolicy.json / trustpolicy.oci.json, its bytes, or the parsed document
+   * (default: notation's own, `$XDG_CONFIG_HOME/notation/trustpolicy.oci.json`, else `trustpolicy.json`)
+   */
+  trustPolicy?: string | Buffer | object | undefined;
+  /** the trust store directory, holding `x509/{ca,signingAuthority,tsa}/<name>/` (default: notation's) */
+  trustStore?: string | undefined;
+  /** no network: only images (and signatures) in OCI layouts are verified */
+  offline?: boolean | undefined;
+  /**
+   * for OCI layouts, which carry no repository name: the repository the trust policy is selected for (notation
+   * `--scope`). Without it the policy's `*` statement applies.
+   */
+  scope?: string | undefined;
+  /** annotations the signed payload must carry (notation `--user-metadata`) */
+  userMetadata?: Record<string, string> | undefined;
+  /** most signatures examined per image (notation `--max-signatures`, default 100) */
+  maxSignatures?: number | undefined;
+  /** the verification time (signature expiry, certificate validity without a timestamp); default the clock */
+  now?: (() => number) | undefined;
+  /** verify the image by the signed digest down to its configs (default true) */
+  fetchImage?: boolean | undefined;
+}
+
+/** A Notation verdict: the common verdict, every signature checked, the policy statement that applied. */
+export interface NotationVerdict extends TrustVerdict {
+  system: 'notation';
+  /** the trust policy statement applied: its name, file, level */
+  policy?: { name: string; source: string; level: TrustPolicyStatement['level'] } | undefined;
+  /** every signature found and its check; the accepted one first */
+  signatures: NotationCheck[];
+  searched: { where: string; found: number; note?: string | undefined }[];
+  /** `REPOSITORY@DIGEST` to deploy, when verified */
+  pinned?: string | undefined;
+}
+
+/** Create a Notation verifier: the trust policy is read and validated now; `verify()` runs many times. */
+export function createNotationVerifier(
+  options: NotationVerifierOptions = {},
+): TrustVerifier<NotationVerdict> {
+  return new NotationVerifier(options);
+}
+
+class NotationVerifier implements TrustVerifier<NotationVerdict> {
+  readonly system = 'notation' as const;
+  private readonly client: RegistryClient;
+  private readonly policy: TrustPolicyDocument;
+  private readonly storeDir: string;
+  private readonly stores = new Map<string, Certificate[]>();
+
+  constructor(private readonly o: NotationVerifierOptions) {
+    this.client = o.client ?? new RegistryClient();
+    this.policy = readPolicy(o.trustPolicy);
+    this.storeDir = o.trustStore ?? defaultTrustStoreDir();
+  }
+
+  /** The `*` statement, for an OCI layout given without a scope. */
+  private wildcard(name: string): TrustPolicyStatement {
+    const s = this.policy.statements.find((x) => x.registryScopes.includes('*'));
+    if (s) return s;
+    throw new TrustpinError('TRUST_POLICY_INVALID', `no trust policy statement applies to ${name}`, {
+      expected:
+        'option scope (CLI --scope REGISTRY/REPOSITORY) naming a scope of the policy, or a "*" statement',
+      found: `scopes ${JSON.stringify(this.policy.statements.flatMap((x) => x.registryScopes))}`,
+      hint: 'an OCI layout carries no repository name: give the scope its trust policy statement is for',
+    });
+  }
+
+  /** The certificates of the stores a statement names, each store read and parsed once. */
+  private storesFor(s: TrustPolicyStatement): LoadedStores {
+    const out: LoadedStores = new Map();
+    const missing = s.trustStores.filter((t) => !this.stores.has(`${t.type}:${t.name}`));
+    if (missing.length)
+      for (const named of loadNamedTrustStores(this.storeDir, missing))
+        this.stores.set(
+          `${named.type}:${named.name}`,
+          named.certificates.map((c) => {
+            try {
+              return parseCertificate(c.der, c.file);
+            } catch (e) {
+              throw new TrustpinError('TRUST_STORE_INVALID', `${c.file} is not a usable certificate`, {
+                found: (e as Error).message,
+                hint: 'remove it from the trust store, or replace it with the PEM or DER certificate meant',
+              });
+            }
+          }),
+        );
+    for (const t of s.trustStores) out.set(`${t.type}:${t.name}`, this.stores.get(`${t.type}:${t.name}`)!);
+    return out;
+  }
+
+  async verify(subject: string | Reference, options: VerifyOptions = {}): Promise<NotationVerdict> {
+    const signal = options.signal;
+    const target = this.open(subject);
+    const b = new ChainBuilder();
+    const v: NotationVerdict = {
+      system: 'notation',
+      subject: { reference: target.name },
+      ok: false,
+      claims: [],
+      chain: { nodes: [], edges: [] },
+      problems: [],
+      warnings: [],
+      signatures: [],
+      searched: [],
+    };
+    try {
+      const statement = target.scope
+        ? selectStatement(this.policy, target.scope)
+        : this.wildcard(target.name);
+      v.policy = { name: statement.name, source: this.policy.source, level: statement.level };
+      if (target.scope === undefined)
+        v.warnings.push({
+          code: 'IDENTITY_NOT_CHECKED',
+          message: `${target.name} carries no repository name: the trust policy statement ${statement.name} (registryScopes *) was applied (option scope)`,
+        });
+      const top = await target.source.resolve({ signal });
+      v.subject.digest = top.digest;
+      if (statement.level === 'skip') {
+        v.warnings.push({
+          code: 'VERIFICATION_SKIPPED',
+          message: `the trust policy statement ${statement.name} has level skip: no signature was verified`,
+        });
+        v.pinned = `${target.pinName}@${top.digest}`;
+      } else {
+        const stores = this.storesFor(statement);
+        const m = await target.source.manifest(top, { signal });
+        const found = await discoverNotationSignatures(target.store, top.digest, {
+          maxSignatures: this.o.maxSignatures,
+          signal,
+        });
+        v.searched = found.searched;
+        const refused: Problem[] = found.refused.map((r) => ({
+          ...problemOf(r.error),
+          message: `${r.origin}: ${r.error.message}`,
+        }));
+        if (found.signatures.length === 0) {
+          if (refused.length) throw failure(refused);
+          throw new TrustpinError(
+            'SIGNATURE_NOT_FOUND',
+            `no Notation signature is attached to ${target.name}@${top.digest}`,
+            {
+              expected:
+                'a signature manifest (artifactType application/vnd.cncf.notary.signature) whose subject is the image',
+              found: `nothing in ${found.searched.map((s) => s.where).join(', ')}`,
+              hint: 'sign it with notation sign, or copy the image with its referrers (the tag sha256-<hex>)',
+            },
+          );
+        }
+        const ctx = {
+          subject: { mediaType: m.value.mediaType, digest: top.digest, size: m.bytes.length },
+          statement,
+          stores,
+          userMetadata: this.o.userMetadata,
+          now: new Date(this.o.now?.() ?? Date.now()),
+        };
+        // as notation: the first signature that verifies decides; the others are not checked
+        const checks: NotationCheck[] = [];
+        for (const a of found.signatures) {
+          const c = await checkNotationSignature(a, ctx);
+          checks.push(c);
+          if (c.ok) break;
+        }
+        checks.sort((x, y) => Number(y.ok) - Number(x.ok));
+        v.signatures = checks;
+        const good = checks.find((c) => c.ok);
+        const prev = this.chain(b, good ? [good] : checks.slice(0, 1), statement);
+        if (!good)
+          throw failure([
+            ...checks.flatMap((c) =>
+              c.problems.map((p) => ({ ...p, message: `${c.artifact.origin}: ${p.message}` })),
+            ),
+            ...refused,
+          ]);
+        if (good.claim) v.claims = [good.claim];
+        v.warnings.push(...warningsOf(good));
+        if (this.o.fetchImage !== false) {
+          const image = await verifySignedSource(target.source, { digest: top.digest }, b, prev, signal);
+          if (target.tag !== undefined)
+            chainStep(b, image.id, {
+              id: `registry-tag:${target.tag}`,
+              kind: 'registry-tag',
+              label: `tag ${target.tag}`,
+              digest: top.digest,
+              detail: 'resolved to this digest (computed from the bytes)',
+              ok: true,
+            });
+        }
+        v.pinned = `${target.pinName}@${top.digest}`;
+      }
+    } catch (e) {
+      if (!(e instanceof TrustpinError) || !e.isVerificationFailure) throw e;
+      v.problems.push(...(problemsOf.get(e) ?? [problemOf(e)]));
+    } finally {
+      await target.source.close();
+    }
+    v.chain = b.graph();
+    v.ok = v.problems.length === 0;
+    return v;
+  }
+
+  private open(subject: string | Reference): Target {
+    if (typeof subject === 'string' && /^oci(-archive)?:/.test(subject)) {
+      const { source, store } = openWithAttachments(subject, this.client);
+      const scope = this.o.scope ? fullName(parseDockerReference(this.o.scope)) : undefined;
+      return { source, store, name: source.name, scope, tag: undefined, pinName: source.name };
+    }
+    const ref = typeof subject === 'string' ? parseDockerReference(subject) : subject;
+    if (this.o.offline)
+      throw new TrustpinError('OFFLINE', `offline: ${fullName(ref)} is in a registry`, {
+        expected: 'an OCI layout (oci:DIR:TAG or oci-archive:FILE:TAG) holding the image and its signatures',
+        found: fullName(ref),
+        hint: 'copy the image with its referrers into an OCI layout, or drop option offline',
+      });
+    const { source, store } = openWithAttachments(
+      ref.digest ? `${fullName(ref)}@${ref.digest}` : `${fullName(ref)}:${ref.tag ?? 'latest'}`,
+      this.client,
+    );
+    return {
+      source,
+      store,
+      name: source.name.replace(/^docker:\/\//, ''),
+      scope: fullName(ref),
+      tag: ref.digest ? undefined : (ref.tag ?? 'latest'),
+      pinName: fullName(ref),
+    };
+  }
+
+  /** trust store root → intermediates → leaf → signature; returns the node the image hangs from. */
+  private chain(b: ChainBuilder, checks: NotationCheck[], s: TrustPolicyStatement): string {
+    let last = '';
+    for (const c of checks) {
+      const certs = [...c.certificates].reverse();
+      let prev: string | undefined;
+      if (c.trustStore || certs.length === 0) {
+        prev = b.node({
+          id: `trust-store:${c.trustStore ?? s.trustStores.map((t) => `${t.type}:${t.name}`).join(',')}`,
+          kind: 'root',
+          label: `trust store ${c.trustStore ?? s.trustStores.map((t) => `${t.type}:${t.name}`).join(', ')}`,
+          detail: `trust policy ${s.name} (${s.level}) in ${this.policy.source}`,
+          ok: c.trustStore !== undefined,
+        });
+      }
+      for (const [i, cert] of certs.entries()) {
+        const id = b.node({
+          id: `certificate:${cert.fingerprint}`,
+          kind: 'certificate',
+          label: `${i === certs.length - 1 ? 'signing certificate' : i === 0 ? 'root' : 'intermediate'} ${cert.subject}`,
+          detail: `SHA-256 ${cert.fingerprint.slice(0, 16)}…; valid ${cert.notBefore} … ${cert.notAfter}`,
+          ok: c.ok || c.trustStore !== undefined,
+        });
+        if (prev) b.edge(prev, id, 'signs', c.ok || c.trustStore !== undefined);
+        prev = id;
+      }
+      const details = [
+        c.artifact.origin,
+        c.signingTime ? `signed ${c.signingTime}` : undefined,
+        c.timestamp ? `timestamped ${c.timestamp.time} (${c.timestamp.trustStore})` : undefined,
+        c.expiry ? `expires ${c.expiry}` : undefined,
+        ...c.problems.map((p) => p.message),
+      ].filter(Boolean);
+      const id = b.node({
+        id: `signature:${c.artifact.envelopeDigest}`,
+        kind: 'signature',
+        label: `Notation signature (${c.format === 'cose' ? 'COSE' : c.format === 'jws' ? 'JWS' : c.artifact.mediaType})`,
+        digest: c.artifact.envelopeDigest,
+        detail: details.join('; '),
+        ok: c.ok,
+      });
+      if (prev) b.edge(prev, id, 'signs', c.ok);
+      last = id;
+    }
+    return last;
+  }
+}
+
+interface Target {
+  source: import('../../source/index.js').ImageSource;
+  store: AttachmentStore;
+  name: string;
+  /** the fully qualified repository the trust policy is selected for; undefined = `*` */
+  scope: string | undefined;
+  tag: string | undefined;
+  pinName: string;
+}
+
+function warningsOf(c: NotationCheck): VerdictWarning[] {
+  const w: VerdictWarning[] = c.logged.map((l) => ({
+    code: 'CHECK_LOGGED',
+    message: `${l.check} check failed and the trust policy only logs it: ${l.problem.message}`,
+  }));
+  if (c.revocation)
+    w.push({
+      code: 'REVOCATION_NOT_CHECKED',
+      message: `certificate revocation ${c.revocation}`,
+    });
+  return w;
+}
+
+const problemsOf = new WeakMap<TrustpinError, Problem[]>();
+
+/** The error carrying every distinct problem (at most 16), thrown when no signature verified. */
+function failure(list: Problem[]): TrustpinError {
+  const seen = new Set<string>();
+  const problems = list.filter((p) => {
+    const k = `${p.code}\0${p.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+  const p = problems[0] ?? { code: 'SIGNATURE_INVALID' as const, message: 'no signature verified' };
+  const e = new TrustpinError(p.code, p.message, p);
+  problemsOf.set(e, problems.slice(0, 16));
+  return e;
+}
+
+function readPolicy(input: NotationVerifierOptions['trustPolicy']): TrustPolicyDocument {
+  if (input === undefined) return loadTrustPolicy(defaultTrustPolicyPath());
+  if (typeof input === 'string' && !input.trimStart().startsWith('{')) return loadTrustPolicy(input);
+  if (typeof input === 'object' && !Buffer.isBuffer(input) && 'statements' in input)
+    return input as TrustPolicyDocument;
+  return parseTrustPolicy(input, 'the trust policy given');
+}
