@@ -147,7 +147,8 @@ function loadNamedTrustStore(root: string, type: TrustStoreType, name: string): 
         hint: 'a named store holds a handful of root certificates; split it or remove stray files',
       },
     );
-  const names = entries.map((e) => e.name).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  // os.ReadDir's order: by name, bytewise
+  const names = entries.map((e) => e.name).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
   const certificates: TrustStoreCertificate[] = [];
   for (const file of names) {
     const path = join(dir, file);
@@ -297,8 +298,17 @@ function parsedCert(der: Buffer, bad: (why: string) => TrustpinError): Parsed {
 
 const OID_BASIC_CONSTRAINTS = '2.5.29.19';
 const OID_KEY_USAGE = '2.5.29.15';
-/** Signature algorithms Go's `checkSignature` refuses outright (MD2/MD5 with RSA) or, for a parent, SHA-1. */
-const INSECURE_SIG = new Set(['1.2.840.113549.1.1.2', '1.2.840.113549.1.1.4']);
+/**
+ * Signature algorithms Go's `checkSignature` refuses outright: MD2/MD5 with RSA (insecure) and DSA (unsupported
+ * since Go 1.16); SHA-1 ones it refuses for a parent (`CheckSignatureFrom`).
+ */
+const INSECURE_SIG = new Set([
+  '1.2.840.113549.1.1.2',
+  '1.2.840.113549.1.1.4',
+  '1.2.840.10040.4.3',
+  '2.16.840.1.101.3.4.3.1',
+  '2.16.840.1.101.3.4.3.2',
+]);
 const SHA1_SIG = new Set(['1.2.840.113549.1.1.5', '1.2.840.10045.4.1', '1.3.14.3.2.29', '1.2.840.10040.4.3']);
 
 function extension(cert: pkijs.Certificate, oid: string): pkijs.Extension | undefined {
