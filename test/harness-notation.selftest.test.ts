@@ -269,6 +269,11 @@ describe('notation harness: envelopes', () => {
       assert.ok(await verifyToken(token, data, tsa.root.der), hash);
       assert.ok(!(await verifyToken(token, Buffer.from('other'), tsa.root.der)));
     }
+    const chainToken = tsa.timestamp(data, { genTime: new Date(), certs: 'chain' });
+    assert.ok(await verifyToken(chainToken, data, tsa.root.der));
+    assert.ok(
+      !(await verifyToken(tsa.timestamp(data, { genTime: new Date(), certs: 'none' }), data, tsa.root.der)),
+    );
     const rsaTsa = testTsa(); // rsa-2048 TSA under an rsa-3072 root, sha256WithRSAEncryption
     assert.ok(await verifyToken(rsaTsa.timestamp(data, { genTime: new Date() }), data, rsaTsa.root.der));
     const t = new X509Certificate(tsa.tsa.der);

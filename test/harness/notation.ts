@@ -82,7 +82,7 @@ const u8 = (b: Buffer | Uint8Array): Uint8Array => new Uint8Array(b.buffer, b.by
 // ---- keys ----
 
 export type NotationKeyType = 'rsa-2048' | 'rsa-3072' | 'rsa-4096' | 'ec-p256' | 'ec-p384' | 'ec-p521';
-type HashName = 'sha256' | 'sha384' | 'sha512';
+export type HashName = 'sha256' | 'sha384' | 'sha512';
 
 const CURVES: Record<string, { name: string; hash: HashName; size: number }> = {
   'ec-p256': { name: 'P-256', hash: 'sha256', size: 256 },
@@ -444,6 +444,8 @@ export interface TimestampOptions {
   /** the messageImprint hash (default sha256) */
   hash?: HashName;
   accuracySeconds?: number;
+  /** the certificates the token carries: the TSA's (default), its whole chain, or none (an attack) */
+  certs?: 'tsa' | 'chain' | 'none';
 }
 
 export interface TestTsa {
@@ -609,7 +611,12 @@ export function testTsa(o: TestTsaOptions = {}): TestTsa {
           }),
         ],
         encapContentInfo,
-        certificates: [tsaCert],
+        ...(t.certs === 'none'
+          ? {}
+          : {
+              certificates:
+                t.certs === 'chain' ? [tsaCert, pkijs.Certificate.fromBER(toAb(realRoot.der))] : [tsaCert],
+            }),
         signerInfos: [signerInfo],
       });
       const ci = new pkijs.ContentInfo({
@@ -670,7 +677,7 @@ export interface SignOptions {
   expiry?: Date;
   signingAgent?: string;
   /** countersign the signature bytes (messageImprint hash = the signature algorithm's hash unless given) */
-  timestamp?: { tsa: TestTsa; genTime: Date; hash?: HashName; accuracySeconds?: number };
+  timestamp?: { tsa: TestTsa } & TimestampOptions;
   /** the alg written (JWS name, or COSE name/number); the key still signs, with this alg's hash when known */
   alg?: string | number;
   /** an extra protected header, marked critical */
@@ -742,11 +749,8 @@ function signingHash(o: SignOptions): { alg: string; hash: HashName } {
 
 function timestampOf(o: SignOptions, signature: Buffer, hash: HashName): Buffer | undefined {
   if (!o.timestamp) return undefined;
-  return o.timestamp.tsa.timestamp(signature, {
-    genTime: o.timestamp.genTime,
-    hash: o.timestamp.hash ?? hash,
-    ...(o.timestamp.accuracySeconds !== undefined ? { accuracySeconds: o.timestamp.accuracySeconds } : {}),
-  });
+  const { tsa, ...t } = o.timestamp;
+  return tsa.timestamp(signature, { ...t, hash: t.hash ?? hash });
 }
 
 /** A JWS envelope (flattened JSON) as notation-core-go writes it. */
