@@ -189,6 +189,37 @@ export {
   type SignatureArtifact,
   type SignatureCheck,
 } from './trust/cosign/index.js';
+// Notation (Notary Project v2): the verifier, notation's trust policy and trust store read as they are, envelopes,
+// RFC 3161 timestamps, signature discovery, and the bounds of every read. Loads no Sigstore library.
+export {
+  createNotationVerifier,
+  defaultTrustPolicyPath,
+  defaultTrustStoreDir,
+  discoverNotationSignatures,
+  loadNamedTrustStores,
+  loadTrustPolicy,
+  MAX_CERTIFICATE_BYTES,
+  MAX_NOTATION_CERT_CHAIN,
+  MAX_NOTATION_ENVELOPE_BYTES,
+  MAX_NOTATION_PAYLOAD_BYTES,
+  MAX_NOTATION_SIGNATURES,
+  MAX_TIMESTAMP_TOKEN_BYTES,
+  MAX_TRUST_POLICY_BYTES,
+  MAX_TRUST_POLICY_STATEMENTS,
+  MAX_TRUST_STORE_CERTIFICATES,
+  MAX_TRUST_STORE_FILE_BYTES,
+  MAX_TRUST_STORE_FILES,
+  type NamedTrustStore,
+  type NotationCheck,
+  type NotationVerdict,
+  type NotationVerifierOptions,
+  notationConfigDir,
+  openEnvelope,
+  parseTrustPolicy,
+  type TrustPolicyDocument,
+  type TrustPolicyStatement,
+  verifyTimestampToken,
+} from './trust/notation/index.js';
 // Signatures: Docker Content Trust, the verdict shape every system shares, the mirror proof, and the trust store.
 // (src/trust/index.ts is the folder's face for other folders and exports more; this is the public part.)
 export {

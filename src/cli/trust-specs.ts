@@ -84,7 +84,17 @@ export interface CosignFlags {
   identityRepository?: string;
 }
 
-export interface VerifyFlags extends TrustFlags, CosignFlags {
+/** The Notation flags of `verify --notation` (notation's names where the meaning is the same). */
+export interface NotationFlags {
+  notation?: boolean;
+  trustPolicy?: string;
+  trustStore?: string;
+  scope?: string;
+  userMetadata?: string[];
+  maxSignatures?: string;
+}
+
+export interface VerifyFlags extends TrustFlags, CosignFlags, NotationFlags {
   dct?: boolean;
   mirrorOf?: string;
   platform?: string[];
@@ -170,10 +180,37 @@ const COSIGN_FLAGS: OptionSpec[] = [
   },
 ];
 
+const NOTATION_FLAGS: OptionSpec[] = [
+  { flags: '--notation', description: 'use Notation (Notary Project v2) signatures' },
+  {
+    flags: '--trust-policy <file>',
+    description:
+      'Notation: the trust policy (default: $XDG_CONFIG_HOME/notation/trustpolicy.oci.json, else trustpolicy.json)',
+  },
+  {
+    flags: '--trust-store <dir>',
+    description:
+      'Notation: the trust store holding x509/{ca,signingAuthority,tsa}/NAME/ (default: notation’s)',
+  },
+  {
+    flags: '--scope <registry/repository>',
+    description: 'Notation: for an OCI layout, the repository whose trust policy statement applies',
+  },
+  {
+    flags: '--user-metadata <key=value>',
+    description: 'Notation: the signed payload must carry this annotation (repeatable)',
+    parse: collect,
+  },
+  {
+    flags: '--max-signatures <n>',
+    description: 'Notation: most signatures examined per image (default 100)',
+  },
+];
+
 export const verifySpec: CommandSpec<VerifyFlags> = {
   name: 'verify',
   description:
-    'verify images by signature (Docker Content Trust or cosign) and by digest, and print the chain of trust',
+    'verify images by signature (Docker Content Trust, cosign or Notation) and by digest, and print the chain of trust',
   args: [
     {
       name: '<refs...>',
@@ -183,6 +220,7 @@ export const verifySpec: CommandSpec<VerifyFlags> = {
   options: [
     { flags: '--dct', description: 'use Docker Content Trust (Notary v1)' },
     ...COSIGN_FLAGS,
+    ...NOTATION_FLAGS,
     {
       flags: '--signer <name[:keyid]>',
       description: 'DCT: require this signer (delegation) to have signed the tag (repeatable)',
@@ -205,7 +243,7 @@ export const verifySpec: CommandSpec<VerifyFlags> = {
     ...(f.signatureRepository ? [f.signatureRepository] : []),
   ],
   ca: (args, f) =>
-    f.cosign
+    f.cosign || f.notation
       ? Promise.resolve({})
       : trustCa(
           f.mirrorOf ? [f.mirrorOf] : args.filter((a) => !/^(oci|docker-archive|oci-archive):/.test(a)),

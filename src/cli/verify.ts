@@ -20,6 +20,7 @@ import {
   type TrustVerifier,
   verifyMirrorOf,
 } from '../trust/index.js';
+import type { NotationVerdict } from '../trust/notation/index.js';
 import { mapLimit } from '../util/index.js';
 import type { Action, Outcome } from './command.js';
 import { type Context, cliText, EXIT } from './common.js';
@@ -27,7 +28,7 @@ import { cliHint, verifierOptions } from './trust-flags.js';
 import type { VerifyFlags } from './trust-specs.js';
 
 /** `verify --dct|--cosign --json` prints this for one REF: the verdict, its problems' hints in CLI terms. */
-export type VerifyJson = DctVerdict | CosignVerdict;
+export type VerifyJson = DctVerdict | CosignVerdict | NotationVerdict;
 
 /** `verify --json` with several REFs prints this. */
 export interface VerifyManyJson {
@@ -35,7 +36,7 @@ export interface VerifyManyJson {
   verdicts: VerifyJson[];
 }
 
-type AnyVerdict = DctVerdict | CosignVerdict;
+type AnyVerdict = DctVerdict | CosignVerdict | NotationVerdict;
 
 /** `verify --dct --mirror-of --json` prints this. */
 export interface VerifyMirrorJson {
@@ -47,16 +48,19 @@ export interface VerifyMirrorJson {
 }
 
 export const action: Action<VerifyFlags> = async (refs, f, ctx) => {
-  if (!f.dct === !f.cosign) {
+  const chosen = (['dct', 'cosign', 'notation'] as const).filter((s) => f[s]);
+  if (chosen.length !== 1) {
     throw new TrustpinError('USAGE', 'choose one signature system', {
-      expected: '--dct or --cosign',
-      found: f.dct ? '--dct and --cosign' : 'neither',
-      hint: 'Notation comes in a later release',
+      expected: '--dct, --cosign or --notation',
+      found: chosen.length ? chosen.map((s) => `--${s}`).join(' and ') : 'none',
     });
   }
+  // each system's libraries load only when it is chosen
   const verifier: TrustVerifier<AnyVerdict> = f.cosign
     ? (await import('./verify-cosign.js')).cosignVerifier(f, ctx)
-    : createDctVerifier(verifierOptions(f, ctx));
+    : f.notation
+      ? (await import('./verify-notation.js')).notationVerifier(f, ctx)
+      : createDctVerifier(verifierOptions(f, ctx));
   if (f.mirrorOf) {
     if (refs.length !== 1)
       throw new TrustpinError('USAGE', '--mirror-of proves one mirror at a time', {
@@ -103,7 +107,7 @@ async function mirrorOf(
   if (m.comparison) {
     const c = m.comparison;
     const anchor = {
-      system: origin.system === 'dct' ? 'Docker Content Trust' : 'cosign',
+      system: SYSTEM_NAME[origin.system],
       tag: origin.subject.reference.slice(origin.subject.reference.lastIndexOf(':') + 1),
       digest: origin.subject.digest!,
       signers: origin.claims.map((s) =>
@@ -184,11 +188,15 @@ function statementLines(ctx: Context, type: string, predicate: unknown): string[
   ];
 }
 
+const SYSTEM_NAME = { dct: 'Docker Content Trust', cosign: 'cosign', notation: 'Notation' } as const;
+
 function verdictText(ctx: Context, v: AnyVerdict): string {
   const how =
     v.system === 'dct'
       ? `Docker Content Trust${v.server ? `, ${v.server}` : ''}`
-      : `cosign${v.signatures.length ? `, ${v.signatures.filter((s) => s.ok).length} of ${v.signatures.length} signatures verified` : ''}`;
+      : v.system === 'notation'
+        ? `Notation${v.policy ? `, trust policy ${v.policy.name} (${v.policy.level})` : ''}${v.signatures.length ? `, ${v.signatures.filter((s) => s.ok).length} of ${v.signatures.length} signatures checked verified` : ''}`
+        : `cosign${v.signatures.length ? `, ${v.signatures.filter((s) => s.ok).length} of ${v.signatures.length} signatures verified` : ''}`;
   const lines = [
     `${ctx.style.bold('chain of trust')} for ${v.subject.reference} ${ctx.style.dim(`(${how})`)}`,
     renderChain(v.chain, ctx.style),
