@@ -5,7 +5,6 @@ import {
   closeSync,
   constants,
   type Dirent,
-  existsSync,
   fstatSync,
   lstatSync,
   openSync,
@@ -62,14 +61,13 @@ export function defaultTrustStoreDir(env?: NodeJS.ProcessEnv): string {
 export function defaultTrustPolicyPath(env?: NodeJS.ProcessEnv): string {
   const dir = notationConfigDir(env);
   const oci = join(dir, 'trustpolicy.oci.json');
-  let present = false;
+  // notation-go lstats it: a symlink counts as present (and is then refused when read)
   try {
     lstatSync(oci);
-    present = true;
+    return oci;
   } catch {
-    present = existsSync(oci);
+    return join(dir, 'trustpolicy.json');
   }
-  return present ? oci : join(dir, 'trustpolicy.json');
 }
 
 function invalid(

@@ -190,6 +190,49 @@ describe('notation trust policy: levels and overrides (notation-go GetVerificati
     });
     assert.equal(parse(ov('strict', {})).statements[0]!.actions.expiry, 'enforce');
   });
+  test('notation-go TestCustomVerificationLevel table', () => {
+    const E = 'enforce';
+    const L = 'log';
+    const S = 'skip';
+    const cases: [string, Record<string, string>, string[] | null][] = [
+      ['strict', { integrity: 'log' }, null],
+      ['strict', { authenticity: 'skip' }, null],
+      ['strict', { authenticTimestamp: 'skip' }, null],
+      ['strict', { expiry: 'skip' }, null],
+      ['skip', { authenticity: 'log' }, null],
+      ['invalid', { authenticity: 'log' }, null],
+      ['strict', { invalid: 'log' }, null],
+      ['strict', { authenticity: 'invalid' }, null],
+      ['strict', { authenticity: 'log' }, [E, L, E, E, E]],
+      ['permissive', { authenticity: 'log' }, [E, L, L, L, L]],
+      ['audit', { authenticity: 'log' }, [E, L, L, L, L]],
+      ['strict', { expiry: 'log' }, [E, E, E, L, E]],
+      ['permissive', { expiry: 'log' }, [E, E, L, L, L]],
+      ['audit', { expiry: 'log' }, [E, L, L, L, L]],
+      ['strict', { revocation: 'log' }, [E, E, E, E, L]],
+      ['permissive', { revocation: 'log' }, [E, E, L, L, L]],
+      ['audit', { revocation: 'log' }, [E, L, L, L, L]],
+      ['strict', { revocation: 'skip' }, [E, E, E, E, S]],
+      ['permissive', { revocation: 'skip' }, [E, E, L, L, S]],
+      ['audit', { revocation: 'skip' }, [E, L, L, L, S]],
+      ['permissive', { authenticTimestamp: 'log' }, [E, E, L, L, L]],
+      ['audit', { authenticTimestamp: 'log' }, [E, L, L, L, L]],
+      ['strict', { authenticTimestamp: 'log' }, [E, E, L, E, E]],
+    ];
+    for (const [level, override, want] of cases) {
+      const d = level === 'skip' ? { trustStores: [], trustedIdentities: [] } : {};
+      const input = doc(stmt({ signatureVerification: { level, override }, ...d }));
+      if (want === null) invalid(input, /invalid signatureVerification/);
+      else {
+        const a = parse(input).statements[0]!.actions;
+        assert.deepEqual(
+          [a.integrity, a.authenticity, a.authenticTimestamp, a.expiry, a.revocation],
+          want,
+          `${level} ${JSON.stringify(override)}`,
+        );
+      }
+    }
+  });
   test('integrity cannot be overridden, even to enforce', () =>
     invalid(ov('strict', { integrity: 'enforce' }), /"integrity" verification can not be overridden/));
   for (const check of ['authenticity', 'authenticTimestamp', 'expiry'])
@@ -426,10 +469,45 @@ describe('notation trusted identities: DN parsing (pkix.ParseDistinguishedName o
     assert.deepEqual(dn('C=US,ST=WA,O="Acme"'), { C: 'US', ST: 'WA', O: '"Acme"' });
     refused('C=US,ST=WA,O="Acme, Inc"', /incomplete type, value pair/);
   });
+  test('notation-go TestValidateTrustedIdentities cases', () => {
+    refused(',,,', /incomplete type, value pair/);
+    refused('C=US,C=IN', /duplicate RDN attribute for "C"/);
+    refused('C=US,ST=WA', /no mandatory RDN attribute for "O"/);
+    assert.deepEqual(dn('C=US,ST=WA,O=MyOrg,CustomRDN=CustomValue'), {
+      C: 'US',
+      ST: 'WA',
+      O: 'MyOrg',
+      CustomRDN: 'CustomValue',
+    });
+    assert.deepEqual(dn('C=US,ST=WA,O=  My.  Org'), { C: 'US', ST: 'WA', O: 'My.  Org' });
+    assert.deepEqual(dn('C=US,ST=WA,O=My "special" Org \\, \\; \\\\ others'), {
+      C: 'US',
+      ST: 'WA',
+      O: 'My "special" Org , ; \\ others',
+    });
+    const three = [
+      'C=US,ST=WA,O=MyOrg',
+      'C=US,ST=WA,O=  My.  Org',
+      'C=US,ST=WA,O=My "special" Org \\, \\; \\\\ others',
+    ];
+    assert.equal(
+      parse(doc(stmt({ trustedIdentities: three.map((d) => `x509.subject:${d}`) }))).statements.length,
+      1,
+    );
+    invalid(
+      doc(
+        stmt({
+          trustedIdentities: ['x509.subject:C=US,ST=WA,O=MyOrg', 'x509.subject:C=US,ST=WA,O=MyOrg,X=Y'],
+        }),
+      ),
+      /"x509.subject:C=US,ST=WA,O=MyOrg" overlaps with "x509.subject:C=US,ST=WA,O=MyOrg,X=Y"/,
+    );
+  });
   test('; separates RDNs like ,', () =>
     assert.deepEqual(dn('C=US;ST=WA;O=A'), { C: 'US', ST: 'WA', O: 'A' }));
   test('refusals: =#, multi-valued, duplicate, missing C/ST/O, lower-case types, bad escapes, trailing comma', () => {
     refused('C=US,ST=WA,O=#04024869', /=#/);
+    refused('C=US,ST=WA,O=a=#b', /notation does not support x509.subject identities containing "=#"/);
     refused('C=US+ST=WA,O=A', /multi-valued/);
     refused('C=US,ST=WA,S=OR,O=A', /duplicate RDN attribute for "ST"/);
     refused('C=US,ST=WA,O=A,OU=x,OU=y', /duplicate RDN attribute for "OU"/);
