@@ -10,6 +10,7 @@ import {
   openWithAttachments,
   registryAttachments,
 } from '../trust/attachments/index.js';
+import { type NotationSignerInfo, notationSignerOf } from '../trust/notation/index.js';
 import type { Action } from './command.js';
 import { EXIT } from './common.js';
 import type { SignaturesFlags } from './cosign-specs.js';
@@ -29,6 +30,17 @@ export const action: Action<SignaturesFlags> = async ([spec], f, ctx) => {
   try {
     const top = await source.resolve();
     const l = await listAttachments(store, top.digest, { maxDepth: depth, signatureRepository: sigStore });
+    // who each Notation signature names (its envelope opened and its integrity proven; trust is `verify --notation`)
+    const signers = new Map<string, NotationSignerInfo>();
+    const collect = async (nodes: AttachmentNode[]): Promise<void> => {
+      for (const n of nodes) {
+        const layer = n.layers[0];
+        if (n.kind === 'notation-signature' && n.layers.length === 1 && layer)
+          signers.set(n.digest, await notationSignerOf(sigStore ?? store, layer));
+        await collect(n.referrers);
+      }
+    };
+    await collect(l.attachments);
     const lines = [`${ctx.style.bold(source.name)} ${top.digest}`];
     const walk = (nodes: AttachmentNode[], prefix: string) => {
       for (const [i, n] of nodes.entries()) {
@@ -41,6 +53,17 @@ export const action: Action<SignaturesFlags> = async ([spec], f, ctx) => {
         for (const layer of n.kind.startsWith('cosign-') ? n.layers : [])
           lines.push(
             `${inner}${ctx.style.dim(printable(`· ${layer.mediaType} ${layer.digest} (${layer.size} B)`))}`,
+          );
+        const who = signers.get(n.digest);
+        if (who)
+          lines.push(
+            `${inner}${ctx.style.dim(
+              printable(
+                who.ok
+                  ? `· signed by ${who.subject} (issuer ${who.issuer}; ${who.format.toUpperCase()}, ${who.signingScheme}${who.signingTime ? `, ${who.signingTime}` : ''}${who.timestamped ? ', timestamped' : ''}) — integrity verified, trust not checked`
+                  : `· envelope refused: ${who.code}: ${who.message}`,
+              ),
+            )}`,
           );
         if (n.note) lines.push(`${inner}${ctx.style.dim(printable(n.note))}`);
         walk(n.referrers, inner);
@@ -56,6 +79,7 @@ export const action: Action<SignaturesFlags> = async ([spec], f, ctx) => {
       json: {
         subject: { name: source.name, digest: top.digest },
         attachments: l.attachments,
+        notationSigners: Object.fromEntries(signers),
         searched: l.searched,
         refused: l.refused.map((r) => ({ origin: r.origin, ...r.error.toJSON() })),
       },

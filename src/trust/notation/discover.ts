@@ -6,7 +6,7 @@
 // type = the signature type) are accepted, as the spec asks.
 import type { Digest, Verified } from '../../digest/index.js';
 import { TrustpinError } from '../../errors/index.js';
-import type { Manifest } from '../../manifest/index.js';
+import type { Descriptor, Manifest } from '../../manifest/index.js';
 import {
   type AttachmentStore,
   artifactTypeOf,
@@ -19,7 +19,7 @@ import {
   type SearchRecord,
   tooLarge,
 } from '../attachments/index.js';
-import { MAX_NOTATION_ENVELOPE_BYTES } from './envelope.js';
+import { MAX_NOTATION_ENVELOPE_BYTES, openEnvelope } from './envelope.js';
 import {
   NOTATION_COSE_MEDIA_TYPE,
   NOTATION_JWS_MEDIA_TYPE,
@@ -158,4 +158,54 @@ export async function discoverNotationSignatures(
   record.note = joinNotes(record.note, ignored.note());
   out.searched.push(record);
   return out;
+}
+
+/** Who a Notation signature says signed it: its envelope opened and its integrity proven, its trust not decided. */
+export type NotationSignerInfo =
+  | {
+      ok: true;
+      format: 'jws' | 'cose';
+      /** the signing certificate's subject, issuer and SHA-256 fingerprint */
+      subject: string;
+      issuer: string;
+      fingerprint: string;
+      signingScheme: string;
+      signingTime?: string | undefined;
+      expiry?: string | undefined;
+      timestamped: boolean;
+    }
+  | { ok: false; code: string; message: string };
+
+/**
+ * Fetch the envelope `layer` of a signature manifest (by digest, under the envelope cap) and open it: the signer it
+ * names, after its signature verified under the chain it carries. Not a verdict: no trust store or policy is
+ * consulted (that is `createNotationVerifier`). For listings (`trustpin signatures`).
+ * @throws TrustpinError operational failures of the store
+ */
+export async function notationSignerOf(
+  store: AttachmentStore,
+  layer: Descriptor,
+  o: { signal?: AbortSignal | undefined } = {},
+): Promise<NotationSignerInfo> {
+  try {
+    if (layer.size > MAX_NOTATION_ENVELOPE_BYTES)
+      throw tooLarge('signature envelope', layer, MAX_NOTATION_ENVELOPE_BYTES, store.where);
+    const bytes = await store.blob(layer, MAX_NOTATION_ENVELOPE_BYTES, o);
+    const e = openEnvelope(bytes, layer.mediaType);
+    const leaf = e.certificates[0]!;
+    return {
+      ok: true,
+      format: e.format,
+      subject: leaf.subject,
+      issuer: leaf.issuer,
+      fingerprint: leaf.fingerprint,
+      signingScheme: e.signingScheme,
+      signingTime: e.signingTime?.toISOString(),
+      expiry: e.expiry?.toISOString(),
+      timestamped: e.timestampToken !== undefined,
+    };
+  } catch (e) {
+    if (!isArtifactFailure(e)) throw e;
+    return { ok: false, code: e.code, message: e.message };
+  }
 }

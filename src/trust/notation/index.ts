@@ -12,6 +12,8 @@ export {
   MAX_NOTATION_SIGNATURES,
   type NotationDiscoverOptions,
   type NotationDiscovery,
+  type NotationSignerInfo,
+  notationSignerOf,
 } from './discover.js';
 export { MAX_NOTATION_ENVELOPE_BYTES, type OpenedEnvelope, openEnvelope } from './envelope.js';
 export {
