@@ -1,5 +1,6 @@
 // Commands load lazily: the built CLI's command chunks must not reach the Sigstore stack (≈ 200 ms of module
-// loading) unless they are cosign commands. Reads the static import graph of dist/chunks (built by `npm ci`).
+// loading) unless they are cosign commands, nor Notation's X.509/CMS/CBOR stack (pkijs, cbor2) unless they read
+// Notation signatures. Reads the static import graph of dist/chunks (built by `npm ci`).
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -36,7 +37,16 @@ test('only cosign commands load the Sigstore libraries', {
   const loading = commands.filter((c) => [...reaches(c)].some((f) => sigstore.includes(f)));
   assert.deepEqual(
     loading.map((f) => f.replace(/-[A-Z0-9]+\.mjs$/, '')).sort(),
-    ['signatures', 'sigstore', 'verify-cosign'],
+    ['sigstore', 'verify-cosign'],
     'commands whose static imports reach @sigstore/verify',
+  );
+  // pkijs (SignedData for RFC 3161) and cbor2 (COSE) are Notation's; `signatures` opens Notation envelopes
+  const notation = files.filter((f) => text.get(f)!.includes('EncapsulatedContentInfo'));
+  assert.ok(notation.length > 0, 'pkijs is in some chunk');
+  const loadingNotation = commands.filter((c) => [...reaches(c)].some((f) => notation.includes(f)));
+  assert.deepEqual(
+    loadingNotation.map((f) => f.replace(/-[A-Z0-9]+\.mjs$/, '')).sort(),
+    ['signatures', 'verify-notation'],
+    'commands whose static imports reach pkijs',
   );
 });

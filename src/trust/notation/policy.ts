@@ -775,7 +775,7 @@ export function identityMatches(
 
 function tooLarge(source: string, size: number): TrustpinError {
   return new TrustpinError(
-    'SIZE_EXCEEDED',
+    'TRUST_POLICY_INVALID',
     `trust policy ${source} is ${size} bytes, more than the ${MAX_TRUST_POLICY_BYTES} accepted`,
     {
       expected: `at most ${MAX_TRUST_POLICY_BYTES} bytes`,
@@ -787,7 +787,7 @@ function tooLarge(source: string, size: number): TrustpinError {
 
 /**
  * Read and validate the trust policy at `path`, refusing a symlink (notation-go `getDocument`) and anything over
- * {@link MAX_TRUST_POLICY_BYTES} before reading it whole (SIZE_EXCEEDED). Unreadable or missing → IO_ERROR.
+ * {@link MAX_TRUST_POLICY_BYTES} before reading it whole (TRUST_POLICY_INVALID). Unreadable or missing → IO_ERROR.
  */
 export function loadTrustPolicy(path: string): TrustPolicyDocument {
   let fd: number;

@@ -82,7 +82,7 @@ function invalid(
  * be a real directory (not a symlink) of regular certificate files, each file PEM (one or more blocks, every block
  * a certificate) or DER (one or more concatenated certificates); every certificate a CA or self-signed, and in a
  * `tsa` store a self-issued, self-signed root CA (notation-go `GetCertificates`, `ValidateCertificates`,
- * `isRootCACertificate`). Files are read in name order. Any breach → TRUST_STORE_INVALID (SIZE_EXCEEDED for a file
+ * `isRootCACertificate`). Files are read in name order. Any breach → TRUST_STORE_INVALID (also for a file
  * over {@link MAX_TRUST_STORE_FILE_BYTES}).
  */
 export function loadNamedTrustStores(
@@ -190,7 +190,7 @@ function readBounded(path: string, label: string): Buffer {
     const size = fstatSync(fd).size;
     if (size > MAX_TRUST_STORE_FILE_BYTES)
       throw new TrustpinError(
-        'SIZE_EXCEEDED',
+        'TRUST_STORE_INVALID',
         `${path} is ${size} bytes, more than the ${MAX_TRUST_STORE_FILE_BYTES} accepted`,
         {
           expected: `a certificate file of at most ${MAX_TRUST_STORE_FILE_BYTES} bytes`,
@@ -207,7 +207,7 @@ function readBounded(path: string, label: string): Buffer {
     }
     if (n > MAX_TRUST_STORE_FILE_BYTES)
       throw new TrustpinError(
-        'SIZE_EXCEEDED',
+        'TRUST_STORE_INVALID',
         `${path} grew past ${MAX_TRUST_STORE_FILE_BYTES} bytes while read`,
         {
           expected: `at most ${MAX_TRUST_STORE_FILE_BYTES} bytes`,

@@ -389,11 +389,11 @@ describe('notation trust policy: document rules', () => {
     invalid(doc(...many), /more than the 1024 accepted/);
     throwsCode(
       () => parseTrustPolicy(Buffer.alloc(MAX_TRUST_POLICY_BYTES + 1, 0x20), 'big.json'),
-      'SIZE_EXCEEDED',
+      'TRUST_POLICY_INVALID',
     );
     const tmp = mkdtempSync(join(tmpdir(), 'trustpin-tp-'));
     writeFileSync(join(tmp, 'big.json'), Buffer.alloc(MAX_TRUST_POLICY_BYTES + 1, 0x20));
-    throwsCode(() => loadTrustPolicy(join(tmp, 'big.json')), 'SIZE_EXCEEDED', /big\.json/);
+    throwsCode(() => loadTrustPolicy(join(tmp, 'big.json')), 'TRUST_POLICY_INVALID', /big\.json/);
   });
   test('loadTrustPolicy: missing file, directory and symlink → IO_ERROR naming the path', () => {
     const tmp = mkdtempSync(join(tmpdir(), 'trustpin-tp-'));
