@@ -92,6 +92,7 @@ export interface NotationFlags {
   scope?: string;
   userMetadata?: string[];
   maxSignatures?: string;
+  crl?: string[];
 }
 
 export interface VerifyFlags extends TrustFlags, CosignFlags, NotationFlags {

@@ -32,6 +32,7 @@ export function notationVerifier(f: VerifyFlags, ctx: Context): TrustVerifier<No
     scope: f.scope,
     userMetadata: metadata.length ? Object.fromEntries(metadata) : undefined,
     maxSignatures: max,
+    crls: f.crl,
     offline: f.offline,
     now: () => (asOf ? now : Date.now()),
   });

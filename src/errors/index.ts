@@ -51,6 +51,8 @@ export const VERIFICATION_CODES = [
   'CERTIFICATE_UNTRUSTED',
   /** a signing certificate was not valid at the time it is judged at, and no trusted timestamp says otherwise */
   'CERTIFICATE_EXPIRED',
+  /** a certificate of the signing chain is listed as revoked by a CRL that was given */
+  'CERTIFICATE_REVOKED',
   /** the signature's own expiry (Notation `io.cncf.notary.expiry`) has passed */
   'SIGNATURE_EXPIRED',
   /** a signature envelope is malformed: bad encoding, an unknown critical header, `alg` not the key's, wrong media type */

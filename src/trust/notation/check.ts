@@ -8,6 +8,7 @@ import type { Problem } from '../verdict.js';
 import { problemOf } from '../verdict.js';
 import { type OpenedEnvelope, openEnvelope } from './envelope.js';
 import { identityMatches, subjectAttributesOf } from './policy.js';
+import { checkRevocation, type LoadedCrl } from './revocation.js';
 import { verifyTimestampToken } from './timestamp.js';
 import type {
   NotationArtifact,
@@ -30,6 +31,8 @@ export interface NotationCheckContext {
   stores: LoadedStores;
   /** annotations the signed payload must carry (notation `--user-metadata`) */
   userMetadata?: Record<string, string> | undefined;
+  /** CRLs given by the user (offline revocation); without them revocation is reported not checked */
+  crls?: LoadedCrl[] | undefined;
   /** the verification time (expiry, certificate validity without a timestamp) */
   now: Date;
 }
@@ -277,11 +280,37 @@ export async function checkNotationSignature(
   )
     return out;
 
-  // 5. revocation: OCSP and CRL need the network; offline it is not checked (said in the verdict)
-  if (s.actions.revocation !== 'skip') out.revocation = 'not checked (offline: no OCSP or CRL fetched)';
+  // 5. revocation: from the CRLs given; OCSP and CRL distribution points need the network, so without CRLs it is
+  // not checked (said in the verdict)
+  if (s.actions.revocation !== 'skip') {
+    const crls = ctx.crls ?? [];
+    if (crls.length === 0) out.revocation = NOT_CHECKED;
+    else if (
+      await attempt('revocation', async () => {
+        const r = await checkRevocation(chain, crls, ctx.now);
+        if (r.revoked)
+          throw new TrustpinError(
+            'CERTIFICATE_REVOKED',
+            `the certificate ${r.revoked.certificate.subject} was revoked on ${r.revoked.at.toISOString()}`,
+            {
+              expected: 'no certificate of the signing chain revoked',
+              found: `serial ${r.revoked.certificate.x509.serialNumber} listed in ${r.revoked.crl}`,
+              hint: 'the publisher revoked this signing certificate: do not deploy what it signed',
+            },
+          );
+        out.revocation = r.unchecked.length
+          ? `${NOT_CHECKED.replace(/\)$/, '')} for ${r.unchecked.map((c) => c.subject).join('; ')}; not revoked by the CRLs given for the others)`
+          : 'not revoked (checked with the CRLs given)';
+      })
+    )
+      return out;
+  }
   out.ok = out.problems.length === 0;
   return out;
 }
+
+/** The revocation note when no CRL was given: a warning, never a silent pass. */
+export const NOT_CHECKED = 'not checked (offline: no OCSP or CRL fetched)';
 
 function validity(c: Certificate): string {
   return `valid ${c.notBefore.toISOString()} … ${c.notAfter.toISOString()}`;

@@ -26,6 +26,13 @@ export {
   selectStatement,
   subjectAttributesOf,
 } from './policy.js';
+export {
+  checkRevocation,
+  type LoadedCrl,
+  loadCrls,
+  MAX_CRL_BYTES,
+  type RevocationResult,
+} from './revocation.js';
 export { MAX_TIMESTAMP_TOKEN_BYTES, type VerifiedTimestamp, verifyTimestampToken } from './timestamp.js';
 export {
   defaultTrustPolicyPath,

@@ -3,6 +3,7 @@
 // signatures attached to that digest (referrers API, else the tag-schema index; registry or OCI layout) → check
 // each (check.ts) against the statement's trust stores and identities → the first that verifies decides, as in
 // notation → fetch the image by the signed digest down to its configs. Offline by design: no CRL/OCSP/TSA fetch.
+import { readFileSync } from 'node:fs';
 import { TrustpinError } from '../../errors/index.js';
 import { fullName, parseDockerReference, type Reference } from '../../reference/index.js';
 import { RegistryClient } from '../../registry/index.js';
@@ -20,6 +21,7 @@ import {
 import { checkNotationSignature, type LoadedStores } from './check.js';
 import { discoverNotationSignatures } from './discover.js';
 import { loadTrustPolicy, parseTrustPolicy, selectStatement } from './policy.js';
+import { type LoadedCrl, loadCrls } from './revocation.js';
 import { defaultTrustPolicyPath, defaultTrustStoreDir, loadNamedTrustStores } from './truststore.js';
 import type { NotationCheck, TrustPolicyDocument, TrustPolicyStatement } from './types.js';
 import { type Certificate, parseCertificate } from './x509.js';
@@ -43,6 +45,11 @@ export interface NotationVerifierOptions {
   scope?: string | undefined;
   /** annotations the signed payload must carry (notation `--user-metadata`) */
   userMetadata?: Record<string, string> | undefined;
+  /**
+   * CRLs (DER or PEM; bytes, or paths) to check the signing chain's revocation against, offline. Without them
+   * revocation is not checked and the verdict says so (REVOCATION_NOT_CHECKED).
+   */
+  crls?: (string | Buffer)[] | undefined;
   /** most signatures examined per image (notation `--max-signatures`, default 100) */
   maxSignatures?: number | undefined;
   /** the verification time (signature expiry, certificate validity without a timestamp); default the clock */
@@ -76,11 +83,19 @@ class NotationVerifier implements TrustVerifier<NotationVerdict> {
   private readonly policy: TrustPolicyDocument;
   private readonly storeDir: string;
   private readonly stores = new Map<string, Certificate[]>();
+  private readonly crls: LoadedCrl[];
 
   constructor(private readonly o: NotationVerifierOptions) {
     this.client = o.client ?? new RegistryClient();
     this.policy = readPolicy(o.trustPolicy);
     this.storeDir = o.trustStore ?? defaultTrustStoreDir();
+    this.crls = loadCrls(
+      (o.crls ?? []).map((c, i) =>
+        typeof c === 'string'
+          ? { source: c, bytes: readFile(c, 'CRL') }
+          : { source: `CRL ${i + 1}`, bytes: c },
+      ),
+    );
   }
 
   /** The `*` statement, for an OCI layout given without a scope. */
@@ -181,6 +196,7 @@ class NotationVerifier implements TrustVerifier<NotationVerdict> {
           statement,
           stores,
           userMetadata: this.o.userMetadata,
+          crls: this.crls,
           now: new Date(this.o.now?.() ?? Date.now()),
         };
         // as notation: the first signature that verifies decides; the others are not checked
@@ -318,7 +334,7 @@ function warningsOf(c: NotationCheck): VerdictWarning[] {
     code: 'CHECK_LOGGED',
     message: `${l.check} check failed and the trust policy only logs it: ${l.problem.message}`,
   }));
-  if (c.revocation)
+  if (c.revocation?.startsWith('not checked'))
     w.push({
       code: 'REVOCATION_NOT_CHECKED',
       message: `certificate revocation ${c.revocation}`,
@@ -341,6 +357,16 @@ function failure(list: Problem[]): TrustpinError {
   const e = new TrustpinError(p.code, p.message, p);
   problemsOf.set(e, problems.slice(0, 16));
   return e;
+}
+
+function readFile(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new TrustpinError('IO_ERROR', `cannot read the ${what} ${path}: ${(e as Error).message}`, {
+      hint: `check the path of the ${what}`,
+    });
+  }
 }
 
 function readPolicy(input: NotationVerifierOptions['trustPolicy']): TrustPolicyDocument {
