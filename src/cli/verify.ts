@@ -195,7 +195,7 @@ function verdictText(ctx: Context, v: AnyVerdict): string {
     v.system === 'dct'
       ? `Docker Content Trust${v.server ? `, ${v.server}` : ''}`
       : v.system === 'notation'
-        ? `Notation${v.policy ? `, trust policy ${v.policy.name} (${v.policy.level})` : ''}${v.signatures.length ? `, ${v.signatures.filter((s) => s.ok).length} of ${v.signatures.length} signatures checked verified` : ''}`
+        ? `Notation${v.policy ? `, trust policy ${v.policy.name} (${v.policy.level})` : ''}${v.signatures.length ? `, ${v.signatures.length} signature${v.signatures.length > 1 ? 's' : ''} checked, ${v.signatures.some((s) => s.ok) ? 'one verified' : 'none verified'}` : ''}`
         : `cosign${v.signatures.length ? `, ${v.signatures.filter((s) => s.ok).length} of ${v.signatures.length} signatures verified` : ''}`;
   const lines = [
     `${ctx.style.bold('chain of trust')} for ${v.subject.reference} ${ctx.style.dim(`(${how})`)}`,
