@@ -13,6 +13,10 @@ import digest from './digest.js';
 import keys from './keys.js';
 import layers from './layers.js';
 import manifest from './manifest.js';
+import notationCose from './notation-cose.js';
+import notationJws from './notation-jws.js';
+import notationPolicy from './notation-policy.js';
+import notationTimestamp from './notation-timestamp.js';
 import platform from './platform.js';
 import reference from './reference.js';
 import referrersIndex from './referrers-index.js';
@@ -47,4 +51,8 @@ export const targets: FuzzTarget<unknown>[] = [
   cosignTrustedRoot,
   cosignLegacy,
   sigstoreTuf,
+  notationJws,
+  notationCose,
+  notationTimestamp,
+  notationPolicy,
 ].flat() as FuzzTarget<unknown>[];
