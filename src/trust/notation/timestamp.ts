@@ -129,30 +129,31 @@ export async function verifyTimestampToken(
     parseCertificate(Buffer.from(c.toSchema().toBER()), `certificate ${i + 1} of the timestamp`),
   );
   const leafDer = Buffer.from(signerCert.toSchema().toBER());
-  const chain: Certificate[] = [
-    pool.find((c) => c.der.equals(leafDer)) ?? parseCertificate(leafDer, 'the TSA certificate'),
-  ];
-  const candidates = [...pool, ...tsaRoots];
-  while (chain.length < MAX_NOTATION_CERT_CHAIN) {
-    const top = chain[chain.length - 1]!;
-    if (top.rawIssuer.equals(top.rawSubject)) break;
-    const next = candidates.find(
-      (c) => c.rawSubject.equals(top.rawIssuer) && !chain.includes(c) && safeVerify(top, c),
-    );
-    if (!next) break;
-    chain.push(next);
-  }
-  const rootCert = chain[chain.length - 1]!;
-  if (
-    !tsaRoots.some((r) => r.der.equals(rootCert.der)) &&
-    !chain.some((c) => tsaRoots.some((r) => r.der.equals(c.der)))
-  )
+  const leaf = pool.find((c) => c.der.equals(leafDer)) ?? parseCertificate(leafDer, 'the TSA certificate');
+  // the first path to a trusted TSA root, trying the trust store's certificates before the token's at each step:
+  // a token may carry cross-signed copies of roots (GlobalSign R6 cross-signed by R3) that lead elsewhere
+  const trusted = (c: Certificate) => tsaRoots.some((r) => r.der.equals(c.der));
+  const issuersOf = (c: Certificate) =>
+    [...tsaRoots, ...pool].filter((x) => x.rawSubject.equals(c.rawIssuer) && safeVerify(c, x));
+  const search = (path: Certificate[]): Certificate[] | undefined => {
+    const top = path[path.length - 1]!;
+    if (trusted(top)) return path;
+    if (path.length >= MAX_NOTATION_CERT_CHAIN || top.rawIssuer.equals(top.rawSubject)) return undefined;
+    for (const next of issuersOf(top)) {
+      if (path.some((p) => p.der.equals(next.der))) continue;
+      const found = search([...path, next]);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  const chain = search([leaf]);
+  if (!chain)
     throw new TrustpinError(
       'CERTIFICATE_UNTRUSTED',
-      `the timestamp authority ${chain[0]!.subject} does not chain to a trusted TSA root`,
+      `the timestamp authority ${leaf.subject} does not chain to a trusted TSA root`,
       {
         expected: "a chain ending in a certificate of the policy's tsa trust store",
-        found: `chain ends at ${rootCert.subject}`,
+        found: `issued by ${leaf.issuer}`,
         hint: "add the TSA's root to a tsa:<name> store and name it in trustStores",
       },
     );

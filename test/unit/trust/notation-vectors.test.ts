@@ -585,12 +585,9 @@ async function tokenFails(token: Buffer, data: Buffer, roots: Certificate[], cod
 describe('RFC 3161 tokens (countersignature/*.p7s, notation-core-go internal/timestamp)', {
   skip: skipNoVectors,
 }, () => {
-  // TODO(implementation): the token carries GlobalSign Root R6 cross-signed by R3 (and R3); timestamp.ts builds the
-  // chain from the token's certificates first, reaches the self-signed R3, and never tries the trusted
-  // self-signed R6 of the store → CERTIFICATE_UNTRUSTED. Go's x509 path building finds TSA → G4 CA → R6 (trusted).
-  test('TimeStampToken.p7s over "notation" verifies with the GlobalSign root', {
-    todo: 'timestamp.ts chain building prefers the cross-signed R6 of the token over the trusted R6 root',
-  }, async () => {
+  // the token carries GlobalSign Root R6 cross-signed by R3 (and R3): the path must be found to the trusted
+  // self-signed R6 of the store (TSA → G4 CA → R6), not follow the cross-signed copy to the untrusted R3
+  test('TimeStampToken.p7s over "notation" verifies with the GlobalSign root', async () => {
     const ts = await verifyTimestampToken(
       vector(`${TS}/countersignature/TimeStampToken.p7s`),
       Buffer.from('notation'),
