@@ -7,6 +7,7 @@ const benches: Record<string, () => Promise<void>> = {
   pull: async () => (await import('./pull.js')).main(),
   diff: async () => (await import('./diff.js')).main(),
   cosign: async () => (await import('./cosign.js')).main(),
+  notation: async () => (await import('./notation.js')).main(),
 };
 const fn = name ? benches[name] : undefined;
 if (!fn) {
