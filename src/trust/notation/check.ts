@@ -192,7 +192,7 @@ export async function checkNotationSignature(
             hint: "add the signer's root certificate to the trust store (notation cert add --type ca --store NAME FILE) if you trust it",
           },
         );
-      const id = identityMatches(s.trustedIdentities, subjectAttributesOf(leaf.der));
+      const id = identityMatches(s.trustedIdentities, subjectOf(leaf));
       if (id === undefined)
         throw new TrustpinError(
           'IDENTITY_MISMATCH',
@@ -311,6 +311,17 @@ export async function checkNotationSignature(
 
 /** The revocation note when no CRL was given: a warning, never a silent pass. */
 export const NOT_CHECKED = 'not checked (offline: no OCSP or CRL fetched)';
+
+/** A certificate's subject attributes, read once per parsed certificate (parsed ones are shared: x509.ts). */
+const subjects = new WeakMap<Certificate, ReturnType<typeof subjectAttributesOf>>();
+function subjectOf(c: Certificate): ReturnType<typeof subjectAttributesOf> {
+  let s = subjects.get(c);
+  if (!s) {
+    s = subjectAttributesOf(c.der);
+    subjects.set(c, s);
+  }
+  return s;
+}
 
 function validity(c: Certificate): string {
   return `valid ${c.notBefore.toISOString()} … ${c.notAfter.toISOString()}`;

@@ -72,6 +72,7 @@ export const KEY_USAGE = {
 
 /** A certificate, parsed once: what the chain rules and the verdict need. */
 export interface Certificate {
+  /** the certificate's bytes (shared by every parse of the same certificate: never mutate) */
   der: Buffer;
   /** RFC 4514 order, most specific first, as notation prints it: `CN=…,O=…,L=…,ST=…,C=…` */
   subject: string;
@@ -106,11 +107,28 @@ function rfc4514(nodeName: string): string {
   return nodeName.split('\n').filter(Boolean).reverse().join(',');
 }
 
+/** Parsed certificates remembered by their SHA-256 (a signer's chain repeats on every image it signs). */
+export const MAX_PARSED_CERTIFICATE_CACHE = 1024;
+const parsed = new Map<string, Certificate>();
+
 /**
- * Parse a DER certificate. @throws TrustpinError CERTIFICATE_INVALID when it does not parse, is over
+ * Parse a DER certificate (a certificate seen before comes from a bounded cache keyed by its SHA-256: the parse
+ * is a pure function of the bytes). @throws TrustpinError CERTIFICATE_INVALID when it does not parse, is over
  * {@link MAX_CERTIFICATE_BYTES}, or has trailing bytes.
  */
 export function parseCertificate(der: Buffer, what: string): Certificate {
+  if (der.length > MAX_CERTIFICATE_BYTES)
+    throw invalid(`${what} is ${der.length} bytes`, { expected: `at most ${MAX_CERTIFICATE_BYTES} bytes` });
+  const fingerprint = createHash('sha256').update(der).digest('hex');
+  const hit = parsed.get(fingerprint);
+  if (hit) return hit;
+  const c = parseUncached(der, what, fingerprint);
+  if (parsed.size >= MAX_PARSED_CERTIFICATE_CACHE) parsed.clear();
+  parsed.set(fingerprint, c);
+  return c;
+}
+
+function parseUncached(der: Buffer, what: string, fingerprint: string): Certificate {
   if (der.length > MAX_CERTIFICATE_BYTES)
     throw invalid(`${what} is ${der.length} bytes`, { expected: `at most ${MAX_CERTIFICATE_BYTES} bytes` });
   let x: X509Certificate;
@@ -134,14 +152,14 @@ export function parseCertificate(der: Buffer, what: string): Certificate {
     });
   }
   const c: Certificate = {
-    der,
+    der: Buffer.from(der),
     subject: rfc4514(x.subject),
     issuer: rfc4514(x.issuer),
     rawSubject,
     rawIssuer,
     notBefore: p.notBefore.value,
     notAfter: p.notAfter.value,
-    fingerprint: createHash('sha256').update(der).digest('hex'),
+    fingerprint,
     unknownCritical: [],
     signatureAlgorithm: p.signatureAlgorithm.algorithmId,
     publicKey: x.publicKey,
