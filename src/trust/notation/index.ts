@@ -49,5 +49,6 @@ export {
   type Certificate,
   MAX_CERTIFICATE_BYTES,
   MAX_NOTATION_CERT_CHAIN,
+  MAX_PARSED_CERTIFICATE_CACHE,
   parseCertificate,
 } from './x509.js';
