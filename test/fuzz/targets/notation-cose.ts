@@ -12,9 +12,12 @@ import {
   checkOpened,
   coseSeeds,
   decodeCbor,
+  editHeader,
   type HeaderView,
+  headerEdit,
   NOTATION_COSE_MEDIA_TYPE,
   resigner,
+  sometimes,
 } from './notation-seeds.js';
 
 const texts = coseSeeds.map((s) => s.bytes);
@@ -216,8 +219,9 @@ function mutateCbor(root: unknown, ops: readonly CborOp[]): unknown {
         else s.set(new Tag(o.key % 64, here));
         break;
       case 4:
-        // the whole value from another place of the message
-        s.set(all[o.value % all.length]!.get());
+        // a copy of the value at another place of the message (a copy: a shared value grafted again and again
+        // would make the message a DAG whose encoding doubles with every graft)
+        s.set(decodeCbor(enc(all[o.value % all.length]!.get())));
         break;
       default:
         // a byte string holding CBOR (the protected header) decoded, mutated inside and encoded again
@@ -244,10 +248,11 @@ const toBeSigned = (p: Uint8Array, payload: Uint8Array) => enc(['Signature1', p,
 const resigned = fc
   .record({
     seed: fc.nat(texts.length - 1),
-    ops: fc.option(fc.array(cborOp, { minLength: 1, maxLength: 3 }), { nil: undefined }),
-    byteOps: fc.option(byteMutations(2), { freq: 4, nil: undefined }),
+    edits: fc.array(headerEdit, { maxLength: 3 }),
+    ops: sometimes(fc.array(cborOp, { minLength: 1, maxLength: 3 }), 1),
+    byteOps: sometimes(byteMutations(2), 6),
   })
-  .map(({ seed, ops, byteOps }) => {
+  .map(({ seed, edits, ops, byteOps }) => {
     const t = decodeCbor(texts[seed]!);
     if (!(t instanceof Tag) || !Array.isArray(t.contents) || t.contents.length !== 4) return texts[seed]!;
     const [p, u, payload] = t.contents as [unknown, unknown, unknown];
@@ -256,6 +261,14 @@ const resigned = fc
       ph.set(1, -7);
       ph.delete(33);
     } else ph = new Map<unknown, unknown>([[1, -7]]);
+    const m = ph as Map<unknown, unknown>;
+    editHeader(
+      { get: (n) => m.get(n), set: (n, v) => m.set(n, v), delete: (n) => m.delete(n) },
+      { get: () => m.get(2), set: (v) => m.set(2, v) },
+      edits,
+      // a COSE time is a tag 1 epoch; now and then the RFC 3339 string itself (which COSE does not allow)
+      (t, i) => (i % 4 === 0 ? t : new Date(t)),
+    );
     if (ops) ph = mutateCbor(ph, ops);
     let pb = enc(ph);
     if (byteOps) pb = mutateBytes(pb, byteOps);

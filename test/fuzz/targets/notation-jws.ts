@@ -21,10 +21,13 @@ import {
 } from '../harness.js';
 import {
   checkOpened,
+  editHeader,
   type HeaderView,
+  headerEdit,
   jwsSeeds,
   NOTATION_JWS_MEDIA_TYPE,
   resigner,
+  sometimes,
 } from './notation-seeds.js';
 
 type Envelope = { [k: string]: JsonValue } & { header?: { [k: string]: JsonValue } };
@@ -89,14 +92,24 @@ const partMutated = fc
 const resigned = fc
   .record({
     seed: fc.nat(parsed.length - 1),
-    jsonOps: fc.option(jsonMutations(3), { nil: undefined }),
-    byteOps: fc.option(byteMutations(2), { nil: undefined }),
-    payloadOps: fc.option(byteMutations(2), { freq: 4, nil: undefined }),
+    edits: fc.array(headerEdit, { maxLength: 3 }),
+    jsonOps: sometimes(jsonMutations(3), 1),
+    byteOps: sometimes(byteMutations(2), 6),
+    payloadOps: sometimes(byteMutations(2), 6),
   })
-  .map(({ seed, jsonOps, byteOps, payloadOps }) => {
+  .map(({ seed, edits, jsonOps, byteOps, payloadOps }) => {
     const env = JSON.parse(JSON.stringify(parsed[seed])) as Envelope;
     let ph = json(Buffer.from(str(env.protected), 'base64url'));
-    if (typeof ph === 'object' && ph !== null && !Array.isArray(ph)) ph.alg = 'ES256';
+    if (typeof ph === 'object' && ph !== null && !Array.isArray(ph)) {
+      const o = ph;
+      o.alg = 'ES256';
+      editHeader(
+        { get: (n) => o[n], set: (n, v) => (o[n] = v as JsonValue), delete: (n) => delete o[n] },
+        { get: () => o.crit, set: (v) => (o.crit = v as JsonValue) },
+        edits,
+        (t) => t,
+      );
+    }
     if (ph !== undefined && jsonOps) ph = mutateJson(ph, jsonOps);
     let phText: Buffer = Buffer.from(JSON.stringify(ph ?? {}));
     if (byteOps) phText = mutateBytes(phText, byteOps);

@@ -8,6 +8,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as asn1js from 'asn1js';
 import { decode, Tag } from 'cbor2';
+import fc from 'fast-check';
 import * as pkijs from 'pkijs';
 import { type Certificate, parseCertificate } from '../../../src/trust/notation/x509.js';
 import {
@@ -378,4 +379,70 @@ function headerRules(e: Opened, h: HeaderView, ok: (c: boolean, m: string | (() 
   }
   if (h.has(H.expiry)) ok(e.expiry instanceof Date, 'dropped the signed expiry');
   if (e.expiry) ok(e.expiry > e.signingTime!, 'accepted an expiry before the signing time');
+}
+
+// ---- protected header edits (for re-signed envelopes: small, meaningful changes the header rules decide) ----
+
+const TIMES = [
+  '2026-12-02T12:00:00Z',
+  '2026-12-02T12:00:00.123456789+01:00',
+  '2026-02-31T00:00:00Z',
+  '2026-12-02T24:00:00Z',
+  '2026-12-02T12:00:60Z',
+  '2026-12-02T12:00:00+24:00',
+  '2026-12-02t12:00:00z',
+  '2026-12-02 12:00:00Z',
+  '0000-01-01T00:00:00Z',
+  '9999-12-31T23:59:59Z',
+  '2026-12-02T11:59:59Z',
+  '2026-12-02',
+  '',
+];
+const HEADER_NAMES = [...Object.values(H), 'io.cncf.notary.timestampSignature', 'cty', 'alg', 'x', 'crit'];
+
+/** One edit of a protected header: set a header to a value, delete it, or change the crit list. */
+export type HeaderEdit = { kind: number; name: number; value: number };
+export const headerEdit = fc.record({ kind: fc.nat(5), name: fc.nat(), value: fc.nat() });
+
+/**
+ * Apply `edits` to a protected header seen as get/set/delete over string names (JWS object or COSE map); `time`
+ * turns an RFC 3339 string into the format's time (a string for JWS, a tag 1 Date for COSE, or the string itself).
+ */
+export function editHeader(
+  h: { get(n: string): unknown; set(n: string, v: unknown): void; delete(n: string): void },
+  crit: { get(): unknown; set(v: unknown): void },
+  edits: readonly HeaderEdit[],
+  time: (s: string, i: number) => unknown,
+): void {
+  for (const e of edits) {
+    const name = HEADER_NAMES[e.name % HEADER_NAMES.length]!;
+    const list = Array.isArray(crit.get()) ? [...(crit.get() as unknown[])] : [];
+    switch (e.kind) {
+      case 0: // a time header set
+        h.set(
+          [H.signingTime, H.authenticSigningTime, H.expiry][e.name % 3]!,
+          time(TIMES[e.value % TIMES.length]!, e.value),
+        );
+        break;
+      case 1: // the scheme
+        h.set(H.scheme, ['notary.x509', 'notary.x509.signingAuthority', 'notary.x509 ', '', 1][e.value % 5]);
+        break;
+      case 2:
+        h.delete(name);
+        break;
+      case 3: // a name added to crit (known, unknown, repeated)
+        crit.set([...list, name]);
+        break;
+      case 4: // a name dropped from crit
+        crit.set(list.filter((_, i) => i !== e.value % Math.max(1, list.length)));
+        break;
+      default: // a header set to a value of another type
+        h.set(name, [true, 0, 'x', null, [], {}, 'io.cncf.notary.plugin'][e.value % 7]);
+    }
+  }
+}
+
+/** `arb` one time in `1 + none`, else undefined (fc.option's freq is the other way round and easy to misread). */
+export function sometimes<T>(arb: fc.Arbitrary<T>, none: number): fc.Arbitrary<T | undefined> {
+  return fc.oneof({ arbitrary: fc.constant(undefined), weight: none }, { arbitrary: arb, weight: 1 });
 }
