@@ -2,7 +2,6 @@
 // `verifier/trustpolicy` does, plus bounds; statement selection by repository and X.509 trusted-identity matching.
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
 import { z } from 'zod';
 import { TrustpinError } from '../../errors/index.js';
 import { parseStrictJson } from '../dct/canonical.js';
@@ -684,11 +683,14 @@ const GO_ORDER = ['C', 'ST', 'L', 'STREET', 'POSTALCODE', 'O', 'OU', 'CN', 'SERI
  * an x509.subject identity. Not a certificate → CERTIFICATE_INVALID.
  */
 export function subjectAttributesOf(der: Buffer): { type: string; value: string }[] {
-  let cert: pkijs.Certificate;
+  // Certificate → tbsCertificate → subject: SEQUENCE OF SET OF SEQUENCE { type OID, value ANY }
+  let atvs: asn1js.AsnType[][];
   try {
     const asn = asn1js.fromBER(new Uint8Array(der).buffer);
     if (asn.offset === -1) throw new Error('malformed DER');
-    cert = new pkijs.Certificate({ schema: asn.result });
+    const f = kids(kids(asn.result)[0]);
+    const off = f[0]?.idBlock.tagClass === 3 && f[0].idBlock.tagNumber === 0 ? 1 : 0;
+    atvs = kids(f[off + 4]).flatMap((rdn) => kids(rdn).map(kids));
   } catch (e) {
     throw new TrustpinError('CERTIFICATE_INVALID', 'the signing certificate does not parse', {
       expected: 'a DER X.509 certificate',
@@ -696,18 +698,26 @@ export function subjectAttributesOf(der: Buffer): { type: string; value: string 
     });
   }
   const out: { type: string; value: string }[] = [];
-  for (const atv of cert.subject.typesAndValues) {
-    const v = atv.value as { valueBlock?: { value?: unknown } };
+  for (const [t, value] of atvs) {
+    if (!(t instanceof asn1js.ObjectIdentifier) || !value) continue;
+    const type = t.valueBlock.toString();
+    const v = value as { valueBlock?: { value?: unknown } };
     const text = typeof v.valueBlock?.value === 'string' ? v.valueBlock.value : undefined;
-    const named = GO_NAMES[atv.type];
+    const named = GO_NAMES[type];
     // Go drops a named attribute whose value is not a string (it only fills the field from strings)
     if (named && text === undefined) continue;
     out.push({
-      type: named ?? atv.type,
-      value: text ?? `#${Buffer.from(atv.value.toBER()).toString('hex')}`,
+      type: named ?? type,
+      value: text ?? `#${Buffer.from(value.toBER()).toString('hex')}`,
     });
   }
   return out;
+}
+
+function kids(v: asn1js.AsnType | undefined): asn1js.AsnType[] {
+  const val = (v as { valueBlock?: { value?: unknown } } | undefined)?.valueBlock?.value;
+  if (!Array.isArray(val)) throw new Error('expected a constructed value');
+  return val as asn1js.AsnType[];
 }
 
 /** Go `RDNSequence.String` value escaping. */

@@ -3,7 +3,6 @@
 // it is current (thisUpdate ≤ time < nextUpdate) and it is a complete CRL (not a delta). A certificate no such CRL
 // covers is "not checked"; the root of a chain is never checked (as notation-core-go's revocation package).
 import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
 import { TrustpinError } from '../../errors/index.js';
 import type { Certificate } from './x509.js';
 
@@ -18,12 +17,18 @@ export interface LoadedCrl {
   nextUpdate?: Date | undefined;
   /** lower-case hex of each revoked serial, with its revocation date */
   revoked: Map<string, Date>;
-  /** the DER of the signed TBSCertList and the signature, checked against an issuer key when used */
-  crl: pkijs.CertificateRevocationList;
+  /** the CRL's DER; its signature is checked (pkijs, loaded only then) against the issuer in the chain */
+  der: Buffer;
   delta: boolean;
 }
 
 const ab = (b: Buffer): ArrayBuffer => b.buffer.slice(b.byteOffset, b.byteOffset + b.length) as ArrayBuffer;
+
+function kids(v: asn1js.AsnType | undefined): asn1js.AsnType[] {
+  const val = (v as { valueBlock?: { value?: unknown } } | undefined)?.valueBlock?.value;
+  if (!Array.isArray(val)) throw new Error('expected a constructed value');
+  return val as asn1js.AsnType[];
+}
 
 function pemOrDer(bytes: Buffer): Buffer[] {
   const text = bytes.subarray(0, 64).toString('latin1');
@@ -53,26 +58,44 @@ export function loadCrls(files: { source: string; bytes: Buffer }[]): LoadedCrl[
       try {
         const asn = asn1js.fromBER(ab(der));
         if (asn.offset === -1 || asn.offset !== der.length) throw new Error('not one DER value');
-        const crl = new pkijs.CertificateRevocationList({ schema: asn.result });
-        const tbs = (asn.result as asn1js.Sequence).valueBlock.value[0] as asn1js.Sequence;
-        const fields = tbs.valueBlock.value;
-        const off = fields[0] instanceof asn1js.Integer ? 1 : 0;
+        // CertificateList ::= SEQUENCE { tbsCertList SEQUENCE { version?, signature, issuer, thisUpdate,
+        //   nextUpdate?, revokedCertificates?, [0] crlExtensions? }, signatureAlgorithm, signatureValue }
+        const tbs = kids(kids(asn.result)[0]);
+        const off = tbs[0] instanceof asn1js.Integer ? 1 : 0;
+        const rest = tbs.slice(off + 3);
+        const isTime = (v: asn1js.AsnType | undefined) =>
+          v instanceof asn1js.UTCTime || v instanceof asn1js.GeneralizedTime;
+        const thisUpdate = tbs[off + 2];
+        if (!isTime(thisUpdate)) throw new Error('thisUpdate is not a time');
+        const nextUpdate = isTime(rest[0]) ? rest.shift() : undefined;
         const revoked = new Map<string, Date>();
-        for (const r of crl.revokedCertificates ?? [])
+        const list = rest[0] instanceof asn1js.Sequence ? kids(rest.shift()) : [];
+        for (const r of list) {
+          const [serial, date] = kids(r);
+          if (!(serial instanceof asn1js.Integer) || !isTime(date))
+            throw new Error('a revoked entry is malformed');
           revoked.set(
-            Buffer.from(r.userCertificate.valueBlock.valueHexView)
+            Buffer.from(serial.valueBlock.valueHexView)
               .toString('hex')
               .replace(/^(00)+(?=.)/, ''),
-            r.revocationDate.value,
+            (date as asn1js.UTCTime).toDate(),
           );
+        }
+        const exts = rest.find((v) => v.idBlock.tagClass === 3 && v.idBlock.tagNumber === 0);
+        const delta = exts
+          ? kids(kids(exts)[0]).some((e) => {
+              const id = kids(e)[0];
+              return id instanceof asn1js.ObjectIdentifier && id.valueBlock.toString() === '2.5.29.27';
+            })
+          : false;
         out.push({
           source: f.source,
-          rawIssuer: Buffer.from(fields[off + 1]!.valueBeforeDecodeView),
-          thisUpdate: crl.thisUpdate.value,
-          nextUpdate: crl.nextUpdate?.value,
+          rawIssuer: Buffer.from(tbs[off + 1]!.valueBeforeDecodeView),
+          thisUpdate: (thisUpdate as asn1js.UTCTime).toDate(),
+          nextUpdate: nextUpdate ? (nextUpdate as asn1js.UTCTime).toDate() : undefined,
           revoked,
-          crl,
-          delta: (crl.crlExtensions?.extensions ?? []).some((e) => e.extnID === '2.5.29.27'),
+          der,
+          delta,
         });
       } catch (e) {
         throw new TrustpinError('USAGE', `${f.source} is not an X.509 CRL: ${(e as Error).message}`, {
@@ -113,8 +136,10 @@ export async function checkRevocation(
       if (now < c.thisUpdate || (c.nextUpdate && now >= c.nextUpdate)) continue;
       let ok = false;
       try {
+        const pkijs = await import('pkijs');
         const issuerCert = new pkijs.Certificate({ schema: asn1js.fromBER(ab(issuer.der)).result });
-        ok = await c.crl.verify({ issuerCertificate: issuerCert });
+        const crl = new pkijs.CertificateRevocationList({ schema: asn1js.fromBER(ab(c.der)).result });
+        ok = await crl.verify({ issuerCertificate: issuerCert });
       } catch {
         ok = false;
       }

@@ -5,7 +5,7 @@
 // at the time stamped. The result is the time range [genTime − accuracy, genTime + accuracy].
 import { createHash } from 'node:crypto';
 import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
+import type * as Pkijs from 'pkijs';
 import { TrustpinError } from '../../errors/index.js';
 import {
   type Certificate,
@@ -59,8 +59,10 @@ export async function verifyTimestampToken(
     throw tsInvalid(`the timestamp token is ${token.length} bytes`, {
       expected: `at most ${MAX_TIMESTAMP_TOKEN_BYTES}`,
     });
-  let sd: pkijs.SignedData;
-  let tst: pkijs.TSTInfo;
+  // pkijs (CMS) is loaded only when a timestamp is checked
+  const pkijs = await import('pkijs');
+  let sd: Pkijs.SignedData;
+  let tst: Pkijs.TSTInfo;
   try {
     const asn = asn1js.fromBER(ab(token));
     if (asn.offset === -1 || asn.offset !== token.length) throw new Error('not one DER value');
@@ -106,13 +108,13 @@ export async function verifyTimestampToken(
   if (sd.signerInfos.length !== 1)
     throw tsInvalid(`the timestamp token has ${sd.signerInfos.length} signers`, { expected: 'exactly one' });
   const included = (sd.certificates ?? []).filter(
-    (c): c is pkijs.Certificate => c instanceof pkijs.Certificate,
+    (c): c is Pkijs.Certificate => c instanceof pkijs.Certificate,
   );
   if (included.length === 0)
     throw tsInvalid('the timestamp token carries no TSA certificate', {
       expected: 'the signing certificate in the token',
     });
-  let signerCert: pkijs.Certificate | null | undefined;
+  let signerCert: Pkijs.Certificate | null | undefined;
   try {
     const r = await sd.verify({ signer: 0, checkChain: false, extendedMode: true, data: ab(signature) });
     if (!r.signatureVerified) throw new Error(r.message || 'signature does not verify');

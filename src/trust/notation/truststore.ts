@@ -1,6 +1,6 @@
 // Notation's trust store as notation stores it: `{config}/truststore/x509/<type>/<name>/` holding PEM or DER
 // certificate files. The rules are notation-go's `verifier/truststore/truststore.go` `GetCertificates`, plus bounds.
-import { X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 import {
   closeSync,
   constants,
@@ -13,10 +13,9 @@ import {
 } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
 import { TrustpinError } from '../../errors/index.js';
 import type { NamedTrustStore, TrustStoreCertificate, TrustStoreType } from './types.js';
+import { type Certificate, parseCertificate } from './x509.js';
 
 /** Most files accepted in one named store (default 256; a real store holds a handful of roots). */
 export const MAX_TRUST_STORE_FILES = 256;
@@ -281,21 +280,18 @@ function splitDer(bytes: Buffer, bad: (why: string) => TrustpinError): Buffer[] 
 
 interface Parsed {
   node: X509Certificate;
-  pki: pkijs.Certificate;
+  pki: Certificate;
 }
 
 function parsedCert(der: Buffer, bad: (why: string) => TrustpinError): Parsed {
   try {
-    const asn = asn1js.fromBER(new Uint8Array(der).buffer);
-    if (asn.offset === -1 || asn.offset !== der.length) throw new Error('malformed DER');
-    return { node: new X509Certificate(der), pki: new pkijs.Certificate({ schema: asn.result }) };
+    const pki = parseCertificate(der, 'the certificate');
+    return { node: pki.x509, pki };
   } catch (e) {
     throw bad(`not an X.509 certificate (${(e as Error).message})`);
   }
 }
 
-const OID_BASIC_CONSTRAINTS = '2.5.29.19';
-const OID_KEY_USAGE = '2.5.29.15';
 /**
  * Signature algorithms Go's `checkSignature` refuses outright: MD2/MD5 with RSA (insecure) and DSA (unsupported
  * since Go 1.16); SHA-1 ones it refuses for a parent (`CheckSignatureFrom`).
@@ -309,31 +305,18 @@ const INSECURE_SIG = new Set([
 ]);
 const SHA1_SIG = new Set(['1.2.840.113549.1.1.5', '1.2.840.10045.4.1', '1.3.14.3.2.29', '1.2.840.10040.4.3']);
 
-function extension(cert: pkijs.Certificate, oid: string): pkijs.Extension | undefined {
-  return cert.extensions?.find((e) => e.extnID === oid);
-}
-
 /** Go's `Certificate.IsCA`: basicConstraints present with cA TRUE. */
-function isCA(cert: pkijs.Certificate): { present: boolean; ca: boolean } {
-  const ext = extension(cert, OID_BASIC_CONSTRAINTS);
-  if (!ext) return { present: false, ca: false };
-  const bc = ext.parsedValue as pkijs.BasicConstraints | undefined;
-  return { present: true, ca: bc?.cA === true };
+function isCA(cert: Certificate): { present: boolean; ca: boolean } {
+  return { present: cert.basicConstraints !== undefined, ca: cert.basicConstraints?.ca === true };
 }
 
 /** Go's `KeyUsage` bits (bit 0 = digitalSignature … bit 5 = keyCertSign); 0 when absent. */
-function keyUsage(cert: pkijs.Certificate): number {
-  const ext = extension(cert, OID_KEY_USAGE);
-  const bits = ext?.parsedValue as asn1js.BitString | undefined;
-  if (!bits) return 0;
-  const view = bits.valueBlock.valueHexView;
-  let usage = 0;
-  for (let i = 0; i < 9; i++) if ((view[i >> 3] ?? 0) & (0x80 >> (i & 7))) usage |= 1 << i;
-  return usage;
+function keyUsage(cert: Certificate): number {
+  return cert.keyUsage?.bits ?? 0;
 }
 
 function selfSignatureVerifies(c: Parsed, allowSha1: boolean): boolean {
-  const alg = c.pki.signatureAlgorithm.algorithmId;
+  const alg = c.pki.signatureAlgorithm;
   if (INSECURE_SIG.has(alg) || (!allowSha1 && SHA1_SIG.has(alg))) return false;
   try {
     return c.node.verify(c.node.publicKey);
@@ -374,8 +357,8 @@ function checkStoreCertificate(der: Buffer, type: TrustStoreType, label: string,
         hint: 'a tsa store holds the timestamping authority’s root CA certificate',
       },
     );
-  const rawSubject = Buffer.from(c.pki.subject.valueBeforeDecode);
-  const rawIssuer = Buffer.from(c.pki.issuer.valueBeforeDecode);
+  const rawSubject = c.pki.rawSubject;
+  const rawIssuer = c.pki.rawIssuer;
   if (!rawSubject.equals(rawIssuer))
     throw invalid(
       `the trusted certificate ${path} in the trust store ${label} is not a root CA certificate`,

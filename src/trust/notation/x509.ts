@@ -5,10 +5,9 @@
 // has a critical keyUsage of digitalSignature only, is not a CA, and its extendedKeyUsage (if present) holds
 // codeSigning and none of serverAuth, clientAuth, emailProtection, timeStamping, OCSPSigning or any; a TSA leaf has
 // exactly one, critical, EKU: timeStamping. RSA 2048/3072/4096 and EC P-256/384/521 keys only; no SHA-1 or MD5.
-// Parsing uses pkijs (extensions, raw names); signatures are checked with node:crypto.
+// Parsing uses asn1js (extensions, raw names) and node:crypto (names, keys, signatures).
 import { createHash, type KeyObject, X509Certificate } from 'node:crypto';
 import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
 import { TrustpinError } from '../../errors/index.js';
 
 /** Most certificates in one signature's chain (notation has no limit; real chains hold 2–4). */
@@ -90,16 +89,14 @@ export interface Certificate {
   /** OIDs of critical extensions this verifier does not understand */
   unknownCritical: string[];
   signatureAlgorithm: string;
+  /** the X.509 version field: 0 = v1 … 2 = v3 */
+  version: number;
   publicKey: KeyObject;
   x509: X509Certificate;
 }
 
 function invalid(message: string, details: { expected?: string; found?: string; hint?: string } = {}) {
   return new TrustpinError('CERTIFICATE_INVALID', message, details);
-}
-
-function toArrayBuffer(b: Buffer): ArrayBuffer {
-  return b.buffer.slice(b.byteOffset, b.byteOffset + b.length) as ArrayBuffer;
 }
 
 /** `C=US\nST=WA\nO=Acme\nCN=x` (node) → `CN=x,O=Acme,ST=WA,C=US` (RFC 4514 order, as Go prints a pkix.Name). */
@@ -128,72 +125,89 @@ export function parseCertificate(der: Buffer, what: string): Certificate {
   return c;
 }
 
+/** The children of a constructed ASN.1 value (SEQUENCE, or an explicit context tag). */
+function kids(v: asn1js.AsnType | undefined): asn1js.AsnType[] {
+  const val = (v as { valueBlock?: { value?: unknown } } | undefined)?.valueBlock?.value;
+  if (!Array.isArray(val)) throw new Error('expected a constructed value');
+  return val as asn1js.AsnType[];
+}
+
+function der1(bytes: Uint8Array): asn1js.AsnType {
+  const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  const asn = asn1js.fromBER(ab);
+  if (asn.offset === -1 || asn.offset !== bytes.byteLength) throw new Error('not one DER value');
+  return asn.result;
+}
+
+function oidOf(v: asn1js.AsnType | undefined): string {
+  if (!(v instanceof asn1js.ObjectIdentifier)) throw new Error('expected an OBJECT IDENTIFIER');
+  return v.valueBlock.toString();
+}
+
+function timeOf(v: asn1js.AsnType | undefined): Date {
+  if (v instanceof asn1js.UTCTime || v instanceof asn1js.GeneralizedTime) return v.toDate();
+  throw new Error('expected a UTCTime or GeneralizedTime');
+}
+
+/**
+ * The fields the chain rules need, read with asn1js (RFC 5280 §4.1): the raw names, validity, signature algorithm
+ * and the basicConstraints / keyUsage / extendedKeyUsage extensions; node:crypto parses the rest (names, key).
+ */
 function parseUncached(der: Buffer, what: string, fingerprint: string): Certificate {
-  if (der.length > MAX_CERTIFICATE_BYTES)
-    throw invalid(`${what} is ${der.length} bytes`, { expected: `at most ${MAX_CERTIFICATE_BYTES} bytes` });
-  let x: X509Certificate;
-  let p: pkijs.Certificate;
-  let rawSubject: Buffer;
-  let rawIssuer: Buffer;
+  let c: Certificate;
   try {
-    const asn = asn1js.fromBER(toArrayBuffer(der));
-    if (asn.offset === -1 || asn.offset !== der.length) throw new Error('not one DER value');
-    p = new pkijs.Certificate({ schema: asn.result });
-    x = new X509Certificate(der);
-    // TBSCertificate ::= SEQUENCE { [0] version, serial, signature, issuer, validity, subject, … }
-    const tbs = (asn.result as asn1js.Sequence).valueBlock.value[0] as asn1js.Sequence;
-    const f = tbs.valueBlock.value;
-    const off = f[0]?.idBlock.tagClass === 3 ? 1 : 0;
-    rawIssuer = Buffer.from(f[off + 2]!.valueBeforeDecodeView);
-    rawSubject = Buffer.from(f[off + 4]!.valueBeforeDecodeView);
+    const x = new X509Certificate(der);
+    const [tbs, sigAlg] = kids(der1(der));
+    const f = kids(tbs);
+    const off = f[0]?.idBlock.tagClass === 3 && f[0].idBlock.tagNumber === 0 ? 1 : 0;
+    const validity = kids(f[off + 3]);
+    c = {
+      der: Buffer.from(der),
+      subject: rfc4514(x.subject),
+      issuer: rfc4514(x.issuer),
+      rawIssuer: Buffer.from(f[off + 2]!.valueBeforeDecodeView),
+      rawSubject: Buffer.from(f[off + 4]!.valueBeforeDecodeView),
+      notBefore: timeOf(validity[0]),
+      notAfter: timeOf(validity[1]),
+      fingerprint,
+      unknownCritical: [],
+      signatureAlgorithm: oidOf(kids(sigAlg)[0]),
+      version: off ? ((kids(f[0])[0] as asn1js.Integer | undefined)?.valueBlock.valueDec ?? 0) : 0,
+      publicKey: x.publicKey,
+      x509: x,
+    };
+    const extTag = f.slice(off + 6).find((v) => v.idBlock.tagClass === 3 && v.idBlock.tagNumber === 3);
+    const seen = new Set<string>();
+    for (const e of extTag ? kids(kids(extTag)[0]) : []) {
+      const parts = kids(e);
+      const id = oidOf(parts[0]);
+      if (seen.has(id)) throw new Error(`the extension ${id} is repeated`);
+      seen.add(id);
+      const critical = parts[1] instanceof asn1js.Boolean ? parts[1].valueBlock.value === true : false;
+      const octets = parts[parts.length - 1];
+      if (!(octets instanceof asn1js.OctetString)) throw new Error(`the extension ${id} has no value`);
+      if (critical && !UNDERSTOOD_CRITICAL.has(id)) c.unknownCritical.push(id);
+      const value = () => der1(octets.valueBlock.valueHexView);
+      if (id === OID.basicConstraints) {
+        const bc = kids(value());
+        const ca = bc[0] instanceof asn1js.Boolean ? bc[0].valueBlock.value === true : false;
+        const pl = bc.find((v) => v instanceof asn1js.Integer) as asn1js.Integer | undefined;
+        c.basicConstraints = { ca, pathLen: pl ? pl.valueBlock.valueDec : undefined, critical };
+      } else if (id === OID.keyUsage) {
+        const v = value();
+        if (!(v instanceof asn1js.BitString)) throw new Error('keyUsage is not a BIT STRING');
+        const bytes = v.valueBlock.valueHexView;
+        let bits = 0;
+        for (let i = 0; i < 9; i++) if ((bytes[i >> 3] ?? 0) & (0x80 >> (i & 7))) bits |= 1 << i;
+        c.keyUsage = { bits, critical };
+      } else if (id === OID.extKeyUsage) {
+        c.extKeyUsage = { oids: kids(value()).map(oidOf), critical };
+      }
+    }
   } catch (e) {
-    throw invalid(`${what} is not an X.509 certificate: ${(e as Error).message}`, {
+    throw invalid(`${what} is not a usable X.509 certificate: ${(e as Error).message}`, {
       expected: 'a DER-encoded X.509 certificate',
     });
-  }
-  const c: Certificate = {
-    der: Buffer.from(der),
-    subject: rfc4514(x.subject),
-    issuer: rfc4514(x.issuer),
-    rawSubject,
-    rawIssuer,
-    notBefore: p.notBefore.value,
-    notAfter: p.notAfter.value,
-    fingerprint,
-    unknownCritical: [],
-    signatureAlgorithm: p.signatureAlgorithm.algorithmId,
-    publicKey: x.publicKey,
-    x509: x,
-  };
-  const seen = new Set<string>();
-  for (const e of p.extensions ?? []) {
-    if (seen.has(e.extnID)) throw invalid(`${what} repeats the extension ${e.extnID}`);
-    seen.add(e.extnID);
-    const critical = e.critical === true;
-    if (critical && !UNDERSTOOD_CRITICAL.has(e.extnID)) c.unknownCritical.push(e.extnID);
-    const v = e.parsedValue as unknown;
-    if (e.extnID === OID.basicConstraints && v instanceof pkijs.BasicConstraints) {
-      const pl = v.pathLenConstraint;
-      c.basicConstraints = {
-        ca: v.cA === true,
-        pathLen:
-          typeof pl === 'number' ? pl : pl instanceof asn1js.Integer ? pl.valueBlock.valueDec : undefined,
-        critical,
-      };
-    } else if (e.extnID === OID.keyUsage && v instanceof asn1js.BitString) {
-      const bytes = v.valueBlock.valueHexView;
-      let bits = 0;
-      for (let i = 0; i < 9; i++) if ((bytes[i >> 3] ?? 0) & (0x80 >> (i & 7))) bits |= 1 << i;
-      c.keyUsage = { bits, critical };
-    } else if (e.extnID === OID.extKeyUsage && v instanceof pkijs.ExtKeyUsage) {
-      c.extKeyUsage = { oids: [...v.keyPurposes], critical };
-    } else if (
-      e.extnID === OID.basicConstraints ||
-      e.extnID === OID.keyUsage ||
-      e.extnID === OID.extKeyUsage
-    ) {
-      throw invalid(`${what} has an unreadable extension ${e.extnID}`);
-    }
   }
   return c;
 }
