@@ -295,8 +295,6 @@ function headerOf(b: Buffer): HeaderView | undefined {
   return { crit: ph.get(2), cty: ph.get(3), get: (n) => ph.get(n), has: (n) => ph.has(n) };
 }
 
-const TIMES = ['io.cncf.notary.signingTime', 'io.cncf.notary.authenticSigningTime', 'io.cncf.notary.expiry'];
-
 export default defineTarget<Buffer>({
   name: 'notation-cose',
   description:
@@ -316,13 +314,18 @@ export default defineTarget<Buffer>({
     const e = codedSync(() => openEnvelope(b, NOTATION_COSE_MEDIA_TYPE));
     if (e === undefined) return;
     checkOpened(e, coseSeeds, () => headerOf(b), check);
-    // a COSE time is an epoch, tag 1 (cbor2 decodes it to a Date; notation-core-go requires the tag)
+    // a COSE time is an epoch, tag 1 (cbor2 decodes it to a Date); notation-core-go `parseTime` reads the
+    // scheme's time and the expiry, and refuses any other type ("invalid timeValue type")
     const h = e.chain[0]!.equals(resigner.leaf.der) ? headerOf(b) : undefined;
-    for (const n of TIMES)
+    const timeName =
+      e.signingScheme === 'notary.x509'
+        ? 'io.cncf.notary.signingTime'
+        : 'io.cncf.notary.authenticSigningTime';
+    for (const n of [timeName, 'io.cncf.notary.expiry'])
       if (h?.has(n))
         check(
           h.get(n) instanceof Date,
-          () => `accepted the COSE ${n} ${String(h.get(n))}, not a tag 1 epoch time`,
+          () => `accepted the COSE ${n} ${JSON.stringify(String(h.get(n)))}, not a tag 1 epoch time`,
         );
   },
   ...bufferCodec,
