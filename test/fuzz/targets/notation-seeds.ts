@@ -5,7 +5,10 @@
 // (payload, signature bytes, leaf), read leniently here, so an oracle can tell "the seed" from "something else".
 // A separate key (`resigner`) re-signs mutated protected headers: what it signs is ours, so only the header rules
 // (not "unchanged bytes") apply to an envelope it signed.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as asn1js from 'asn1js';
 import { decode, Tag } from 'cbor2';
 import fc from 'fast-check';
@@ -19,6 +22,8 @@ import {
   signCose,
   signJws,
   type TargetArtifact,
+  type TestTsa,
+  type TimestampOptions,
   testTsa,
 } from '../../harness/notation.js';
 import { haveVectors, vector, vectorPath } from '../../vectors.js';
@@ -35,49 +40,130 @@ export const TARGET: TargetArtifact = {
   annotations: { 'org.example.k': 'v' },
 };
 
-const ecPki = notationPki({ now: NOW, rootKey: 'ec-p256', intermediateKey: 'ec-p256', leafKey: 'ec-p256' });
-const rsaPki = notationPki({ now: NOW, intermediate: false, rootKey: 'rsa-2048', leafKey: 'rsa-2048' });
-const localKey = notationPki({ now: NOW, selfSignedLeaf: true, leafKey: 'ec-p384' });
-/** The key that re-signs mutated protected headers (a self-signed P-256 code signing certificate). */
-export const resigner = notationPki({
-  now: NOW,
-  selfSignedLeaf: true,
-  leafKey: 'ec-p256',
-  subjects: { leaf: 'C=US, ST=WA, O=Fuzz, CN=Fuzz Resigner' },
-});
-export const tsaRsa = testTsa({ now: NOW, rootKey: 'ec-p256' });
-export const tsaEc = testTsa({ now: NOW, rootKey: 'ec-p256', key: 'ec-p256' });
+/** What the test signer makes (random keys): cached so that a saved reproducer replays against the same keys. */
+interface Generated {
+  jws: Buffer[];
+  cose: Buffer[];
+  tokens: { name: string; token: Buffer; signature: Buffer; root: Buffer }[];
+  resigner: { key: KeyObject; chain: Buffer[] };
+}
 
-const signer = (p: { leaf: { key: SignOptions['signer']['key'] }; chain: Buffer[] }) => ({
-  key: p.leaf.key,
-  chain: p.chain,
-});
+function generate(): Generated {
+  const ecPki = notationPki({ now: NOW, rootKey: 'ec-p256', intermediateKey: 'ec-p256', leafKey: 'ec-p256' });
+  const rsaPki = notationPki({ now: NOW, intermediate: false, rootKey: 'rsa-2048', leafKey: 'rsa-2048' });
+  const localKey = notationPki({ now: NOW, selfSignedLeaf: true, leafKey: 'ec-p384' });
+  // the key that re-signs mutated protected headers (a self-signed P-256 code signing certificate)
+  const re = notationPki({
+    now: NOW,
+    selfSignedLeaf: true,
+    leafKey: 'ec-p256',
+    subjects: { leaf: 'C=US, ST=WA, O=Fuzz, CN=Fuzz Resigner' },
+  });
+  const tsaRsa = testTsa({ now: NOW, rootKey: 'ec-p256' });
+  const tsaEc = testTsa({ now: NOW, rootKey: 'ec-p256', key: 'ec-p256' });
+  const signer = (p: { leaf: { key: KeyObject }; chain: Buffer[] }) => ({ key: p.leaf.key, chain: p.chain });
+  // the envelopes the test signer makes, as options (each is written both as JWS and as COSE)
+  const own: SignOptions[] = [
+    { target: TARGET, signer: signer(ecPki), signingTime: NOW },
+    {
+      target: TARGET,
+      signer: signer(ecPki),
+      signingTime: NOW,
+      timestamp: { tsa: tsaRsa, genTime: NOW, accuracySeconds: 1 },
+    },
+    {
+      target: TARGET,
+      signer: signer(rsaPki),
+      signingScheme: 'notary.x509.signingAuthority',
+      signingTime: NOW,
+      expiry: new Date(NOW.getTime() + YEAR),
+      timestamp: { tsa: tsaEc, genTime: NOW, certs: 'chain' },
+    },
+    {
+      target: { ...TARGET, annotations: {} },
+      signer: signer(localKey),
+      signingTime: NOW,
+      expiry: new Date(NOW.getTime() + 3600_000),
+      signingAgent: '',
+    },
+  ];
+  const sigOf = (o: SignOptions) => lenientJws('', signJws({ ...o, timestamp: undefined })).signature!;
+  const ecSig = sigOf(own[0]!);
+  const rsaSig = sigOf(own[2]!);
+  const token = (name: string, tsa: TestTsa, signature: Buffer, o: TimestampOptions) => ({
+    name,
+    token: tsa.timestamp(signature, o),
+    signature,
+    root: tsa.root.der,
+  });
+  return {
+    jws: own.map(signJws),
+    cose: own.map(signCose),
+    tokens: [
+      token('own-rsa-tsa', tsaRsa, ecSig, { genTime: NOW, accuracySeconds: 1 }),
+      token('own-rsa-tsa-chain-sha384', tsaRsa, rsaSig, { genTime: NOW, hash: 'sha384', certs: 'chain' }),
+      token('own-ec-tsa-sha512', tsaEc, ecSig, { genTime: new Date(NOW.getTime() - 60_000), hash: 'sha512' }),
+      token('own-ec-tsa-no-certs', tsaEc, rsaSig, { genTime: NOW, certs: 'none' }),
+    ],
+    resigner: { key: re.leaf.key, chain: re.chain },
+  };
+}
 
-/** The envelopes the test signer makes, as options (each is written both as JWS and as COSE). */
-const OWN: SignOptions[] = [
-  { target: TARGET, signer: signer(ecPki), signingTime: NOW },
-  {
-    target: TARGET,
-    signer: signer(ecPki),
-    signingTime: NOW,
-    timestamp: { tsa: tsaRsa, genTime: NOW, accuracySeconds: 1 },
-  },
-  {
-    target: TARGET,
-    signer: signer(rsaPki),
-    signingScheme: 'notary.x509.signingAuthority',
-    signingTime: NOW,
-    expiry: new Date(NOW.getTime() + YEAR),
-    timestamp: { tsa: tsaEc, genTime: NOW, certs: 'chain' },
-  },
-  {
-    target: { ...TARGET, annotations: {} },
-    signer: signer(localKey),
-    signingTime: NOW,
-    expiry: new Date(NOW.getTime() + 3600_000),
-    signingAgent: '',
-  },
-];
+/** .fuzz/ (git-ignored), where the runner keeps its reproducers. */
+const CACHE = fileURLToPath(new URL('../../../.fuzz/notation-seeds.json', import.meta.url));
+const b64 = (b: Buffer) => b.toString('base64');
+const unb64 = (s: string) => Buffer.from(s, 'base64');
+
+function cached(): Generated {
+  try {
+    const j = JSON.parse(readFileSync(CACHE, 'utf8'));
+    return {
+      jws: j.jws.map(unb64),
+      cose: j.cose.map(unb64),
+      tokens: j.tokens.map((t: Record<string, string>) => ({
+        name: t.name,
+        token: unb64(t.token!),
+        signature: unb64(t.signature!),
+        root: unb64(t.root!),
+      })),
+      resigner: { key: createPrivateKey(j.resigner.key), chain: j.resigner.chain.map(unb64) },
+    };
+  } catch {
+    const g = generate();
+    try {
+      mkdirSync(dirname(CACHE), { recursive: true });
+      const tmp = `${CACHE}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+      writeFileSync(
+        tmp,
+        JSON.stringify({
+          jws: g.jws.map(b64),
+          cose: g.cose.map(b64),
+          tokens: g.tokens.map((t) => ({
+            ...t,
+            token: b64(t.token),
+            signature: b64(t.signature),
+            root: b64(t.root),
+          })),
+          resigner: {
+            key: g.resigner.key.export({ type: 'pkcs8', format: 'pem' }),
+            chain: g.resigner.chain.map(b64),
+          },
+        }),
+      );
+      renameSync(tmp, CACHE);
+    } catch {
+      // a read-only tree: the seeds are still good for this process
+    }
+    return g;
+  }
+}
+
+const made = process.env.FUZZ_FRESH_SEEDS ? generate() : cached();
+/** The key that re-signs mutated protected headers, and its chain (one self-signed certificate). */
+export const resigner = {
+  leaf: { key: made.resigner.key, der: made.resigner.chain[0]! },
+  chain: made.resigner.chain,
+};
 
 /** An envelope seed and what it signs (read leniently: undefined where the seed itself is malformed). */
 export interface EnvelopeSeed {
@@ -147,7 +233,7 @@ function vectorFiles(dir: string, keep: (f: string) => boolean): string[] {
 }
 
 export const jwsSeeds: EnvelopeSeed[] = [
-  ...OWN.map((o, i) => lenientJws(`own-jws-${i}`, signJws(o))),
+  ...made.jws.map((b, i) => lenientJws(`own-jws-${i}`, b)),
   ...[
     ...vectorFiles(MOCK, (f) => f.endsWith('.json')),
     ...vectorFiles(SIGENV, (f) => f.endsWith('.sig')),
@@ -161,7 +247,7 @@ export const jwsSeeds: EnvelopeSeed[] = [
 ];
 
 export const coseSeeds: EnvelopeSeed[] = [
-  ...OWN.map((o, i) => lenientCose(`own-cose-${i}`, signCose(o))),
+  ...made.cose.map((b, i) => lenientCose(`own-cose-${i}`, b)),
   ...[
     ...vectorFiles(SIGENV, (f) => f.endsWith('.sig')),
     ...(present('notation-go/internal/testdata/cose_signature.sig')
@@ -214,19 +300,6 @@ export function genTimeOf(token: Buffer): Date | undefined {
 }
 
 const root = (der: Buffer, what: string) => parseCertificate(der, what);
-const sigOf = (o: SignOptions) => lenientJws('', signJws({ ...o, timestamp: undefined })).signature!;
-const ownSig = sigOf(OWN[0]!);
-const rsaSig = sigOf(OWN[2]!);
-
-function own(name: string, tsa: typeof tsaRsa, signature: Buffer, o: Parameters<typeof tsaRsa.timestamp>[1]) {
-  return {
-    name,
-    token: tsa.timestamp(signature, o),
-    signature,
-    roots: [root(tsa.root.der, `${name} root`)],
-  };
-}
-
 const TS = 'notation-go/verifier/testdata/timestamp';
 const GLOBALSIGN = 'notation-go/verifier/testdata/truststore/x509/tsa/test-timestamp/globalsignRoot.cer';
 const CORE = 'notation-core-go/internal/timestamp/testdata';
@@ -267,10 +340,12 @@ function timestampTokenOf(bytes: Buffer): Buffer | undefined {
 }
 
 export const tokenSeeds: TokenSeed[] = [
-  own('own-rsa-tsa', tsaRsa, ownSig, { genTime: NOW, accuracySeconds: 1 }),
-  own('own-rsa-tsa-chain-sha384', tsaRsa, rsaSig, { genTime: NOW, hash: 'sha384', certs: 'chain' }),
-  own('own-ec-tsa-sha512', tsaEc, ownSig, { genTime: new Date(NOW.getTime() - 60_000), hash: 'sha512' }),
-  own('own-ec-tsa-no-certs', tsaEc, rsaSig, { genTime: NOW, certs: 'none' }),
+  ...made.tokens.map((t) => ({
+    name: t.name,
+    token: t.token,
+    signature: t.signature,
+    roots: [root(t.root, `${t.name} root`)],
+  })),
   ...vectorTokens(),
 ].map((s) => ({ ...s, genTime: genTimeOf(s.token) }));
 
