@@ -155,13 +155,33 @@ function field(o: Record<string, unknown>, name: string): unknown {
   return out;
 }
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|([+-])(\d{2}):(\d{2}))$/;
 
-function time(v: unknown, name: string): Date {
-  const d = typeof v === 'string' && RFC3339.test(v) ? new Date(v) : v instanceof Date ? v : undefined;
+/** An RFC 3339 time as Go's `time.Parse(time.RFC3339, …)` reads it: out-of-range fields are refused, not rolled over. */
+function rfc3339(v: string): Date | undefined {
+  const m = RFC3339.exec(v);
+  if (!m) return undefined;
+  const [y, mo, d, h, mi, sec] = m.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const days = new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  if (mo < 1 || mo > 12 || d < 1 || d > days || h > 23 || mi > 59 || sec > 59) return undefined;
+  if (m[9] && (Number(m[10]) > 23 || Number(m[11]) > 59)) return undefined;
+  return new Date(v);
+}
+
+/** A signed time: an RFC 3339 string in JWS, a tag-1 epoch time in COSE (notation-core-go reads no other form). */
+function time(v: unknown, name: string, format: 'jws' | 'cose'): Date {
+  const d =
+    format === 'jws' ? (typeof v === 'string' ? rfc3339(v) : undefined) : v instanceof Date ? v : undefined;
   if (!d || Number.isNaN(d.getTime()))
     throw bad(`the protected header ${name} is not a time`, {
-      expected: 'an RFC 3339 time (JWS) or a CBOR epoch time, tag 1 (COSE)',
+      expected: format === 'jws' ? 'an RFC 3339 time' : 'a CBOR epoch time (tag 1)',
       found: typeof v === 'string' ? v.slice(0, 64) : typeof v,
     });
   return d;
@@ -234,9 +254,21 @@ function bstr(v: unknown): v is Uint8Array {
   return v instanceof Uint8Array;
 }
 
+/** cbor2's tag decoders with tag 0 (RFC 3339 string date) left as a Tag, so it never reads as a time. */
+const KEEP_TAG0 = new Map([[0, (t: unknown) => t]]) as unknown as NonNullable<
+  NonNullable<Parameters<typeof decode>[1]>['tags']
+>;
+
 function cbor(bytes: Uint8Array, what: string): unknown {
   try {
-    return decode(bytes, { preferMap: true, rejectDuplicateKeys: true, rejectStreaming: true, maxDepth: 16 });
+    return decode(bytes, {
+      preferMap: true,
+      rejectDuplicateKeys: true,
+      rejectStreaming: true,
+      maxDepth: 16,
+      // tag 0 (a date string) stays a Tag: only tag 1 (epoch) is a time in a Notation COSE envelope
+      tags: KEEP_TAG0,
+    });
   } catch (e) {
     throw bad(`${what} is not valid CBOR: ${(e as Error).message}`);
   }
@@ -425,15 +457,15 @@ function signedParts(p: Parts): OpenedEnvelope {
   const timeName = scheme === 'notary.x509' ? H.signingTime : H.authenticSigningTime;
   if (!p.has(timeName))
     throw bad(`the ${scheme} signature has no ${timeName}`, { expected: `protected header ${timeName}` });
-  const signingTime = time(p.get(timeName), timeName);
-  const expiry = p.has(H.expiry) ? time(p.get(H.expiry), H.expiry) : undefined;
+  const signingTime = time(p.get(timeName), timeName, p.format);
+  const expiry = p.has(H.expiry) ? time(p.get(H.expiry), H.expiry, p.format) : undefined;
   if (expiry && expiry <= signingTime)
     throw bad('the signature expires before it was made', {
       expected: `expiry after ${signingTime.toISOString()}`,
       found: expiry.toISOString(),
     });
   const plugin = p.get(H.plugin);
-  if (plugin !== undefined)
+  if (p.has(H.plugin))
     throw bad(`the signature requires the verification plugin ${JSON.stringify(String(plugin))}`, {
       expected: 'a signature verifiable without plugins',
       found: `${H.plugin}: ${String(plugin)}`,
