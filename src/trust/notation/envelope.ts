@@ -143,6 +143,17 @@ function base64std(s: unknown, what: string): Buffer {
   return Buffer.from(s, 'base64');
 }
 
+/** A value from a hostile header, for a message: never throws (a JSON object may carry its own `toString`). */
+function show(v: unknown): string {
+  if (typeof v === 'string') return v.slice(0, 128);
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' || v == null) return `${v}`;
+  try {
+    return (JSON.stringify(v) ?? typeof v).slice(0, 128);
+  } catch {
+    return typeof v;
+  }
+}
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -332,7 +343,7 @@ function openCose(bytes: Buffer): OpenedEnvelope {
   if (!alg)
     throw bad('the COSE algorithm is not one Notation allows', {
       expected: 'PS256/384/512 (-37/-38/-39) or ES256/384/512 (-7/-35/-36)',
-      found: String(algId),
+      found: show(algId),
     });
   checkSignature(chain[0]!, alg, sigStructure(protectedBytes, payload), Buffer.from(signature));
   const crit = ph.get(2);
@@ -427,16 +438,16 @@ function signedParts(p: Parts): OpenedEnvelope {
   if (p.crit.length === 0) throw bad('the crit list is empty', { expected: `crit containing ${H.scheme}` });
   if (new Set(p.crit).size !== p.crit.length) throw bad('the crit list repeats a header');
   for (const c of p.crit) {
-    if (!KNOWN_CRITICAL.has(String(c)) || typeof c !== 'string')
+    if (!KNOWN_CRITICAL.has(show(c)) || typeof c !== 'string')
       throw bad(
         `the signature marks the header ${JSON.stringify(c)} critical, and trustpin does not understand it`,
         {
           expected: `critical headers among ${[...KNOWN_CRITICAL].join(', ')}`,
-          found: String(c),
+          found: show(c),
           hint: 'a verifier must refuse a signature with a critical header it does not understand (NSPEC)',
         },
       );
-    if (!p.has(String(c))) throw bad(`the crit list names ${c}, which is not in the protected header`);
+    if (!p.has(show(c))) throw bad(`the crit list names ${c}, which is not in the protected header`);
   }
   for (const name of MUST_BE_CRITICAL)
     if (p.has(name) && !p.crit.includes(name))
@@ -446,13 +457,13 @@ function signedParts(p: Parts): OpenedEnvelope {
   if (p.cty !== NOTATION_PAYLOAD_MEDIA_TYPE)
     throw bad('the signed payload is not a Notation payload', {
       expected: NOTATION_PAYLOAD_MEDIA_TYPE,
-      found: String(p.cty),
+      found: show(p.cty),
     });
   const scheme = p.get(H.scheme);
   if (scheme !== 'notary.x509' && scheme !== 'notary.x509.signingAuthority')
     throw bad('the signing scheme is not one Notation defines', {
       expected: 'notary.x509 or notary.x509.signingAuthority',
-      found: String(scheme),
+      found: show(scheme),
     });
   const timeName = scheme === 'notary.x509' ? H.signingTime : H.authenticSigningTime;
   if (!p.has(timeName))
@@ -466,9 +477,9 @@ function signedParts(p: Parts): OpenedEnvelope {
     });
   const plugin = p.get(H.plugin);
   if (p.has(H.plugin))
-    throw bad(`the signature requires the verification plugin ${JSON.stringify(String(plugin))}`, {
+    throw bad(`the signature requires the verification plugin ${JSON.stringify(show(plugin))}`, {
       expected: 'a signature verifiable without plugins',
-      found: `${H.plugin}: ${String(plugin)}`,
+      found: `${H.plugin}: ${show(plugin)}`,
       hint: 'trustpin runs no Notation plugins; verify such signatures with notation and the plugin',
     });
   return {

@@ -119,6 +119,15 @@ describe('notation envelopes: signed times and plugins (fuzz regressions)', () =
     );
   });
 
+  test('JWS: header values that are objects with their own toString give a coded refusal, not a TypeError', () => {
+    const hostile = { toString: 1, valueOf: 1 };
+    for (const fields of [
+      { cty: hostile, 'io.cncf.notary.signingTime': '2026-01-01T00:00:00Z' },
+      { 'io.cncf.notary.signingScheme': hostile, 'io.cncf.notary.signingTime': '2026-01-01T00:00:00Z' },
+    ])
+      refused(() => openEnvelope(jws(fields), NOTATION_JWS_MEDIA_TYPE), /payload|scheme/);
+  });
+
   test('COSE: a time must be a tag-1 epoch time; an RFC 3339 string or a tag-0 date is refused', () => {
     refused(
       () =>
