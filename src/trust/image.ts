@@ -102,6 +102,30 @@ export async function verifySignedSource(
   }
 }
 
+/**
+ * {@link verifySignedSource} for an image the verifier resolved itself (by tag or digest, its digest computed from
+ * the bytes), then, when a tag was asked about, the tag node: it resolved to the signed digest.
+ */
+export async function verifyResolvedSource(
+  src: ImageSource,
+  digest: string,
+  tag: string | undefined,
+  b: ChainBuilder,
+  prev: string | undefined,
+  signal?: AbortSignal,
+): Promise<void> {
+  const image = await verifySignedSource(src, { digest }, b, prev, signal);
+  if (tag !== undefined)
+    chainStep(b, image.id, {
+      id: `registry-tag:${tag}`,
+      kind: 'registry-tag',
+      label: `tag ${tag}`,
+      digest,
+      detail: 'resolved to this digest (computed from the bytes)',
+      ok: true,
+    });
+}
+
 function configNode(b: ChainBuilder, parent: string, digest: string, platform: string | undefined): void {
   const id = b.node({ id: `config:${digest}`, kind: 'config', label: 'config', digest, platform, ok: true });
   b.edge(parent, id, 'contains');

@@ -1,6 +1,6 @@
 // The one contract every signature system implements (DCT now; cosign, Notation and the policy engine next):
 // a verifier answers "is this image signed by whom I trust?" with a verdict whose failures are coded problems.
-import type { ErrorCode, TrustpinError } from '../errors/index.js';
+import { type ErrorCode, TrustpinError } from '../errors/index.js';
 import type { Reference } from '../reference/index.js';
 import type { ChainGraph } from './chain.js';
 
@@ -112,4 +112,33 @@ export function problemOf(e: TrustpinError): Problem {
     ...(e.found !== undefined ? { found: e.found } : {}),
     ...(e.hint !== undefined ? { hint: e.hint } : {}),
   };
+}
+
+/** At most this many problems (one per distinct failure) are listed in a verdict whose signatures all failed. */
+const MAX_REPORTED_PROBLEMS = 16;
+/** The problems a failure carries, for the verdict (see {@link failureWith}). */
+const carried = new WeakMap<TrustpinError, Problem[]>();
+
+/**
+ * The verification error thrown when no signature verified: coded as the first problem, and carrying every
+ * distinct one (same code and message once; at most 16) for the verdict, which reads them with
+ * {@link problemsOfFailure}.
+ */
+export function failureWith(problems: Problem[]): TrustpinError {
+  const seen = new Set<string>();
+  const distinct = problems.filter((p) => {
+    const key = `${p.code}\0${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  const p = distinct[0] ?? { code: 'SIGNATURE_INVALID' as const, message: 'no signature verified' };
+  const e = new TrustpinError(p.code, p.message, p);
+  carried.set(e, distinct.slice(0, MAX_REPORTED_PROBLEMS));
+  return e;
+}
+
+/** The problems a verification failure puts in a verdict: those {@link failureWith} gave it, or its own. */
+export function problemsOfFailure(e: TrustpinError): Problem[] {
+  return carried.get(e) ?? [problemOf(e)];
 }

@@ -8,11 +8,13 @@ import { fullName, parseDockerReference, type Reference } from '../../reference/
 import { RegistryClient } from '../../registry/index.js';
 import { type ImageSource, RegistrySource } from '../../source/index.js';
 import { type AttachmentStore, openWithAttachments, registryAttachments } from '../attachments/index.js';
-import { ChainBuilder, chainStep } from '../chain.js';
-import { verifySignedSource } from '../image.js';
+import { ChainBuilder } from '../chain.js';
+import { verifyResolvedSource } from '../image.js';
 import {
+  failureWith,
   type Problem,
   problemOf,
+  problemsOfFailure,
   type TrustVerdict,
   type TrustVerifier,
   type VerifyOptions,
@@ -198,22 +200,12 @@ class CosignVerifier implements TrustVerifier<CosignVerdict> {
       v.claims = good.flatMap((c) => (c.claim ? [c.claim] : []));
       if (this.o.attestation !== undefined)
         v.attestations = good.flatMap((c) => (c.statement ? [c.statement] : []));
-      if (this.o.fetchImage !== false) {
-        const image = await verifySignedSource(target.source, { digest: top.digest }, b, prev, signal);
-        if (target.tag !== undefined)
-          chainStep(b, image.id, {
-            id: `registry-tag:${target.tag}`,
-            kind: 'registry-tag',
-            label: `tag ${target.tag}`,
-            digest: top.digest,
-            detail: 'resolved to this digest (computed from the bytes)',
-            ok: true,
-          });
-      }
+      if (this.o.fetchImage !== false)
+        await verifyResolvedSource(target.source, top.digest, target.tag, b, prev, signal);
       v.pinned = `${target.pinName}@${top.digest}`;
     } catch (e) {
       if (!(e instanceof TrustpinError) || !e.isVerificationFailure) throw e;
-      v.problems.push(...(failures.get(e) ?? [problemOf(e)]));
+      v.problems.push(...problemsOfFailure(e));
     } finally {
       await target.source.close();
     }
@@ -370,9 +362,7 @@ interface Target {
   pinName: string;
 }
 
-/** Problems of every checked artifact, carried on the error thrown when none verified. */
-const failures = new WeakMap<TrustpinError, Problem[]>();
-
+/** The failure when no artifact verified: each distinct problem once, with the first artifact it came from. */
 function firstFailure(checks: SignatureCheck[], refused: Problem[]): TrustpinError {
   const problems: Problem[] = [];
   const seen = new Set<string>();
@@ -383,15 +373,8 @@ function firstFailure(checks: SignatureCheck[], refused: Problem[]): TrustpinErr
       seen.add(key);
       problems.push({ ...p, message: `${c.artifact.origin}: ${p.message}` });
     }
-  problems.push(...refused);
-  const p = problems[0] ?? { code: 'SIGNATURE_INVALID' as const, message: 'no signature verified' };
-  const e = new TrustpinError(p.code, p.message, p);
-  failures.set(e, problems.slice(0, MAX_REPORTED_PROBLEMS));
-  return e;
+  return failureWith([...problems, ...refused]);
 }
-
-/** At most this many problems (one per distinct failure) are listed in a verdict. */
-const MAX_REPORTED_PROBLEMS = 16;
 
 function readTrustedRoot(input: string | Buffer | object, source: string | undefined): LoadedTrustedRoot {
   if (typeof input === 'string' && !input.trimStart().startsWith('{')) {

@@ -7,12 +7,15 @@ import { readFileSync } from 'node:fs';
 import { TrustpinError } from '../../errors/index.js';
 import { fullName, parseDockerReference, type Reference } from '../../reference/index.js';
 import { RegistryClient } from '../../registry/index.js';
-import { type AttachmentStore, openWithAttachments } from '../attachments/index.js';
-import { ChainBuilder, chainStep } from '../chain.js';
-import { verifySignedSource } from '../image.js';
+import { type ImageSource, RegistrySource } from '../../source/index.js';
+import { type AttachmentStore, openWithAttachments, registryAttachments } from '../attachments/index.js';
+import { ChainBuilder } from '../chain.js';
+import { verifyResolvedSource } from '../image.js';
 import {
+  failureWith,
   type Problem,
   problemOf,
+  problemsOfFailure,
   type TrustVerdict,
   type TrustVerifier,
   type VerdictWarning,
@@ -179,7 +182,7 @@ class NotationVerifier implements TrustVerifier<NotationVerdict> {
           message: `${r.origin}: ${r.error.message}`,
         }));
         if (found.signatures.length === 0) {
-          if (refused.length) throw failure(refused);
+          if (refused.length) throw failureWith(refused);
           throw new TrustpinError(
             'SIGNATURE_NOT_FOUND',
             `no Notation signature is attached to ${target.name}@${top.digest}`,
@@ -211,7 +214,7 @@ class NotationVerifier implements TrustVerifier<NotationVerdict> {
         const good = checks.find((c) => c.ok);
         const prev = this.chain(b, good ? [good] : checks.slice(0, 1), statement);
         if (!good)
-          throw failure([
+          throw failureWith([
             ...checks.flatMap((c) =>
               c.problems.map((p) => ({ ...p, message: `${c.artifact.origin}: ${p.message}` })),
             ),
@@ -219,23 +222,13 @@ class NotationVerifier implements TrustVerifier<NotationVerdict> {
           ]);
         if (good.claim) v.claims = [good.claim];
         v.warnings.push(...warningsOf(good));
-        if (this.o.fetchImage !== false) {
-          const image = await verifySignedSource(target.source, { digest: top.digest }, b, prev, signal);
-          if (target.tag !== undefined)
-            chainStep(b, image.id, {
-              id: `registry-tag:${target.tag}`,
-              kind: 'registry-tag',
-              label: `tag ${target.tag}`,
-              digest: top.digest,
-              detail: 'resolved to this digest (computed from the bytes)',
-              ok: true,
-            });
-        }
+        if (this.o.fetchImage !== false)
+          await verifyResolvedSource(target.source, top.digest, target.tag, b, prev, signal);
         v.pinned = `${target.pinName}@${top.digest}`;
       }
     } catch (e) {
       if (!(e instanceof TrustpinError) || !e.isVerificationFailure) throw e;
-      v.problems.push(...(problemsOf.get(e) ?? [problemOf(e)]));
+      v.problems.push(...problemsOfFailure(e));
     } finally {
       await target.source.close();
     }
@@ -257,10 +250,8 @@ class NotationVerifier implements TrustVerifier<NotationVerdict> {
         found: fullName(ref),
         hint: 'copy the image with its referrers into an OCI layout, or drop option offline',
       });
-    const { source, store } = openWithAttachments(
-      ref.digest ? `${fullName(ref)}@${ref.digest}` : `${fullName(ref)}:${ref.tag ?? 'latest'}`,
-      this.client,
-    );
+    const source = new RegistrySource(ref, this.client);
+    const store = registryAttachments(this.client, ref.registry, ref.repository);
     return {
       source,
       store,
@@ -320,7 +311,7 @@ class NotationVerifier implements TrustVerifier<NotationVerdict> {
 }
 
 interface Target {
-  source: import('../../source/index.js').ImageSource;
+  source: ImageSource;
   store: AttachmentStore;
   name: string;
   /** the fully qualified repository the trust policy is selected for; undefined = `*` */
@@ -340,23 +331,6 @@ function warningsOf(c: NotationCheck): VerdictWarning[] {
       message: `certificate revocation ${c.revocation}`,
     });
   return w;
-}
-
-const problemsOf = new WeakMap<TrustpinError, Problem[]>();
-
-/** The error carrying every distinct problem (at most 16), thrown when no signature verified. */
-function failure(list: Problem[]): TrustpinError {
-  const seen = new Set<string>();
-  const problems = list.filter((p) => {
-    const k = `${p.code}\0${p.message}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
-  const p = problems[0] ?? { code: 'SIGNATURE_INVALID' as const, message: 'no signature verified' };
-  const e = new TrustpinError(p.code, p.message, p);
-  problemsOf.set(e, problems.slice(0, 16));
-  return e;
 }
 
 function readFile(path: string, what: string): Buffer {
