@@ -1,45 +1,8 @@
 // Everything attached to an image, as a tree: referrers of any artifact type (Sigstore bundles, Notation
 // signatures, SBOMs, in-toto attestations…) and cosign's legacy tags, each manifest fetched by digest and its
 // subject checked. Nothing is verified and no layer is downloaded: a listing, for `trustpin signatures REF`.
-import {
-  algorithmOf,
-  type Digest,
-  hexOf,
-  readCapped,
-  selfDigested,
-  shortDigest,
-  type Verified,
-  verifyBytes,
-} from '../../digest/index.js';
-import { isTrustpinError, TrustpinError } from '../../errors/index.js';
-import {
-  type Descriptor,
-  type ImageManifest,
-  isManifestType,
-  type Manifest,
-  MT,
-  parseManifest,
-} from '../../manifest/index.js';
-import { parseDockerReference } from '../../reference/index.js';
-import {
-  abortedError,
-  hasArtifactType,
-  listReferrers,
-  type ReferrersAnswer,
-  type RegistryClient,
-  referrersTag,
-} from '../../registry/index.js';
-import {
-  DEFAULT_MANIFEST_CAP,
-  type ImageSource,
-  type LazySource,
-  OciLayout,
-  OciLayoutSource,
-  openArchiveSource,
-  openOciLayout,
-  REF_NAME,
-  RegistrySource,
-} from '../../source/index.js';
+import { type Digest, shortDigest, type Verified } from '../../digest/index.js';
+import { type Manifest, MT } from '../../manifest/index.js';
 import {
   type AttachmentStore,
   artifactTypeOf,

@@ -9,7 +9,6 @@ import {
   hexOf,
   readCapped,
   selfDigested,
-  shortDigest,
   type Verified,
   verifyBytes,
 } from '../../digest/index.js';
@@ -355,4 +354,108 @@ export async function referrerCandidates(
     );
   }
   return out;
+}
+
+/**
+ * The bytes one discovery may fetch, manifests and layers together: each descriptor is charged before its fetch,
+ * and one that would pass the budget is refused (SIZE_EXCEEDED) with nothing downloaded.
+ */
+export class DownloadBudget {
+  private left: number;
+  constructor(
+    private readonly limit: number,
+    private readonly where: string,
+  ) {
+    this.left = limit;
+  }
+
+  spend(d: Descriptor, what: string): void {
+    if (d.size > this.left)
+      throw new TrustpinError(
+        'SIZE_EXCEEDED',
+        `${what} ${d.digest} in ${this.where} would pass the download budget`,
+        {
+          expected: `at most ${this.limit} bytes of attachments in all`,
+          found: `${d.size} bytes, with ${this.left} left`,
+          hint: 'nothing more was downloaded; raise the budget only if you trust the source',
+        },
+      );
+    this.left -= d.size;
+  }
+}
+
+/** A referrer that passed {@link forEachReferrer}'s checks: an image manifest of the asked-for type, naming `digest`. */
+export interface ReferrerManifest {
+  /** `referrer sha256:… (referrers API)` or `(tag sha256-…)` */
+  origin: string;
+  manifest: Verified<ImageManifest>;
+  artifactType: string;
+}
+
+/**
+ * Visit, in order, the referrers of `digest` whose artifact type is one of `artifactTypes`: found by the referrers
+ * API or the tag-schema index, each manifest charged to `budget` and fetched by digest, then kept only if it is an
+ * image manifest naming `digest` as subject with such an artifact type (the image listed as its own referrer, the
+ * ones over `max`, and the rest are counted in `o.ignored`; a manifest failing its digest goes to `refused`).
+ * `visit` runs before the next manifest is fetched, so its downloads are charged in the same order; it returns how
+ * many artifacts it took from the referrer (the record's `found`).
+ * @throws TrustpinError operational failures of the store, ABORTED
+ */
+export async function forEachReferrer(
+  store: AttachmentStore,
+  digest: Digest,
+  artifactTypes: readonly string[],
+  o: {
+    /** most manifests fetched, and the words for it and the type in notes: `referrer`, `Sigstore bundles` */
+    max: number;
+    unit: string;
+    kind: string;
+    budget: DownloadBudget;
+    refused: RefusedArtifact[];
+    /** where the skipped referrers are counted (visit may add its own reasons) */
+    ignored: Ignored;
+    signal?: AbortSignal | undefined;
+  },
+  visit: (r: ReferrerManifest) => Promise<number>,
+): Promise<SearchRecord> {
+  const { candidates, via, record } = await referrerCandidates(store, digest, artifactTypes, o.signal);
+  const ignored = o.ignored;
+  let examined = 0;
+  for (const d of candidates) {
+    if (d.digest === digest) {
+      ignored.add('listing the image itself');
+      continue;
+    }
+    if (examined >= o.max) {
+      ignored.add(`over the ${o.max}-${o.unit} limit`);
+      continue;
+    }
+    examined++;
+    const origin = `referrer ${d.digest} (${via})`;
+    let m: Verified<Manifest>;
+    try {
+      o.budget.spend(d, 'manifest');
+      m = await store.manifest(d, { signal: o.signal });
+    } catch (e) {
+      if (!isArtifactFailure(e)) throw e;
+      o.refused.push({ origin, error: e });
+      continue;
+    }
+    const v = m.value;
+    if (v.kind !== 'image') {
+      ignored.add('that are not image manifests');
+      continue;
+    }
+    if (v.subject?.digest !== digest) {
+      ignored.add('whose subject is another image');
+      continue;
+    }
+    const artifactType = artifactTypeOf(v);
+    if (artifactType === undefined || !artifactTypes.includes(artifactType)) {
+      ignored.add(`that are not ${o.kind}`);
+      continue;
+    }
+    record.found += await visit({ origin, manifest: m as Verified<ImageManifest>, artifactType });
+  }
+  return record;
 }

@@ -4,57 +4,21 @@
 // attachments is a claim: every manifest is fetched by digest and checked, its `subject` must name the image,
 // every layer is fetched by digest under a size cap (refused before download when its descriptor is over it)
 // and only then handed on. A tag that does not exist is "none found"; a registry failure throws.
-import {
-  algorithmOf,
-  type Digest,
-  hexOf,
-  readCapped,
-  selfDigested,
-  shortDigest,
-  type Verified,
-  verifyBytes,
-} from '../../digest/index.js';
-import { isTrustpinError, TrustpinError } from '../../errors/index.js';
-import {
-  type Descriptor,
-  type ImageManifest,
-  isManifestType,
-  type Manifest,
-  MT,
-  parseManifest,
-} from '../../manifest/index.js';
-import { parseDockerReference } from '../../reference/index.js';
-import {
-  abortedError,
-  hasArtifactType,
-  listReferrers,
-  type ReferrersAnswer,
-  type RegistryClient,
-  referrersTag,
-} from '../../registry/index.js';
-import {
-  DEFAULT_MANIFEST_CAP,
-  type ImageSource,
-  type LazySource,
-  OciLayout,
-  OciLayoutSource,
-  openArchiveSource,
-  openOciLayout,
-  REF_NAME,
-  RegistrySource,
-} from '../../source/index.js';
+import type { Digest } from '../../digest/index.js';
+import { TrustpinError } from '../../errors/index.js';
+import type { Descriptor, ImageManifest } from '../../manifest/index.js';
 import {
   type AttachmentStore,
-  artifactTypeOf,
   cosignTag,
   DEFAULT_ATTACHMENT_BUDGET_CAP,
   DEFAULT_SIGNATURE_LAYER_CAP,
+  DownloadBudget,
+  forEachReferrer,
   Ignored,
   isArtifactFailure,
   joinNotes,
   MAX_REFERRER_MANIFESTS,
   type RefusedArtifact,
-  referrerCandidates,
   type SearchRecord,
   tooLarge,
 } from '../attachments/index.js';
@@ -123,100 +87,62 @@ export async function discoverArtifacts(
   const maxLayers = options.maxLayers ?? MAX_SIGNATURE_LAYERS;
   const maxReferrers = options.maxReferrers ?? MAX_REFERRER_MANIFESTS;
   const signal = options.signal;
-  let budget = options.budget ?? DEFAULT_ATTACHMENT_BUDGET_CAP;
+  const budget = new DownloadBudget(options.budget ?? DEFAULT_ATTACHMENT_BUDGET_CAP, store.where);
   const out: Discovery = { artifacts: [], searched: [], refused: [] };
-
-  /** Charge `d` to the budget before fetching it; refused (nothing fetched) when it would pass the budget. */
-  const spend = (d: Descriptor, what: string): void => {
-    if (d.size > budget)
-      throw new TrustpinError(
-        'SIZE_EXCEEDED',
-        `${what} ${d.digest} in ${store.where} would pass the download budget`,
-        {
-          expected: `at most ${options.budget ?? DEFAULT_ATTACHMENT_BUDGET_CAP} bytes of attachments in all`,
-          found: `${d.size} bytes, with ${budget} left`,
-          hint: 'nothing more was downloaded; raise the budget only if you trust the source',
-        },
-      );
-    budget -= d.size;
-  };
   const fetchLayer = async (d: Descriptor): Promise<Buffer> => {
     if (d.size > layerCap) throw tooLarge('layer', d, layerCap, store.where);
-    spend(d, 'layer');
+    budget.spend(d, 'layer');
     return store.blob(d, layerCap, { signal });
   };
 
   if (kinds.length > 0) {
     // (1)/(2) Sigstore bundles as referrers
-    const { candidates, via, record } = await referrerCandidates(
+    const ignored = new Ignored();
+    const record = await forEachReferrer(
       store,
       digest,
       SIGSTORE_BUNDLE_ARTIFACT_TYPES,
-      signal,
-    );
-    const ignored = new Ignored();
-    let examined = 0;
-    for (const d of candidates) {
-      if (d.digest === digest) {
-        ignored.add('listing the image itself');
-        continue;
-      }
-      if (examined >= maxReferrers) {
-        ignored.add(`over the ${maxReferrers}-referrer limit`);
-        continue;
-      }
-      examined++;
-      const origin = `referrer ${d.digest} (${via})`;
-      let m: Verified<Manifest>;
-      try {
-        spend(d, 'manifest');
-        m = await store.manifest(d, { signal });
-      } catch (e) {
-        if (!isArtifactFailure(e)) throw e;
-        out.refused.push({ origin, error: e });
-        continue;
-      }
-      const v = m.value;
-      if (v.kind !== 'image') {
-        ignored.add('that are not image manifests');
-        continue;
-      }
-      if (v.subject?.digest !== digest) {
-        ignored.add('whose subject is another image');
-        continue;
-      }
-      const at = artifactTypeOf(v);
-      if (at === undefined || !SIGSTORE_BUNDLE_ARTIFACT_TYPES.includes(at)) {
-        ignored.add('that are not Sigstore bundles');
-        continue;
-      }
-      const layers = v.layers.filter((l) => SIGSTORE_BUNDLE_ARTIFACT_TYPES.includes(l.mediaType));
-      if (layers.length === 0) {
-        ignored.add('without a bundle layer');
-        continue;
-      }
-      for (const [i, l] of layers.entries()) {
-        const where = layers.length > 1 ? `${origin} layer ${i + 1}` : origin;
-        try {
-          const bytes = await fetchLayer(l);
-          out.artifacts.push({
-            format: 'bundle',
-            origin: where,
-            manifestDigest: m.digest,
-            layerDigest: l.digest,
-            mediaType: l.mediaType,
-            annotations: l.annotations ?? {},
-            bytes,
-            artifactType: at,
-            predicateTypeHint: v.annotations?.['dev.sigstore.bundle.predicateType'],
-          });
-          record.found++;
-        } catch (e) {
-          if (!isArtifactFailure(e)) throw e;
-          out.refused.push({ origin: where, error: e });
+      {
+        max: maxReferrers,
+        unit: 'referrer',
+        kind: 'Sigstore bundles',
+        budget,
+        refused: out.refused,
+        ignored,
+        signal,
+      },
+      async ({ origin, manifest: m, artifactType: at }) => {
+        const v = m.value;
+        const layers = v.layers.filter((l) => SIGSTORE_BUNDLE_ARTIFACT_TYPES.includes(l.mediaType));
+        if (layers.length === 0) {
+          ignored.add('without a bundle layer');
+          return 0;
         }
-      }
-    }
+        let found = 0;
+        for (const [i, l] of layers.entries()) {
+          const where = layers.length > 1 ? `${origin} layer ${i + 1}` : origin;
+          try {
+            const bytes = await fetchLayer(l);
+            out.artifacts.push({
+              format: 'bundle',
+              origin: where,
+              manifestDigest: m.digest,
+              layerDigest: l.digest,
+              mediaType: l.mediaType,
+              annotations: l.annotations ?? {},
+              bytes,
+              artifactType: at,
+              predicateTypeHint: v.annotations?.['dev.sigstore.bundle.predicateType'],
+            });
+            found++;
+          } catch (e) {
+            if (!isArtifactFailure(e)) throw e;
+            out.refused.push({ origin: where, error: e });
+          }
+        }
+        return found;
+      },
+    );
     record.note = joinNotes(record.note, ignored.note());
     out.searched.push(record);
   }

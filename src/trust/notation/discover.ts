@@ -4,18 +4,18 @@
 // is fetched by digest and must name the image as its subject and hold exactly one envelope layer (JWS or COSE); the
 // envelope is fetched by digest under a cap. Signatures written before spec v1.1 (no artifactType, config media
 // type = the signature type) are accepted, as the spec asks.
-import type { Digest, Verified } from '../../digest/index.js';
+import type { Digest } from '../../digest/index.js';
 import { TrustpinError } from '../../errors/index.js';
-import type { Descriptor, Manifest } from '../../manifest/index.js';
+import type { Descriptor } from '../../manifest/index.js';
 import {
   type AttachmentStore,
-  artifactTypeOf,
   DEFAULT_ATTACHMENT_BUDGET_CAP,
+  DownloadBudget,
+  forEachReferrer,
   Ignored,
   isArtifactFailure,
   joinNotes,
   type RefusedArtifact,
-  referrerCandidates,
   type SearchRecord,
   tooLarge,
 } from '../attachments/index.js';
@@ -61,100 +61,56 @@ export async function discoverNotationSignatures(
 ): Promise<NotationDiscovery> {
   const max = options.maxSignatures ?? MAX_NOTATION_SIGNATURES;
   const cap = options.envelopeCap ?? MAX_NOTATION_ENVELOPE_BYTES;
-  let budget = options.budget ?? DEFAULT_ATTACHMENT_BUDGET_CAP;
+  const budget = new DownloadBudget(options.budget ?? DEFAULT_ATTACHMENT_BUDGET_CAP, store.where);
   const signal = options.signal;
   const out: NotationDiscovery = { signatures: [], searched: [], refused: [] };
-  const spend = (size: number, what: string, d: string) => {
-    if (size > budget)
-      throw new TrustpinError(
-        'SIZE_EXCEEDED',
-        `${what} ${d} in ${store.where} would pass the download budget`,
-        {
-          expected: `at most ${options.budget ?? DEFAULT_ATTACHMENT_BUDGET_CAP} bytes of signatures in all`,
-          found: `${size} bytes, with ${budget} left`,
-          hint: 'nothing more was downloaded',
-        },
-      );
-    budget -= size;
-  };
-  const { candidates, via, record } = await referrerCandidates(
+  const ignored = new Ignored();
+  const record = await forEachReferrer(
     store,
     digest,
     [NOTATION_SIGNATURE_ARTIFACT_TYPE],
-    signal,
+    { max, unit: 'signature', kind: 'Notation signatures', budget, refused: out.refused, ignored, signal },
+    async ({ origin, manifest: m }) => {
+      const v = m.value;
+      const layer = v.layers[0];
+      if (
+        v.layers.length !== 1 ||
+        !layer ||
+        (layer.mediaType !== NOTATION_JWS_MEDIA_TYPE && layer.mediaType !== NOTATION_COSE_MEDIA_TYPE)
+      ) {
+        out.refused.push({
+          origin,
+          error: new TrustpinError(
+            'ENVELOPE_INVALID',
+            'a Notation signature manifest must hold exactly one envelope',
+            {
+              expected: `one layer of ${NOTATION_JWS_MEDIA_TYPE} or ${NOTATION_COSE_MEDIA_TYPE}`,
+              found: v.layers.map((l) => l.mediaType).join(', ') || 'no layers',
+            },
+          ),
+        });
+        return 0;
+      }
+      try {
+        if (layer.size > cap) throw tooLarge('signature envelope', layer, cap, store.where);
+        budget.spend(layer, 'signature envelope');
+        const bytes = await store.blob(layer, cap, { signal });
+        out.signatures.push({
+          origin,
+          manifestDigest: m.digest,
+          envelopeDigest: layer.digest,
+          mediaType: layer.mediaType,
+          bytes,
+          annotations: v.annotations ?? {},
+        });
+        return 1;
+      } catch (e) {
+        if (!isArtifactFailure(e)) throw e;
+        out.refused.push({ origin, error: e });
+        return 0;
+      }
+    },
   );
-  const ignored = new Ignored();
-  let examined = 0;
-  for (const d of candidates) {
-    if (d.digest === digest) {
-      ignored.add('listing the image itself');
-      continue;
-    }
-    if (examined >= max) {
-      ignored.add(`over the ${max}-signature limit`);
-      continue;
-    }
-    examined++;
-    const origin = `referrer ${d.digest} (${via})`;
-    let m: Verified<Manifest>;
-    try {
-      spend(d.size, 'manifest', d.digest);
-      m = await store.manifest(d, { signal });
-    } catch (e) {
-      if (!isArtifactFailure(e)) throw e;
-      out.refused.push({ origin, error: e });
-      continue;
-    }
-    const v = m.value;
-    if (v.kind !== 'image') {
-      ignored.add('that are not image manifests');
-      continue;
-    }
-    if (v.subject?.digest !== digest) {
-      ignored.add('whose subject is another image');
-      continue;
-    }
-    if (artifactTypeOf(v) !== NOTATION_SIGNATURE_ARTIFACT_TYPE) {
-      ignored.add('that are not Notation signatures');
-      continue;
-    }
-    const layer = v.layers[0];
-    if (
-      v.layers.length !== 1 ||
-      !layer ||
-      (layer.mediaType !== NOTATION_JWS_MEDIA_TYPE && layer.mediaType !== NOTATION_COSE_MEDIA_TYPE)
-    ) {
-      out.refused.push({
-        origin,
-        error: new TrustpinError(
-          'ENVELOPE_INVALID',
-          'a Notation signature manifest must hold exactly one envelope',
-          {
-            expected: `one layer of ${NOTATION_JWS_MEDIA_TYPE} or ${NOTATION_COSE_MEDIA_TYPE}`,
-            found: v.layers.map((l) => l.mediaType).join(', ') || 'no layers',
-          },
-        ),
-      });
-      continue;
-    }
-    try {
-      if (layer.size > cap) throw tooLarge('signature envelope', layer, cap, store.where);
-      spend(layer.size, 'signature envelope', layer.digest);
-      const bytes = await store.blob(layer, cap, { signal });
-      out.signatures.push({
-        origin,
-        manifestDigest: m.digest,
-        envelopeDigest: layer.digest,
-        mediaType: layer.mediaType,
-        bytes,
-        annotations: v.annotations ?? {},
-      });
-      record.found++;
-    } catch (e) {
-      if (!isArtifactFailure(e)) throw e;
-      out.refused.push({ origin, error: e });
-    }
-  }
   record.note = joinNotes(record.note, ignored.note());
   out.searched.push(record);
   return out;
