@@ -15,6 +15,7 @@ import type {
   VerificationCheck,
   VerificationLevel,
 } from './types.js';
+import { kids } from './x509.js';
 
 /** Largest trust policy file accepted (default 1 MiB; a real one is a few KB). */
 export const MAX_TRUST_POLICY_BYTES = 1024 * 1024;
@@ -712,12 +713,6 @@ export function subjectAttributesOf(der: Buffer): { type: string; value: string 
     });
   }
   return out;
-}
-
-function kids(v: asn1js.AsnType | undefined): asn1js.AsnType[] {
-  const val = (v as { valueBlock?: { value?: unknown } } | undefined)?.valueBlock?.value;
-  if (!Array.isArray(val)) throw new Error('expected a constructed value');
-  return val as asn1js.AsnType[];
 }
 
 /** Go `RDNSequence.String` value escaping. */

@@ -4,7 +4,7 @@
 // covers is "not checked"; the root of a chain is never checked (as notation-core-go's revocation package).
 import * as asn1js from 'asn1js';
 import { TrustpinError } from '../../errors/index.js';
-import type { Certificate } from './x509.js';
+import { arrayBufferOf, type Certificate, kids } from './x509.js';
 
 /** Largest CRL file read. */
 export const MAX_CRL_BYTES = 16 * 1024 * 1024;
@@ -20,14 +20,6 @@ export interface LoadedCrl {
   /** the CRL's DER; its signature is checked (pkijs, loaded only then) against the issuer in the chain */
   der: Buffer;
   delta: boolean;
-}
-
-const ab = (b: Buffer): ArrayBuffer => b.buffer.slice(b.byteOffset, b.byteOffset + b.length) as ArrayBuffer;
-
-function kids(v: asn1js.AsnType | undefined): asn1js.AsnType[] {
-  const val = (v as { valueBlock?: { value?: unknown } } | undefined)?.valueBlock?.value;
-  if (!Array.isArray(val)) throw new Error('expected a constructed value');
-  return val as asn1js.AsnType[];
 }
 
 function pemOrDer(bytes: Buffer): Buffer[] {
@@ -56,7 +48,7 @@ export function loadCrls(files: { source: string; bytes: Buffer }[]): LoadedCrl[
     if (ders.length === 0) throw new TrustpinError('USAGE', `${f.source} holds no X509 CRL block`);
     for (const der of ders) {
       try {
-        const asn = asn1js.fromBER(ab(der));
+        const asn = asn1js.fromBER(arrayBufferOf(der));
         if (asn.offset === -1 || asn.offset !== der.length) throw new Error('not one DER value');
         // CertificateList ::= SEQUENCE { tbsCertList SEQUENCE { version?, signature, issuer, thisUpdate,
         //   nextUpdate?, revokedCertificates?, [0] crlExtensions? }, signatureAlgorithm, signatureValue }
@@ -137,8 +129,12 @@ export async function checkRevocation(
       let ok = false;
       try {
         const pkijs = await import('pkijs');
-        const issuerCert = new pkijs.Certificate({ schema: asn1js.fromBER(ab(issuer.der)).result });
-        const crl = new pkijs.CertificateRevocationList({ schema: asn1js.fromBER(ab(c.der)).result });
+        const issuerCert = new pkijs.Certificate({
+          schema: asn1js.fromBER(arrayBufferOf(issuer.der)).result,
+        });
+        const crl = new pkijs.CertificateRevocationList({
+          schema: asn1js.fromBER(arrayBufferOf(c.der)).result,
+        });
         ok = await crl.verify({ issuerCertificate: issuerCert });
       } catch {
         ok = false;

@@ -8,6 +8,7 @@ import * as asn1js from 'asn1js';
 import type * as Pkijs from 'pkijs';
 import { TrustpinError } from '../../errors/index.js';
 import {
+  arrayBufferOf,
   type Certificate,
   invalidAt,
   MAX_NOTATION_CERT_CHAIN,
@@ -43,8 +44,6 @@ function tsInvalid(
   return new TrustpinError('TIMESTAMP_INVALID', message, details);
 }
 
-const ab = (b: Buffer): ArrayBuffer => b.buffer.slice(b.byteOffset, b.byteOffset + b.length) as ArrayBuffer;
-
 /**
  * Verify `token` as a timestamp of `signature` by a TSA chaining to one of `tsaRoots`.
  * @throws TrustpinError TIMESTAMP_INVALID (malformed, wrong content type, imprint of other bytes, signature,
@@ -64,7 +63,7 @@ export async function verifyTimestampToken(
   let sd: Pkijs.SignedData;
   let tst: Pkijs.TSTInfo;
   try {
-    const asn = asn1js.fromBER(ab(token));
+    const asn = asn1js.fromBER(arrayBufferOf(token));
     if (asn.offset === -1 || asn.offset !== token.length) throw new Error('not one DER value');
     const ci = new pkijs.ContentInfo({ schema: asn.result });
     if (ci.contentType !== ID_SIGNED_DATA) throw new Error(`content type ${ci.contentType}, not SignedData`);
@@ -116,7 +115,12 @@ export async function verifyTimestampToken(
     });
   let signerCert: Pkijs.Certificate | null | undefined;
   try {
-    const r = await sd.verify({ signer: 0, checkChain: false, extendedMode: true, data: ab(signature) });
+    const r = await sd.verify({
+      signer: 0,
+      checkChain: false,
+      extendedMode: true,
+      data: arrayBufferOf(signature),
+    });
     if (!r.signatureVerified) throw new Error(r.message || 'signature does not verify');
     signerCert = r.signerCertificate;
   } catch (e) {

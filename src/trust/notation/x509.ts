@@ -126,15 +126,19 @@ export function parseCertificate(der: Buffer, what: string): Certificate {
 }
 
 /** The children of a constructed ASN.1 value (SEQUENCE, or an explicit context tag). */
-function kids(v: asn1js.AsnType | undefined): asn1js.AsnType[] {
+export function kids(v: asn1js.AsnType | undefined): asn1js.AsnType[] {
   const val = (v as { valueBlock?: { value?: unknown } } | undefined)?.valueBlock?.value;
   if (!Array.isArray(val)) throw new Error('expected a constructed value');
   return val as asn1js.AsnType[];
 }
 
+/** A Buffer's bytes as the ArrayBuffer asn1js and pkijs read. */
+export function arrayBufferOf(b: Uint8Array): ArrayBuffer {
+  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+}
+
 function der1(bytes: Uint8Array): asn1js.AsnType {
-  const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-  const asn = asn1js.fromBER(ab);
+  const asn = asn1js.fromBER(arrayBufferOf(bytes));
   if (asn.offset === -1 || asn.offset !== bytes.byteLength) throw new Error('not one DER value');
   return asn.result;
 }
