@@ -57,6 +57,12 @@ export const VERIFICATION_CODES = [
   'SIGNATURE_EXPIRED',
   /** a signature envelope is malformed: bad encoding, an unknown critical header, `alg` not the key's, wrong media type */
   'ENVELOPE_INVALID',
+  /** a trust policy requires the reference to carry a digest (`@sha256:…`) and it carries only a tag */
+  'NOT_PINNED',
+  /** no rule of the trust policy applies to the image, and the policy denies what no rule covers */
+  'NO_MATCHING_RULE',
+  /** none of a trust policy's `anyOf` alternatives held */
+  'REQUIREMENT_NOT_MET',
 ] as const;
 
 /** Codes meaning "could not check" (the CLI exits 2). */
@@ -89,7 +95,7 @@ export const OPERATIONAL_CODES = [
   'IO_ERROR',
   /** a trusted root (trusted_root.json) or key given as trust material is unusable */
   'TRUSTED_ROOT_INVALID',
-  /** a Notation trust policy is unusable, or names no statement for the repository */
+  /** a trust policy (trustpin's or Notation's) is unusable, or names no statement for the repository */
   'TRUST_POLICY_INVALID',
   /** a Notation trust store is missing, unreadable, or holds something that is not a certificate (or a symlink) */
   'TRUST_STORE_INVALID',
