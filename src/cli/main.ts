@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { addCommand, collect } from './command.js';
 import { signaturesSpec, sigstoreSpecs } from './cosign-specs.js';
+import { policySpecs } from './policy-specs.js';
 import { AFTER_TRUST, BEFORE_TRUST } from './specs.js';
 import { trustSpecs, verifySpec } from './trust-specs.js';
 
@@ -50,6 +51,12 @@ const sigstore = program
     'the Sigstore trusted root for cosign keyless verification: refresh it with TUF, show the cache',
   );
 for (const spec of sigstoreSpecs) addCommand(sigstore, program, spec);
+const policy = program
+  .command('policy')
+  .description(
+    'the trustpin policy file: lint it, explain which rule applies to an image, print its JSON Schema',
+  );
+for (const spec of policySpecs) addCommand(policy, program, spec);
 for (const spec of AFTER_TRUST) addCommand(program, program, spec);
 
 try {

@@ -97,6 +97,9 @@ export interface NotationFlags {
 
 export interface VerifyFlags extends TrustFlags, CosignFlags, NotationFlags {
   dct?: boolean;
+  policy?: string;
+  format?: string;
+  output?: string;
   mirrorOf?: string;
   platform?: string[];
   deep?: boolean;
@@ -219,6 +222,19 @@ export const verifySpec: CommandSpec<VerifyFlags> = {
     },
   ],
   options: [
+    {
+      flags: '--policy <file>',
+      description:
+        'judge every REF by this trustpin policy file (DCT, cosign, Notation, digest pins, mirrors in one file)',
+    },
+    {
+      flags: '--format <text|json|sarif|html>',
+      description: 'with --policy: the report format (default text; --json is --format json)',
+    },
+    {
+      flags: '--output <file>',
+      description: 'with --policy: write the report to FILE (atomically) instead of stdout',
+    },
     { flags: '--dct', description: 'use Docker Content Trust (Notary v1)' },
     ...COSIGN_FLAGS,
     ...NOTATION_FLAGS,

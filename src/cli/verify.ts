@@ -48,6 +48,12 @@ export interface VerifyMirrorJson {
 }
 
 export const action: Action<VerifyFlags> = async (refs, f, ctx) => {
+  if (f.policy !== undefined) return (await import('./verify-policy.js')).verifyPolicy(refs, f, ctx);
+  if (f.format !== undefined || f.output !== undefined)
+    throw new TrustpinError('USAGE', '--format and --output go with --policy', {
+      expected: '--policy FILE',
+      hint: 'without a policy, --json prints the verdicts as JSON',
+    });
   const chosen = (['dct', 'cosign', 'notation'] as const).filter((s) => f[s]);
   if (chosen.length !== 1) {
     throw new TrustpinError('USAGE', 'choose one signature system', {

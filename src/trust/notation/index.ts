@@ -42,6 +42,7 @@ export {
   MAX_TRUST_STORE_FILE_BYTES,
   MAX_TRUST_STORE_FILES,
   notationConfigDir,
+  trustStoreFromFiles,
 } from './truststore.js';
 export * from './types.js';
 export { createNotationVerifier, type NotationVerdict, type NotationVerifierOptions } from './verifier.js';

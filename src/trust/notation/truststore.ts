@@ -149,7 +149,7 @@ function loadNamedTrustStore(root: string, type: TrustStoreType, name: string): 
   const certificates: TrustStoreCertificate[] = [];
   for (const file of names) {
     const path = join(dir, file);
-    const ders = readCertificateFile(path, label);
+    const ders = certificatesOfFile(readBounded(path, label), path, label);
     for (const der of ders) checkStoreCertificate(der, type, label, path);
     if (certificates.length + ders.length > MAX_TRUST_STORE_CERTIFICATES)
       throw invalid(`the trust store ${label} holds more than ${MAX_TRUST_STORE_CERTIFICATES} certificates`, {
@@ -165,6 +165,38 @@ function loadNamedTrustStore(root: string, type: TrustStoreType, name: string): 
       hint: ADD_HINT(type, name),
     });
   return { type, name, dir, certificates };
+}
+
+/**
+ * A named store from certificate files already read (a trustpin policy's `notation` trust root): the same rules as
+ * a store directory — PEM or DER, every certificate a CA or self-signed, a `tsa` store only root CAs.
+ */
+export function trustStoreFromFiles(
+  type: TrustStoreType,
+  name: string,
+  files: { path: string; bytes: Buffer }[],
+): NamedTrustStore {
+  const label = `${type}:${name}`;
+  const certificates: TrustStoreCertificate[] = [];
+  for (const f of files) {
+    if (f.bytes.length > MAX_TRUST_STORE_FILE_BYTES)
+      throw invalid(
+        `${f.path} is ${f.bytes.length} bytes, more than the ${MAX_TRUST_STORE_FILE_BYTES} accepted`,
+        {
+          expected: `a certificate file of at most ${MAX_TRUST_STORE_FILE_BYTES} bytes`,
+          found: `${f.bytes.length} bytes`,
+        },
+      );
+    const ders = certificatesOfFile(f.bytes, f.path, label);
+    for (const der of ders) checkStoreCertificate(der, type, label, f.path);
+    for (const der of ders) certificates.push({ file: f.path, der });
+    if (certificates.length > MAX_TRUST_STORE_CERTIFICATES)
+      throw invalid(`the trust store ${label} holds more than ${MAX_TRUST_STORE_CERTIFICATES} certificates`, {
+        expected: `at most ${MAX_TRUST_STORE_CERTIFICATES}`,
+        found: `more, by ${f.path}`,
+      });
+  }
+  return { type, name, dir: '(files)', certificates };
 }
 
 /** One regular file, read through a descriptor that refuses symlinks, under the byte cap. */
@@ -224,8 +256,7 @@ const PEM_BLOCK = /-----BEGIN ([^\r\n-]*)-----\r?\n([\s\S]*?)-----END \1-----/g;
  * notation-core-go `x509.ReadCertificateFile`: PEM when the file holds a PEM block (then every block must be a
  * certificate), else DER (one or more concatenated certificates). Each piece must parse as an X.509 certificate.
  */
-function readCertificateFile(path: string, label: string): Buffer[] {
-  const bytes = readBounded(path, label);
+function certificatesOfFile(bytes: Buffer, path: string, label: string): Buffer[] {
   const bad = (why: string) =>
     invalid(`failed to read the trusted certificate ${path} in the trust store ${label}: ${why}`, {
       expected: 'PEM CERTIFICATE blocks or DER X.509 certificates',

@@ -26,7 +26,7 @@ import { discoverNotationSignatures } from './discover.js';
 import { loadTrustPolicy, parseTrustPolicy, selectStatement } from './policy.js';
 import { type LoadedCrl, loadCrls } from './revocation.js';
 import { defaultTrustPolicyPath, defaultTrustStoreDir, loadNamedTrustStores } from './truststore.js';
-import type { NotationCheck, TrustPolicyDocument, TrustPolicyStatement } from './types.js';
+import type { NamedTrustStore, NotationCheck, TrustPolicyDocument, TrustPolicyStatement } from './types.js';
 import { type Certificate, parseCertificate } from './x509.js';
 
 /** Options of {@link createNotationVerifier}; the policy is read once, trust stores once each, on first use. */
@@ -39,6 +39,11 @@ export interface NotationVerifierOptions {
   trustPolicy?: string | Buffer | object | undefined;
   /** the trust store directory, holding `x509/{ca,signingAuthority,tsa}/<name>/` (default: notation's) */
   trustStore?: string | undefined;
+  /**
+   * trust stores given as certificates (see `trustStoreFromFiles`) instead of read from `trustStore`: a store the
+   * policy names is taken from here first
+   */
+  trustStores?: NamedTrustStore[] | undefined;
   /** no network: only images (and signatures) in OCI layouts are verified */
   offline?: boolean | undefined;
   /**
@@ -92,6 +97,8 @@ class NotationVerifier implements TrustVerifier<NotationVerdict> {
     this.client = o.client ?? new RegistryClient();
     this.policy = readPolicy(o.trustPolicy);
     this.storeDir = o.trustStore ?? defaultTrustStoreDir();
+    for (const named of o.trustStores ?? [])
+      this.stores.set(`${named.type}:${named.name}`, this.parsed(named));
     this.crls = loadCrls(
       (o.crls ?? []).map((c, i) =>
         typeof c === 'string'
@@ -113,25 +120,26 @@ class NotationVerifier implements TrustVerifier<NotationVerdict> {
     });
   }
 
+  private parsed(named: NamedTrustStore): Certificate[] {
+    return named.certificates.map((c) => {
+      try {
+        return parseCertificate(c.der, c.file);
+      } catch (e) {
+        throw new TrustpinError('TRUST_STORE_INVALID', `${c.file} is not a usable certificate`, {
+          found: (e as Error).message,
+          hint: 'remove it from the trust store, or replace it with the PEM or DER certificate meant',
+        });
+      }
+    });
+  }
+
   /** The certificates of the stores a statement names, each store read and parsed once. */
   private storesFor(s: TrustPolicyStatement): LoadedStores {
     const out: LoadedStores = new Map();
     const missing = s.trustStores.filter((t) => !this.stores.has(`${t.type}:${t.name}`));
     if (missing.length)
       for (const named of loadNamedTrustStores(this.storeDir, missing))
-        this.stores.set(
-          `${named.type}:${named.name}`,
-          named.certificates.map((c) => {
-            try {
-              return parseCertificate(c.der, c.file);
-            } catch (e) {
-              throw new TrustpinError('TRUST_STORE_INVALID', `${c.file} is not a usable certificate`, {
-                found: (e as Error).message,
-                hint: 'remove it from the trust store, or replace it with the PEM or DER certificate meant',
-              });
-            }
-          }),
-        );
+        this.stores.set(`${named.type}:${named.name}`, this.parsed(named));
     for (const t of s.trustStores) out.set(`${t.type}:${t.name}`, this.stores.get(`${t.type}:${t.name}`)!);
     return out;
   }
