@@ -8,7 +8,13 @@ import { EXIT } from './common.js';
 import type { CompareFlags } from './specs.js';
 
 export const action: Action<CompareFlags> = async ([a, b], o, ctx) => {
-  const [sa, sb] = await Promise.all([ctx.open(a!), ctx.open(b!)]);
+  let first = a!;
+  if (o.policy !== undefined) {
+    const j = await (await import('./verify-policy.js')).judgeOne(o.policy, first, ctx);
+    if (!j.pinned) return j.refused;
+    first = j.pinned;
+  }
+  const [sa, sb] = await Promise.all([ctx.open(first), ctx.open(b!)]);
   const c = await compareImages(sa, sb, { platforms: (o.platform ?? []).map(parsePlatform), deep: o.deep });
   return {
     exit: c.equivalent ? EXIT.ok : EXIT.failed,

@@ -21,7 +21,13 @@ export const action: Action<DiffFlags> = async ([a, b], o, ctx) => {
   const max = positive('--max-entries', o.maxEntries);
   const concurrency = positive('--concurrency', o.concurrency);
   const platform = o.platform ? parsePlatform(o.platform) : undefined;
-  const [sa, sb] = await Promise.all([ctx.open(a!), ctx.open(b!)]);
+  let first = a!;
+  if (o.policy !== undefined) {
+    const j = await (await import('./verify-policy.js')).judgeOne(o.policy, first, ctx);
+    if (!j.pinned) return j.refused;
+    first = j.pinned;
+  }
+  const [sa, sb] = await Promise.all([ctx.open(first), ctx.open(b!)]);
   const d = limitEntries(
     await diffImages(sa, sb, { mode: o.semantic ? 'semantic' : 'strict', platform, concurrency }),
     max,

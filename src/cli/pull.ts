@@ -99,7 +99,15 @@ export const action: Action<PullFlags> = async ([ref], o, ctx) => {
   // a terminal gets a redrawn frame, a pipe or a log one line per finished layer (ProgressLines decides)
   const progress = !g.quiet && !g.json ? new ProgressLines(process.stderr) : undefined;
   const warn = (w: UnpackWarning) => ctx.err(`warning[${w.code}]: layer ${w.layer}: ${cliText(w.message)}`);
-  const src = await ctx.open(ref!);
+  let spec = ref!;
+  if (o.policy !== undefined) {
+    // judged first; then pulled by the digest that was judged, so the tag cannot move in between
+    const { judgeOne } = await import('./verify-policy.js');
+    const j = await judgeOne(o.policy, spec, ctx);
+    if (!j.pinned) return j.refused;
+    spec = j.pinned;
+  }
+  const src = await ctx.open(spec);
   try {
     const r = await pull(src, {
       dest: dest.dir,

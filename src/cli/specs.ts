@@ -71,6 +71,7 @@ export const tagsSpec: CommandSpec<TagsFlags> = {
 export interface CompareFlags {
   platform?: string[];
   deep?: boolean;
+  policy?: string;
 }
 export const compareSpec: CommandSpec<CompareFlags> = {
   name: 'compare',
@@ -86,6 +87,11 @@ export const compareSpec: CommandSpec<CompareFlags> = {
       flags: '--deep',
       description: 'download the layers and compare their uncompressed digests when the configs differ',
     },
+    {
+      flags: '--policy <file>',
+      description:
+        'judge A by this trustpin policy first; compare only if it passes, by the digest that was judged',
+    },
   ],
   images: (args) => args,
   load: () => import('./compare.js'),
@@ -97,6 +103,7 @@ export interface DiffFlags {
   maxEntries: string;
   benign?: boolean;
   concurrency: string;
+  policy?: string;
 }
 export const diffSpec: CommandSpec<DiffFlags> = {
   name: 'diff',
@@ -122,6 +129,11 @@ export const diffSpec: CommandSpec<DiffFlags> = {
       default: '200',
     },
     { flags: '--concurrency <n>', description: 'layers read at once', default: '3' },
+    {
+      flags: '--policy <file>',
+      description:
+        'judge A by this trustpin policy first; compare only if it passes, by the digest that was judged',
+    },
   ],
   images: (args) => args,
   load: () => import('./diff.js'),
@@ -136,6 +148,7 @@ export interface PullFlags {
   allowDevices?: boolean;
   preserveSetid?: boolean;
   maxLayerBytes?: string;
+  policy?: string;
 }
 export const pullSpec: CommandSpec<PullFlags> = {
   name: 'pull',
@@ -162,6 +175,11 @@ export const pullSpec: CommandSpec<PullFlags> = {
     {
       flags: '--max-layer-bytes <n>',
       description: 'largest uncompressed layer, e.g. 8G (default 64G; ratio cap 1000:1)',
+    },
+    {
+      flags: '--policy <file>',
+      description:
+        'judge REF by this trustpin policy first; pull only what passes, by the digest that was judged',
     },
   ],
   images: (args) => args,

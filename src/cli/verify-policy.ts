@@ -4,6 +4,7 @@ import { TrustpinError } from '../errors/index.js';
 import { evaluate } from '../policy/index.js';
 import { loadPolicy } from '../policy/load.js';
 import type { PolicyReport } from '../policy/types.js';
+import { fullName, parseDockerReference } from '../reference/index.js';
 import { renderPolicyReport } from '../report/policy.js';
 import { writeAtomic } from '../util/fs.js';
 import type { Outcome } from './command.js';
@@ -68,4 +69,27 @@ function pinnedLines(r: PolicyReport): string {
     .map((v) => v.pinned ?? '')
     .filter(Boolean)
     .join('\n');
+}
+
+/**
+ * `pull --policy` / `compare --policy`: judge one registry reference. Passing, the digest to use (`REPO@DIGEST`);
+ * otherwise the outcome to return (the report, exit 1 or 2), and nothing is written.
+ */
+export async function judgeOne(
+  file: string,
+  ref: string,
+  ctx: Context,
+): Promise<{ pinned?: string | undefined; refused: Outcome }> {
+  if (/^(oci|oci-archive|docker-archive):/.test(ref))
+    throw new TrustpinError('USAGE', '--policy judges registry references', {
+      expected: 'REGISTRY/REPOSITORY[:TAG][@DIGEST]',
+      found: ref,
+    });
+  const report = await evaluate(loadPolicy(file), [ref], { client: ctx.client });
+  const v = report.verdicts[0]!;
+  const text = renderPolicyReport(report, ctx.style);
+  const refused: Outcome = { exit: reportExit(report), text, json: report, quiet: '' };
+  if (!v.ok || !v.digest) return { refused: { ...refused, exit: refused.exit || EXIT.failed } };
+  if (!ctx.opts.quiet && !ctx.opts.json) ctx.err(text);
+  return { pinned: `${fullName(parseDockerReference(ref))}@${v.digest}`, refused };
 }
