@@ -1,8 +1,11 @@
 // `policy check|explain|schema`: the policy file on its own, no registry contacted.
-import { explain, type PolicyExplanation } from '../policy/index.js';
-import { checkPolicy } from '../policy/lint.js';
-import { loadPolicy } from '../policy/load.js';
-import { policyJsonSchema } from '../policy/schema.js';
+import {
+  checkPolicy,
+  explain,
+  loadPolicy,
+  type PolicyExplanation,
+  policyJsonSchema,
+} from '../policy/index.js';
 import { printable } from '../report/index.js';
 import type { Action } from './command.js';
 import { EXIT } from './common.js';

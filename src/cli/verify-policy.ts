@@ -1,12 +1,10 @@
 // `verify --policy FILE REF…`: every REF judged by the policy file; the report as text, JSON, SARIF or HTML. Exit 1
 // when an enforce-mode image fails (warn/audit failures are printed, not failing), 2 when one could not be decided.
 import { TrustpinError } from '../errors/index.js';
-import { evaluate } from '../policy/index.js';
-import { loadPolicy } from '../policy/load.js';
-import type { PolicyReport } from '../policy/types.js';
+import { evaluate, loadPolicy, type PolicyReport } from '../policy/index.js';
 import { fullName, parseDockerReference } from '../reference/index.js';
-import { renderPolicyReport } from '../report/policy.js';
-import { writeAtomic } from '../util/fs.js';
+import { renderPolicyReport } from '../report/index.js';
+import { writeAtomic } from '../util/index.js';
 import type { Outcome } from './command.js';
 import { type Context, EXIT } from './common.js';
 import type { VerifyFlags } from './trust-specs.js';
@@ -25,10 +23,10 @@ export function reportExit(r: PolicyReport): 0 | 1 | 2 {
 export async function renderReport(r: PolicyReport, format: Format, ctx: Context): Promise<string> {
   if (format === 'json') return `${JSON.stringify(r, null, 2)}\n`;
   if (format === 'sarif') {
-    const { policySarif } = await import('../report/sarif.js');
+    const { policySarif } = await import('../report/index.js');
     return `${JSON.stringify(policySarif(r, { toolVersion: '0.1.0' }), null, 2)}\n`;
   }
-  if (format === 'html') return (await import('../report/html.js')).policyHtml(r);
+  if (format === 'html') return (await import('../report/index.js')).policyHtml(r);
   return renderPolicyReport(r, ctx.style);
 }
 

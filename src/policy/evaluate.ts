@@ -12,8 +12,13 @@ import { fullName, parseDockerReference, type Reference, withDigest } from '../r
 import { RegistryClient } from '../registry/index.js';
 import { comparisonGraph } from '../report/index.js';
 import { RegistrySource } from '../source/index.js';
-import { createDctVerifier } from '../trust/dct/index.js';
-import type { Problem, TrustVerdict, TrustVerifier, VerdictWarning } from '../trust/verdict.js';
+import {
+  createDctVerifier,
+  type Problem,
+  type TrustVerdict,
+  type TrustVerifier,
+  type VerdictWarning,
+} from '../trust/index.js';
 import { mapLimit } from '../util/index.js';
 import { type MirrorMatch, mirrorOf, normalized, selectRule } from './select.js';
 import type {

@@ -7,6 +7,16 @@ export {
   evaluate,
   summary,
 } from './evaluate.js';
-export { explain, type PolicyExplanation } from './explain.js';
+export { type ExplainedRequirement, explain, type PolicyExplanation } from './explain.js';
+export { checkPolicy } from './lint.js';
+export {
+  loadPolicy,
+  MAX_POLICY_BYTES,
+  MAX_POLICY_RULES,
+  MAX_REQUIREMENT_DEPTH,
+  type PolicyFinding,
+  parsePolicy,
+} from './load.js';
+export { policyJsonSchema } from './schema.js';
 export { type MirrorMatch, mirrorOf, scopeMatches, selectRule, specificity } from './select.js';
 export * from './types.js';

@@ -1,8 +1,7 @@
 // The policy file's model (what `loadPolicy` returns, paths resolved and trust roots read) and the verdicts
 // `evaluate` gives: which rule applied to each image and why each requirement passed or failed.
 import type { Comparison, Level } from '../mirror/index.js';
-import type { ChainGraph } from '../trust/chain.js';
-import type { Problem, TrustVerdict, VerdictWarning } from '../trust/verdict.js';
+import type { ChainGraph, Problem, TrustVerdict, VerdictWarning } from '../trust/index.js';
 
 /** The only `apiVersion` this release reads. */
 export const POLICY_API_VERSION = 'trustpin.dev/v1alpha1';

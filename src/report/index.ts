@@ -2,4 +2,5 @@
 // Other folders import them from here.
 export * from './chain.js';
 export * from './mirror.js';
+export * from './policy.js';
 export * from './style.js';

@@ -1,6 +1,6 @@
 // A trust policy's verdicts as text: per image the rule that applied, each requirement as a tree with ✔/✘ and the
 // reason, the mirror proof, and what to deploy.
-import type { PolicyReport, PolicyVerdict, RequirementResult } from '../policy/types.js';
+import type { PolicyReport, PolicyVerdict, RequirementResult } from '../policy/index.js';
 import { printable, type Style } from './style.js';
 
 const MARK = { pass: '✔', fail: '✘', error: '!', skipped: '·' } as const;
