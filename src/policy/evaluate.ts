@@ -336,6 +336,21 @@ class Evaluator {
   }
 
   private async signature(r: Requirement, s: Subject): Promise<Checked> {
+    if (r.kind === 'dct' && s.ref.tag === undefined)
+      return {
+        status: 'fail',
+        problems: [
+          {
+            code: 'SIGNATURE_NOT_FOUND',
+            message: `Docker Content Trust signs tags, and ${fullName(s.ref)}@${s.ref.digest} names none`,
+            expected: 'REPOSITORY:TAG@DIGEST (the tag whose signature must name this digest)',
+            found: `${fullName(s.ref)}@${s.ref.digest}`,
+            hint: 'give the tag with the digest, as pinning tools write it: repo:tag@sha256:…',
+          },
+        ],
+        warnings: [],
+        from: s.from,
+      };
     try {
       const verdicts: TrustVerdict[] = [];
       for (const verifier of this.verifiersFor(r, s)) {
