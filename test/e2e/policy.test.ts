@@ -245,6 +245,30 @@ ${roots()}`;
     );
   });
 
+  test("DCT with the real notary: a root pinned to another repository's key fails, exit 1", async () => {
+    const policy = await writePolicyFile(
+      dir,
+      'dct-wrong-root.yaml',
+      `${head()}  app-root-dct:
+    dct:
+      rootKeyIds: [${q(trust.keys.app.root.keyId)}]
+      server: ${q(notary.url)}
+      ca: ${q(notary.caFile)}
+rules:
+  - name: C-dct
+    scope: ${q(ref('demo/liar'))}
+    require:
+      - dct: { trustRoot: app-root-dct }
+`,
+    );
+    const { code, report } = await verify(policy, [ref('demo/liar:1.0')]);
+    assert.equal(code, 1, JSON.stringify(report));
+    const v = report!.verdicts[0]!;
+    assert.deepEqual([v.rule?.name, v.outcome, v.ok, statuses(v)], ['C-dct', 'fail', false, ['dct:fail']]);
+    assert.deepEqual(codes(v), ['ROOT_KEY_MISMATCH']);
+    assert.equal(v.pinned, undefined);
+  });
+
   test('the most specific scope wins: a tag under the ** catch-all fails NOT_PINNED, the same by digest passes', async () => {
     const policy = await writePolicyFile(
       dir,
@@ -277,6 +301,21 @@ ${roots()}`;
     assert.equal(app!.outcome, 'pass');
     // only the digest passes: the pinned image alone is exit 0
     assert.equal((await verify(policy, [refs[1]!])).code, 0);
+    // defaults.digest require: a tag is refused before any rule's requirement, even under the specific rule
+    const strict = await writePolicyFile(
+      dir,
+      'digest-require.yaml',
+      (await readFile(policy, 'utf8')).replace('digest: resolve', 'digest: require'),
+    );
+    const sr = await verify(strict, [ref('demo/app:1.0'), ref(`demo/app@${images.demoApp.digest}`)]);
+    assert.equal(sr.code, 1);
+    assert.deepEqual(
+      sr.report!.verdicts.map((v) => [v.rule?.name, v.outcome, codes(v)]),
+      [
+        ['app-cosign', 'fail', ['NOT_PINNED']],
+        ['everything-pinned', 'pass', []],
+      ],
+    );
   });
 
   test('mode warn: a failing image is reported (outcome fail, ok true) and exits 0; noMatch deny: NO_MATCHING_RULE, exit 1', async () => {
@@ -381,6 +420,17 @@ rules:
     assert.deepEqual(statuses(e), ['cosign:pass']);
     assert.deepEqual(codes(e), ['MIRROR_NOT_PROVEN']);
     assert.equal(e.mirror?.ok, false);
+    // signatures read at the mirror only: mirror/app carries none, so the origin's signature does not count
+    const atMirror = await writePolicyFile(
+      dir,
+      'mirrors-at-mirror.yaml',
+      (await readFile(policy, 'utf8')).replace('signaturesFrom: [origin]', 'signaturesFrom: [mirror]'),
+    );
+    const m = await verify(atMirror, [ref('mirror/app:1.0')]);
+    assert.equal(m.code, 1);
+    const mv = m.report!.verdicts[0]!;
+    assert.deepEqual([mv.outcome, statuses(mv)], ['fail', ['cosign:fail']]);
+    assert.deepEqual(codes(mv), ['SIGNATURE_NOT_FOUND']);
   });
 
   const sarifMissing = renderers.sarif
