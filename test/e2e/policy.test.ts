@@ -448,15 +448,27 @@ rules:
     assert.equal(r.code, 1, r.stderr);
     const sarif = JSON.parse(await readFile(out, 'utf8')) as {
       version: string;
-      runs: { results: { ruleId: string; message: { text: string } }[] }[];
+      runs: { results: { ruleId: string; kind?: string; level?: string; message: { text: string } }[] }[];
     };
     assert.equal(sarif.version, '2.1.0');
     const valid = sarifValidator();
     assert.ok(valid(sarif), JSON.stringify(valid.errors?.slice(0, 5)));
-    const results = sarif.runs.flatMap((run) => run.results);
-    assert.equal(results.length, 1, JSON.stringify(results));
-    assert.equal(results[0]!.ruleId, 'A-cosign');
-    assert.match(JSON.stringify(results[0]), /1\.0-amd64/);
+    // failures only (SARIF's default kind is fail); passes, if listed, carry kind pass
+    const results = sarif.runs
+      .flatMap((run) => run.results)
+      .filter((x) => (x.kind ?? 'fail') === 'fail' && x.level !== 'none');
+    const { report } = await verify(policy, refs);
+    const failing = report!.verdicts.filter((v) => v.outcome !== 'pass');
+    assert.equal(failing.length, 1);
+    // one result per failure: per failing image, or per problem of it
+    assert.ok(
+      [failing.length, failing[0]!.problems.length].includes(results.length),
+      `${results.length} results: ${JSON.stringify(results)}`,
+    );
+    for (const x of results) {
+      assert.equal(x.ruleId, 'A-cosign');
+      assert.match(JSON.stringify(x), /1\.0-amd64|SIGNATURE_NOT_FOUND/);
+    }
   });
 
   test('--format html --output F: a page naming every reference', { skip: htmlMissing }, async () => {
