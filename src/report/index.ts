@@ -3,4 +3,5 @@
 export * from './chain.js';
 export * from './mirror.js';
 export * from './policy.js';
+export * from './sarif.js';
 export * from './style.js';
