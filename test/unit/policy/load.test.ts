@@ -7,7 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isTrustpinError } from '../../../src/errors/index.js';
-import { loadPolicy, MAX_POLICY_BYTES, type PolicyFinding, parsePolicy } from '../../../src/policy/load.js';
+import {
+  loadPolicy,
+  MAX_POLICY_BYTES,
+  MAX_POLICY_RULES,
+  type PolicyFinding,
+  parsePolicy,
+} from '../../../src/policy/load.js';
 import { policyJsonSchema } from '../../../src/policy/schema.js';
 import { keyId, readKeyFile } from '../../../src/trust/dct/keys.js';
 
@@ -318,4 +324,29 @@ test('the committed JSON Schema is policyJsonSchema() and rejects an unknown fie
   };
   assert.ok(validate(doc), JSON.stringify(validate.errors));
   assert.ok(!validate({ ...doc, bogus: 1 }));
+});
+
+test('more than MAX_POLICY_RULES rules are refused at the first one over', () => {
+  const rules = Array.from(
+    { length: MAX_POLICY_RULES + 1 },
+    (_, i) => `  - { name: r${i}, scope: "a.io/${i}", require: [] }`,
+  );
+  const { list } = errors(`${HEAD}rules:\n${rules.join('\n')}\n`);
+  assert.deepEqual(list, [`${MAX_POLICY_RULES + 4}:5 too-many-rules`]);
+});
+
+test('inline key data is parsed; a DCT root with no pinned key and no allowFirstUse is an error', () => {
+  const data = JSON.stringify(pem());
+  const ok = parsePolicy(
+    `${HEAD}trustRoots:\n  k: { publicKey: { data: ${data} } }\n  d: { dct: { allowFirstUse: true } }\n`,
+    '<inline>',
+  );
+  assert.deepEqual(ok.findings, []);
+  const k = ok.policy!.trustRoots.get('k')!;
+  assert.ok(k.kind === 'publicKey' && k.keys[0]!.bytes.toString() === JSON.parse(data));
+  const bad = `${HEAD}trustRoots:\n  k: { publicKey: { data: "-----BEGIN PUBLIC KEY-----" } }\n  d: { dct: { server: https://notary.example } }\n`;
+  assert.deepEqual(errors(bad).list, [
+    `${loc(bad, '"-----BEGIN')} bad-key`,
+    `${loc(bad, 'dct:')} missing-field`,
+  ]);
 });
