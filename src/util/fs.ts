@@ -1,7 +1,7 @@
 // Crash-safe file writes (temp + fsync + rename + directory fsync) and a PID lock file, so a killed process never
 // leaves a partial file or a corrupt store, and two processes never write the same store at once.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { link, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { TrustpinError } from '../errors/index.js';
@@ -78,7 +78,20 @@ export function alive(pid: number): boolean {
  * can tell is stale. Temp files of dead processes (`.lock-<pid>-…`) are removed on the way.
  */
 async function tryLock(dir: string, lock: string): Promise<boolean> {
-  for (const e of readdirSync(dir)) {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch (e) {
+    // another holder of this lock removed the directory it left empty (TrustStore.withLock prunes): make it again
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw fsError(e, `cannot lock ${dir}`);
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (e2) {
+      throw fsError(e2, `cannot create ${dir}`);
+    }
+    return false;
+  }
+  for (const e of entries) {
     const pid = Number(/^\.lock-(\d+)-/.exec(e)?.[1]);
     if (pid && pid !== process.pid && !alive(pid)) await rm(join(dir, e), { force: true });
   }
@@ -88,7 +101,10 @@ async function tryLock(dir: string, lock: string): Promise<boolean> {
     await link(tmp, lock);
     return true;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    // the directory was pruned between the listing and the write: the caller's loop makes it again
+    if (code === 'ENOENT' && !existsSync(dir)) return false;
     throw fsError(e, `cannot lock ${dir}`);
   } finally {
     await rm(tmp, { force: true });
