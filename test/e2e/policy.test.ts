@@ -457,14 +457,8 @@ rules:
     const results = sarif.runs
       .flatMap((run) => run.results)
       .filter((x) => (x.kind ?? 'fail') === 'fail' && x.level !== 'none');
-    const { report } = await verify(policy, refs);
-    const failing = report!.verdicts.filter((v) => v.outcome !== 'pass');
-    assert.equal(failing.length, 1);
-    // one result per failure: per failing image, or per problem of it
-    assert.ok(
-      [failing.length, failing[0]!.problems.length].includes(results.length),
-      `${results.length} results: ${JSON.stringify(results)}`,
-    );
+    // one failing image (the unsigned amd64 manifest, with one failing requirement): one result
+    assert.equal(results.length, 1, JSON.stringify(results));
     for (const x of results) {
       assert.equal(x.ruleId, 'A-cosign');
       assert.match(JSON.stringify(x), /1\.0-amd64|SIGNATURE_NOT_FOUND/);
@@ -502,7 +496,7 @@ rules:
     require: [ { digestPinned: true } ]
 `,
     );
-    const t0 = Date.now();
+    // nothing listens on 127.0.0.1:1: had explain contacted the registry it would have failed, exit 2
     const r = await trustpin(['--json', 'policy', 'explain', good, '127.0.0.1:1/x:latest']);
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout) as { rule?: { name: string; mode: string } };
@@ -510,7 +504,6 @@ rules:
     const text = await trustpin(['policy', 'explain', good, '127.0.0.1:1/x:latest']);
     assert.match(text.stdout, /rule unreachable-x \(scope 127\.0\.0\.1:1\/x, warn/);
     assert.match(text.stdout, /also in scope, less specific: catch-all/);
-    assert.ok(Date.now() - t0 < 15_000);
     const bad = await writePolicyFile(
       dir,
       'bad.yaml',
