@@ -20,7 +20,7 @@ const shortDigest = (d?: string) => (d ? clip(d, 19) : '');
 
 const NODE_W = 230;
 const NODE_H = 46;
-const COL_GAP = 60;
+const COL_GAP = 84;
 const ROW_GAP = 22;
 const PAD = 12;
 
@@ -97,7 +97,7 @@ function edgeSvg(ed: ChainEdge, pos: Map<string, { x: number; y: number }>): str
   const label = ed.kind === 'matches' ? (ed.ok ? '=' : '≠') : ed.kind;
   const cls = `edge ${ed.kind}${ed.ok ? '' : ' failed'}`;
   const tip = ed.reason ? `<title>${e(ed.reason)}</title>` : '';
-  return `<g class="${cls}" data-edge="${e(ed.from)}→${e(ed.to)}">${tip}<line x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}"/><text x="${(x1 + x2) / 2 + 4}" y="${(y1 + y2) / 2 - 3}">${e(label)}</text></g>`;
+  return `<g class="${cls}" data-edge="${e(ed.from)}→${e(ed.to)}">${tip}<line x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}"/><text x="${(x1 + x2) / 2 + (sameCol ? 6 : 0)}" y="${(y1 + y2) / 2 - 3}" text-anchor="${sameCol ? 'start' : 'middle'}">${e(label)}</text></g>`;
 }
 
 function nodeSvg(n: ChainNode, p: { x: number; y: number }, verdict?: TrustVerdict): string {
