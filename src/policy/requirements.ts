@@ -100,26 +100,26 @@ export function requirement(
       const signers = g.has('signers')
         ? r.strings(g.get('signers')!.value, `${w}.signers`).map((s) => s.value)
         : [];
-      if (g.has('roles'))
-        for (const s of r.strings(g.get('roles')!.value, `${w}.roles`)) {
-          if (s.value === 'targets') continue;
-          if (s.value.startsWith('targets/') && s.value.length > 8) signers.push(s.value.slice(8));
-          else
-            r.error(s.node, 'bad-value', `${w}.roles: ${JSON.stringify(s.value)} is not a targets role`, {
-              expected: 'targets or targets/NAME',
-            });
-        }
+      const roleList = g.has('roles') ? r.strings(g.get('roles')!.value, `${w}.roles`) : [];
+      // "targets" among the roles means any signer of the repository's targets
+      const anySigner = roleList.some((s) => s.value === 'targets');
+      for (const s of roleList) {
+        if (s.value === 'targets') continue;
+        if (s.value.startsWith('targets/') && s.value.length > 8) {
+          if (!anySigner) signers.push(s.value.slice(8));
+        } else
+          r.error(s.node, 'bad-value', `${w}.roles: ${JSON.stringify(s.value)} is not a targets role`, {
+            expected: 'targets or targets/NAME',
+          });
+      }
       const th = g.get('threshold');
       if (th && !(isScalar(th.value) && th.value.value === 1))
         r.error(th.value ?? th.key, 'bad-value', `${w}.threshold: only 1 is accepted`, {
           found: describe(th.value),
           hint: 'notary thresholds live in the signed metadata (root.json, delegations), not in the policy',
         });
-      // "targets" among the roles means any signer of the repository's targets
-      const roles =
-        g.has('roles') && r.strings(g.get('roles')!.value, 'roles').some((s) => s.value === 'targets');
       return r.findings.length === before && tr
-        ? { kind, trustRoot: tr, signers: roles ? [] : [...new Set(signers)], ...base }
+        ? { kind, trustRoot: tr, signers: [...new Set(signers)], ...base }
         : undefined;
     }
     case 'cosign':

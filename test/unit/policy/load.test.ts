@@ -350,3 +350,24 @@ test('inline key data is parsed; a DCT root with no pinned key and no allowFirst
     `${loc(bad, 'dct:')} missing-field`,
   ]);
 });
+
+test('dct roles: targets/NAME becomes signer NAME; "targets" alone lifts the signer restriction', () => {
+  const req = (roles: string) => {
+    const r = parsePolicy(
+      `${ROOTS}  - name: r\n    scope: "**"\n    require: [ { dct: { trustRoot: dc, roles: ${roles} } } ]\n`,
+      'p.yaml',
+      { baseDir: fixture().dir },
+    );
+    assert.deepEqual(r.findings, []);
+    const q = r.policy!.rules[0]!.require[0]!;
+    return q.kind === 'dct' ? q.signers : undefined;
+  };
+  assert.deepEqual(req('[targets/releases, targets/qa]'), ['releases', 'qa']);
+  assert.deepEqual(req('[targets, targets/releases]'), []);
+  assert.deepEqual(
+    errors(
+      `${ROOTS}  - name: r\n    scope: "**"\n    require: [ { dct: { trustRoot: dc, roles: [releases] } } ]\n`,
+    ).list.length,
+    1,
+  );
+});
