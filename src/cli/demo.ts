@@ -1,14 +1,34 @@
 // `trustpin demo`: start the embedded registry on 127.0.0.1 with a generated two-platform image and a Docker-format
-// mirror of it, then run inspect, digest and compare against them and show a tampered registry being caught. No network, no Docker needed.
+// mirror of it, then run inspect, digest and compare against them and show a tampered registry being caught; then a
+// trust policy (DCT and cosign on an in-process notary and keys, a mirror proven by content, a digest-pin catch-all)
+// judges the signed images and rejects each attack with its code. No network, no Docker needed.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { demoImages, MemoryRegistry } from '../demo/index.js';
+import { cosignSignature, demoKey, forgeHistory } from '../demo/sign.js';
 import { TrustpinError } from '../errors/index.js';
 import { inspectJson, renderInspect, selectPlatform, walkImage } from '../image/index.js';
 import { compareImages } from '../mirror/index.js';
+import { evaluate, loadPolicy } from '../policy/index.js';
 import { parseReference } from '../reference/index.js';
-import { renderComparison } from '../report/index.js';
+import { policyHtml, renderComparison, renderPolicyReport } from '../report/index.js';
 import { RegistrySource } from '../source/index.js';
+import { DctPublisher, startTestNotary, type TestNotary } from '../testing/notary.js';
 import type { Action } from './command.js';
 import { type Context, EXIT } from './common.js';
+
+/** The policy demo's attacks: the image, what it is, and the code it must be rejected with. */
+const ATTACKS = [
+  ['tampered/app:1.0', 'a mirror serving another config under the same tag', 'MIRROR_NOT_PROVEN'],
+  [
+    'demo/app:patched',
+    'the same layers, a config whose history claims a reviewed build',
+    'REQUIREMENT_NOT_MET',
+  ],
+  ['demo/app:unsigned', 'an image nobody signed', 'REQUIREMENT_NOT_MET'],
+  ['other/tool:latest', 'a tag where the catch-all rule requires a digest', 'NOT_PINNED'],
+] as const;
 
 // A walk-through printed as it goes (the lie is staged between steps), so it writes itself; -q keeps the verdicts.
 export const action: Action<Record<string, never>> = async (_args, _flags, ctx) => ({
@@ -74,6 +94,8 @@ async function demo(full: Context): Promise<0 | 1> {
         ),
       );
     }
+    reg.hook = undefined;
+    if ((await policyDemo(ctx, verdict, reg, host, set)) !== EXIT.ok) return EXIT.failed;
     verdict(
       `\n${s.ok('demo complete')}: every manifest and config above was fetched by digest and verified before parsing.`,
     );
@@ -81,5 +103,124 @@ async function demo(full: Context): Promise<0 | 1> {
   } finally {
     await full.close();
     await reg.close();
+  }
+}
+
+type Out = (line: string) => void;
+
+// Issue 14's story: one policy file over DCT, cosign, a mirror proven by content, and a digest-pin catch-all; every
+// attack below must be rejected with its code. The notary, its CA, the keys and TRUSTPIN_HOME live in a temp dir.
+async function policyDemo(
+  ctx: Context,
+  verdict: Out,
+  reg: MemoryRegistry,
+  host: string,
+  set: Awaited<ReturnType<typeof demoImages>>,
+): Promise<0 | 1> {
+  const s = ctx.style;
+  const section = (t: string) => ctx.out(`\n${s.bold(`== ${t}`)}`);
+  const dir = await mkdtemp(join(tmpdir(), 'trustpin-demo-'));
+  let notary: TestNotary | undefined;
+  try {
+    // the origin, signed twice: Docker Content Trust (tag 1.0 -> index digest) and a keyed cosign signature
+    const digest = set.app.index.digest;
+    notary = await startTestNotary();
+    const dct = new DctPublisher(`${host}/demo/app`).sign('1.0', digest, set.app.index.size);
+    notary.serve(dct);
+    const key = demoKey();
+    const sig = cosignSignature(key, `${host}/demo/app`, digest);
+    for (const b of sig.blobs) reg.putBlob('demo/app', b);
+    reg.putManifest('demo/app', sig.manifest, sig.tag);
+    // the amd64 image alone, signed with cosign only: the anyOf's second alternative decides
+    const amd = set.app.images[0]!;
+    reg.push('demo/app', amd, 'amd64');
+    const amdSig = cosignSignature(key, `${host}/demo/app`, amd.manifest.digest);
+    for (const b of amdSig.blobs) reg.putBlob('demo/app', b);
+    reg.putManifest('demo/app', amdSig.manifest, amdSig.tag);
+    // the attacks: a tampered mirror, a forged history, an unsigned image, a tag under the catch-all
+    reg.push('tampered/app', set.liar, '1.0');
+    reg.push(
+      'demo/app',
+      forgeHistory(set.app.images[0]!, '/bin/sh -c #(nop) COPY file:hello.txt # security review #42 passed'),
+      'patched',
+    );
+    reg.push('demo/app', set.liar, 'unsigned');
+    reg.push('other/tool', set.app.images[1]!, 'latest');
+
+    await writeFile(join(dir, 'notary-ca.pem'), notary.ca);
+    await writeFile(join(dir, 'cosign.pub'), key.pem);
+    const q = JSON.stringify;
+    const yaml = `apiVersion: trustpin.dev/v1alpha1
+kind: TrustPolicy
+defaults: { mode: enforce, noMatch: deny, digest: resolve }
+trustRoots:
+  demo-dct:
+    dct:
+      rootKeyIds: [${q(dct.rootKeyId)}]
+      server: ${q(notary.url)}
+      ca: ./notary-ca.pem
+  demo-key: { publicKey: ./cosign.pub }
+mirrors:
+  - origin: ${q(`${host}/demo`)}
+    mirrors: [${q(`${host}/mirror`)}, ${q(`${host}/tampered`)}]
+    prove: config
+    signaturesFrom: [origin]
+rules:
+  - name: demo-app-signed
+    scope: ${q(`${host}/demo/app`)}
+    require:
+      - anyOf:
+          - dct: { trustRoot: demo-dct }
+          - cosign: { trustRoot: demo-key, tlog: optional }
+  - name: everything-else-pinned
+    scope: "**"
+    require: [ { digestPinned: true } ]
+`;
+    const file = join(dir, 'trustpin-policy.yaml');
+    await writeFile(file, yaml);
+    section(`a trust policy (${file})`);
+    ctx.out(s.dim(yaml.trimEnd()));
+
+    const refs = [
+      `${host}/demo/app:1.0`,
+      `${host}/mirror/app:1.0`,
+      `${host}/demo/app:amd64`,
+      `${host}/other/tool@${set.app.images[1]!.manifest.digest}`,
+      ...ATTACKS.map(([r]) => `${host}/${r}`),
+    ];
+    section(`trustpin verify --policy ${file} ${refs.length} images`);
+    const policy = loadPolicy(file);
+    const report = await evaluate(policy, refs, { client: ctx.client, home: join(dir, 'home') });
+    ctx.out(renderPolicyReport(report, s));
+
+    let caught = true;
+    for (const [i, v] of report.verdicts.entries()) {
+      if (i < 4 && v.outcome !== 'pass') {
+        verdict(s.bad(`✘ ${v.normalized} should pass — this is a bug`));
+        caught = false;
+      }
+    }
+    ctx.out('');
+    for (const [i, [r, what, code]] of ATTACKS.entries()) {
+      const v = report.verdicts[4 + i]!;
+      const codes = v.problems.map((p) => p.code);
+      if (v.ok || !codes.includes(code)) {
+        verdict(s.bad(`✘ ${r} (${what}) was not rejected with ${code} — this is a bug`));
+        caught = false;
+      } else verdict(`${s.ok('✔ rejected')}: ${r} — ${what}: error[${code}]`);
+    }
+    ctx.out(
+      s.dim(
+        '  (demo/app:patched has the layers of demo/app:1.0 (linux/amd64) and a history saying it passed a review: history\n   is what the builder wrote about itself, not evidence; trustpin judges content and signatures, and nobody signed it)',
+      ),
+    );
+    const html = join(dir, 'policy-report.html');
+    await writeFile(html, policyHtml(report));
+    ctx.out(`\n${s.dim('HTML report:')} ${html}`);
+    return caught ? EXIT.ok : EXIT.failed;
+  } finally {
+    await notary?.close();
+    // the temp dir holds the policy and the HTML report the user may open; only the trust store is removed
+    await rm(join(dir, 'home'), { recursive: true, force: true });
   }
 }

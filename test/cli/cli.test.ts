@@ -136,10 +136,58 @@ test('a lying registry makes inspect fail with exit 1 and nothing verified', asy
   }
 });
 
-test('demo runs end to end', async () => {
-  const r = await trustpin(['demo']);
-  assert.equal(r.code, 0, r.stderr);
+/** What the demo's policy section must show: the rules that applied, each attack's code, the HTML report. */
+async function assertPolicyDemo(stdout: string): Promise<void> {
+  const { existsSync } = await import('node:fs');
+  const { readFile } = await import('node:fs/promises');
+  const verdict = (ref: string) => {
+    const at = stdout.search(
+      new RegExp(`^(✔ pass|✘ FAIL) \\S+/${ref.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'),
+    );
+    assert.ok(at >= 0, `no verdict for ${ref}:\n${stdout}`);
+    const end = stdout.indexOf('\n\n', at);
+    return stdout.slice(at, end < 0 ? undefined : end);
+  };
+  const cases: [string, 'pass' | 'FAIL', string, RegExp][] = [
+    ['demo/app:1.0', 'pass', 'demo-app-signed', /✔ Docker Content Trust signature/],
+    ['mirror/app:1.0', 'pass', 'demo-app-signed', /mirror of \S+\/demo\/app: proven equal .* at config/],
+    ['demo/app:amd64', 'pass', 'demo-app-signed', /✔ cosign signature by key demo-key/],
+    ['tampered/app:1.0', 'FAIL', 'demo-app-signed', /MIRROR_NOT_PROVEN/],
+    ['demo/app:patched', 'FAIL', 'demo-app-signed', /REQUIREMENT_NOT_MET/],
+    ['demo/app:unsigned', 'FAIL', 'demo-app-signed', /REQUIREMENT_NOT_MET/],
+    ['other/tool:latest', 'FAIL', 'everything-else-pinned', /NOT_PINNED/],
+  ];
+  for (const [ref, outcome, rule, why] of cases) {
+    const v = verdict(ref);
+    assert.ok(v.startsWith(outcome === 'pass' ? '✔ pass' : '✘ FAIL'), v);
+    assert.match(v, new RegExp(`^  rule ${rule} `, 'm'), v);
+    assert.match(v, why, v);
+  }
+  for (const [ref, code] of [
+    ['tampered/app:1.0', 'MIRROR_NOT_PROVEN'],
+    ['demo/app:patched', 'REQUIREMENT_NOT_MET'],
+    ['demo/app:unsigned', 'REQUIREMENT_NOT_MET'],
+    ['other/tool:latest', 'NOT_PINNED'],
+  ])
+    assert.ok(
+      stdout.includes(`✔ rejected: ${ref} — `) && stdout.includes(`error[${code}]`),
+      `${ref} ${code}`,
+    );
+  assert.match(stdout, /^ +rootKeyIds: \["[0-9a-f]{64}"\]$/m);
+  const html = /^HTML report: (\S+)$/m.exec(stdout)?.[1];
+  assert.ok(html && existsSync(html), `HTML report ${html} exists`);
+  assert.match(await readFile(html, 'utf8'), /^<!doctype html>/);
+}
+
+test('demo runs end to end: the lying registry, then the policy catches every attack', async () => {
+  const home = mkdtempSync(join(tmpdir(), 'trustpin-demo-home-'));
+  const r = await trustpin(['demo'], { env: { HOME: home, TRUSTPIN_HOME: '' } });
+  assert.equal(r.code, 0, r.stderr + r.stdout);
   assert.match(r.stdout, /rejected: error\[DIGEST_MISMATCH\]/);
+  await assertPolicyDemo(r.stdout);
+  // the DCT trust store was a temp dir: the user's ~/.trustpin is never touched
+  const { existsSync } = await import('node:fs');
+  assert.equal(existsSync(join(home, '.trustpin')), false);
 });
 
 test('the bundled CLI that `npm ci` builds (dist/trustpin.mjs) runs the demo', async (t) => {
@@ -156,4 +204,5 @@ test('the bundled CLI that `npm ci` builds (dist/trustpin.mjs) runs the demo', a
   });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /demo complete/);
+  await assertPolicyDemo(r.stdout);
 });
