@@ -177,6 +177,10 @@ async function assertPolicyDemo(stdout: string): Promise<void> {
   const html = /^HTML report: (\S+)$/m.exec(stdout)?.[1];
   assert.ok(html && existsSync(html), `HTML report ${html} exists`);
   assert.match(await readFile(html, 'utf8'), /^<!doctype html>/);
+  // the demo leaves its policy and HTML report for the user; the test does not
+  const { rm } = await import('node:fs/promises');
+  const { dirname } = await import('node:path');
+  await rm(dirname(html), { recursive: true, force: true });
 }
 
 test('demo runs end to end: the lying registry, then the policy catches every attack', async () => {
@@ -188,6 +192,8 @@ test('demo runs end to end: the lying registry, then the policy catches every at
   // the DCT trust store was a temp dir: the user's ~/.trustpin is never touched
   const { existsSync } = await import('node:fs');
   assert.equal(existsSync(join(home, '.trustpin')), false);
+  const { rm } = await import('node:fs/promises');
+  await rm(home, { recursive: true, force: true });
 });
 
 test('the bundled CLI that `npm ci` builds (dist/trustpin.mjs) runs the demo', async (t) => {
