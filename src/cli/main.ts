@@ -67,6 +67,10 @@ try {
     process.exitCode = 0;
   else process.exitCode = 2;
 }
-// Everything is written (stdout/stderr are synchronous for files and pipes on Linux) and every resource was closed
-// by its command; do not wait for idle keep-alive sockets and timers to wind down.
+// Every resource was closed by its command; do not wait for idle keep-alive sockets and timers to wind down — but
+// do wait for what is still queued for stdout/stderr: a pipe takes 64 KiB at a time, and exiting with more queued
+// cut `verify --policy --format json … | jq` off mid-document.
+const flushed = (s: NodeJS.WriteStream) =>
+  new Promise<void>((r) => (s.writableLength > 0 && !s.destroyed ? s.write('', () => r()) : r()));
+await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
 process.exit(process.exitCode ?? 0);
