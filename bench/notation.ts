@@ -47,7 +47,7 @@ const median = (xs: number[]) => sorted(xs)[Math.floor(xs.length / 2)]!;
 const p95 = (xs: number[]) => sorted(xs)[Math.min(xs.length - 1, Math.ceil(xs.length * 0.95) - 1)]!;
 
 /** The CLI bundled as scripts/bundle.mjs does, into `outdir` (not dist/). */
-async function bundleCli(outdir: string): Promise<string> {
+export async function bundleCli(outdir: string): Promise<string> {
   await build({
     absWorkingDir: ROOT,
     entryPoints: { trustpin: 'src/cli/main.ts' },
