@@ -203,12 +203,16 @@ rules:
     let t = performance.now();
     const policy = loadPolicy(policyFile);
     const loadMs = performance.now() - t;
-    const client = new RegistryClient({ credentials: async () => undefined });
+    let requests = 0;
+    const client = new RegistryClient({
+      credentials: async () => undefined,
+      onRequest: () => void requests++,
+    });
     let libCold: number;
     let libWarm: number;
     let libDct: number;
     let libWide: number;
-    const byKind: [Kind, number, number][] = [];
+    const byKind: [Kind, number, number, number][] = [];
     try {
       t = performance.now();
       const cold = await evaluate(policy, all, { client, home });
@@ -223,9 +227,10 @@ rules:
       libDct = performance.now() - t;
       // where the time goes: each kind alone (warm), and the batch with more images at once
       for (const [kind, l] of lists) {
+        requests = 0;
         t = performance.now();
         await evaluate(policy, l, { client, home });
-        byKind.push([kind, performance.now() - t, l.length]);
+        byKind.push([kind, performance.now() - t, l.length, requests]);
       }
       t = performance.now();
       check(await evaluate(policy, all, { client, home, concurrency: WIDE }), 'evaluate (wide)');
@@ -287,8 +292,8 @@ rules:
     line(`evaluate(), ${all.length} refs, one process, empty trust store (cold)`, libCold);
     line(`evaluate(), ${all.length} refs, same process and trust store again (warm)`, libWarm);
     line(`evaluate(), the ${dctRefs.length} DCT refs alone, empty trust store`, libDct, dctRefs.length);
-    for (const [kind, ms, n] of byKind)
-      line(`  by kind: evaluate(), the ${n} ${kind} refs alone (warm)`, ms, n);
+    for (const [kind, ms, n, reqs] of byKind)
+      line(`  by kind: the ${n} ${kind} refs alone (warm), ${(reqs / n).toFixed(1)} HTTP req/ref`, ms, n);
     line(`evaluate(), ${all.length} refs, concurrency ${WIDE} (warm)`, libWide);
     line(`trustpin verify --policy F REF×${all.length} (CLI once, cold)`, cliMs);
     line(
