@@ -102,6 +102,33 @@ export {
   type PlatformResult,
   type Side,
 } from './mirror/index.js';
+// One trust policy file for DCT, cosign, Notation, digest pins and mirrors: load, lint, explain, evaluate; the
+// report as text, SARIF 2.1.0 or a self-contained HTML chain-of-trust page.
+export {
+  checkPolicy,
+  DEFAULT_POLICY_CONCURRENCY,
+  type EvaluateOptions,
+  evaluate,
+  explain,
+  loadPolicy,
+  MAX_POLICY_BYTES,
+  MAX_POLICY_RULES,
+  MAX_REQUIREMENT_DEPTH,
+  POLICY_API_VERSION,
+  POLICY_KIND,
+  type Policy,
+  type PolicyExplanation,
+  type PolicyFinding,
+  type PolicyMode,
+  type PolicyReport,
+  type PolicyVerdict,
+  parsePolicy,
+  policyJsonSchema,
+  type Requirement,
+  type RequirementResult,
+  type Rule,
+  type TrustRoot,
+} from './policy/index.js';
 // Verified pull and safe unpack.
 export {
   type BlobRole,
@@ -132,6 +159,7 @@ export {
   type RegistryOptions,
 } from './registry/index.js';
 export type { ComparisonJson } from './report/index.js';
+export { policyHtml, policySarif, renderPolicyReport } from './report/index.js';
 export {
   DEFAULT_CONFIG_CAP,
   DEFAULT_MANIFEST_CAP,

@@ -5,8 +5,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { demoImages, MemoryRegistry } from '../demo/index.js';
-import { cosignSignature, demoKey, forgeHistory } from '../demo/sign.js';
+import { cosignSignature, demoImages, demoKey, forgeHistory, MemoryRegistry } from '../demo/index.js';
 import { TrustpinError } from '../errors/index.js';
 import { inspectJson, renderInspect, selectPlatform, walkImage } from '../image/index.js';
 import { compareImages } from '../mirror/index.js';
@@ -14,7 +13,7 @@ import { evaluate, loadPolicy } from '../policy/index.js';
 import { parseReference } from '../reference/index.js';
 import { policyHtml, renderComparison, renderPolicyReport } from '../report/index.js';
 import { RegistrySource } from '../source/index.js';
-import { DctPublisher, startTestNotary, type TestNotary } from '../testing/notary.js';
+import { DctPublisher, startTestNotary, type TestNotary } from '../testing/index.js';
 import type { Action } from './command.js';
 import { type Context, EXIT } from './common.js';
 

@@ -3,3 +3,4 @@
 export * from './build.js';
 export * from './images.js';
 export * from './registry-server.js';
+export * from './sign.js';

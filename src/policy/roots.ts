@@ -4,7 +4,7 @@ import { createPublicKey, X509Certificate } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isMap, type Node } from 'yaml';
-import { canonicalKeyId, isX509, keyId, readKeyFile } from '../trust/dct/keys.js';
+import { canonicalKeyId, isX509, keyId, readKeyFile } from '../trust/dct/index.js';
 import type { Reader } from './reader.js';
 import type { SourcePosition, TrustRoot } from './types.js';
 

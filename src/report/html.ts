@@ -1,6 +1,6 @@
 // A policy report as one self-contained HTML page: a summary table and, per verdict, the chains of trust drawn
 // as inline SVG. No scripts, no external requests; every string from the report is escaped (it is hostile data).
-import type { PolicyReport, PolicyVerdict, RequirementResult } from '../policy/types.js';
+import type { PolicyReport, PolicyVerdict, RequirementResult } from '../policy/index.js';
 import type { ChainEdge, ChainGraph, ChainNode, SignerClaim, TrustVerdict } from '../trust/index.js';
 
 /** Options of {@link policyHtml}. */

@@ -1,7 +1,7 @@
 // A policy report as SARIF 2.1.0 (one run, one rule per policy rule, one result per failed requirement leaf or
 // verdict-level problem), so code-scanning tools show which policy line an image failed.
 import { createHash } from 'node:crypto';
-import type { PolicyMode, PolicyReport, PolicyVerdict, RequirementResult } from '../policy/types.js';
+import type { PolicyMode, PolicyReport, PolicyVerdict, RequirementResult } from '../policy/index.js';
 import type { Problem } from '../trust/index.js';
 
 /** Where a verdict is written in the user's files (the pin command passes `file:line`). */

@@ -165,7 +165,7 @@ class CosignVerifier implements TrustVerifier<CosignVerdict> {
       if (found.artifacts.length === 0 && refused.length > 0) throw firstFailure([], refused);
       if (found.artifacts.length === 0)
         throw this.notFound(
-          `${target.name}@${top.digest}`,
+          target.name.endsWith(top.digest) ? target.name : `${target.name}@${top.digest}`,
           `nothing in ${found.searched.map((s) => s.where).join(', ') || 'any place searched'}`,
           this.signatureRepo
             ? 'check that the signatures were pushed to this signature repository'
@@ -188,7 +188,7 @@ class CosignVerifier implements TrustVerifier<CosignVerdict> {
       const checks = all.filter((c) => c.ok || c.otherKind === undefined);
       if (checks.length === 0 && refused.length === 0)
         throw this.notFound(
-          `${target.name}@${top.digest}`,
+          target.name.endsWith(top.digest) ? target.name : `${target.name}@${top.digest}`,
           `${all.length} verified artifact(s) of other kinds: ${[...new Set(all.map((c) => c.otherKind))].join(', ')}`,
           this.o.attestation !== undefined
             ? 'ask for one of the predicate types found (option attestation, CLI --attestation)'

@@ -193,7 +193,7 @@ class NotationVerifier implements TrustVerifier<NotationVerdict> {
           if (refused.length) throw failureWith(refused);
           throw new TrustpinError(
             'SIGNATURE_NOT_FOUND',
-            `no Notation signature is attached to ${target.name}@${top.digest}`,
+            `no Notation signature is attached to ${target.name.endsWith(top.digest) ? target.name : `${target.name}@${top.digest}`}`,
             {
               expected:
                 'a signature manifest (artifactType application/vnd.cncf.notary.signature) whose subject is the image',
