@@ -4,7 +4,7 @@
 // of the whole batch (a bad policy, an abort) throw.
 
 import type { Digest } from '../digest/index.js';
-import { isTrustpinError, TrustpinError, VERIFICATION_CODES } from '../errors/index.js';
+import { isTrustpinError, TrustpinError } from '../errors/index.js';
 import { walkImage } from '../image/index.js';
 import { parsePlatform } from '../manifest/index.js';
 import { compareImages, LEVELS, type Level } from '../mirror/index.js';
@@ -15,6 +15,7 @@ import { RegistrySource } from '../source/index.js';
 import {
   createDctVerifier,
   type Problem,
+  problemOf,
   type TrustVerdict,
   type TrustVerifier,
   type VerdictWarning,
@@ -23,7 +24,6 @@ import { mapLimit } from '../util/index.js';
 import { type MirrorMatch, mirrorOf, normalized, selectRule } from './select.js';
 import type {
   Policy,
-  PolicyMode,
   PolicyReport,
   PolicyVerdict,
   Requirement,
@@ -111,7 +111,7 @@ class Evaluator {
         outcome: 'error',
         ok: false,
         requirements: [],
-        problems: [problem(e)],
+        problems: [problemOf(e)],
         warnings: [],
         at,
       };
@@ -141,8 +141,8 @@ class Evaluator {
       await this.judge(v, ref, mirror, rule.require);
     } catch (e) {
       if (!isTrustpinError(e) || e.code === 'ABORTED') throw e;
-      v.problems.push(problem(e));
-      v.outcome = VERIFICATION.has(e.code) ? 'fail' : 'error';
+      v.problems.push(problemOf(e));
+      v.outcome = e.isVerificationFailure ? 'fail' : 'error';
     }
     v.ok = v.outcome === 'pass' || v.mode !== 'enforce';
     return v;
@@ -371,8 +371,8 @@ class Evaluator {
     } catch (e) {
       if (!isTrustpinError(e) || e.code === 'ABORTED') throw e;
       return {
-        status: VERIFICATION.has(e.code) ? 'fail' : 'error',
-        problems: [problem(e)],
+        status: e.isVerificationFailure ? 'fail' : 'error',
+        problems: [problemOf(e)],
         warnings: [],
         from: s.from,
       };
@@ -381,22 +381,13 @@ class Evaluator {
 
   /** The verifiers a requirement runs (cosign: the signature, then each attestation), created once per policy. */
   private verifiersFor(r: Requirement, s: Subject): TrustVerifier[] {
-    const key = `${r.path}\0${s.mirror?.prefix ?? ''}`;
-    const made = this.verifiers.get(key);
-    if (made) return [made, ...this.attestationVerifiers(r, s, key)];
-    const v = this.make(r, s, undefined);
-    this.verifiers.set(key, v);
-    return [v, ...this.attestationVerifiers(r, s, key)];
-  }
-
-  private attestationVerifiers(r: Requirement, s: Subject, key: string): TrustVerifier[] {
-    if (r.kind !== 'cosign') return [];
-    return r.attestations.map((a) => {
-      const k = `${key}\0${a.predicateType}`;
-      let v = this.verifiers.get(k);
+    const kinds = [undefined, ...(r.kind === 'cosign' ? r.attestations.map((a) => a.predicateType) : [])];
+    return kinds.map((attestation) => {
+      const key = `${r.path}\0${s.mirror?.prefix ?? ''}\0${attestation ?? ''}`;
+      let v = this.verifiers.get(key);
       if (!v) {
-        v = this.make(r, s, a.predicateType);
-        this.verifiers.set(k, v);
+        v = this.make(r, s, attestation);
+        this.verifiers.set(key, v);
       }
       return v;
     });
@@ -527,18 +518,6 @@ async function notationVerifier(
   });
 }
 
-const VERIFICATION = new Set<string>(VERIFICATION_CODES);
-
-function problem(e: TrustpinError): Problem {
-  return {
-    code: e.code,
-    message: e.message,
-    ...(e.expected !== undefined ? { expected: e.expected } : {}),
-    ...(e.found !== undefined ? { found: e.found } : {}),
-    ...(e.hint !== undefined ? { hint: e.hint } : {}),
-  };
-}
-
 function notPinned(ref: Reference, why: string): Problem {
   return {
     code: 'NOT_PINNED',
@@ -583,9 +562,4 @@ export function summary(r: Requirement, policy: Policy): string {
     case 'allOf':
       return `all of ${r.of.length}`;
   }
-}
-
-/** Which mode blocks: for the CLI's exit code. */
-export function blocks(mode: PolicyMode): boolean {
-  return mode === 'enforce';
 }

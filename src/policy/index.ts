@@ -1,7 +1,6 @@
 // The policy face: one trust policy file for DCT, cosign, Notation, digest pins and mirrors — loaded, linted,
 // explained and evaluated. The CLI (`verify --policy`, `policy …`), the pin command and the webhook all call it.
 export {
-  blocks,
   DEFAULT_POLICY_CONCURRENCY,
   type EvaluateOptions,
   evaluate,
