@@ -63,6 +63,8 @@ export const VERIFICATION_CODES = [
   'NO_MATCHING_RULE',
   /** none of a trust policy's `anyOf` alternatives held */
   'REQUIREMENT_NOT_MET',
+  /** a pinned `NAME:TAG@DIGEST` whose tag now names another digest (`pin --check=stale`) */
+  'PIN_STALE',
 ] as const;
 
 /** Codes meaning "could not check" (the CLI exits 2). */
@@ -101,6 +103,8 @@ export const OPERATIONAL_CODES = [
   'TRUST_STORE_INVALID',
   /** the unpack target merges names (case, Unicode form) that the image keeps apart */
   'NAME_COLLISION',
+  /** a file given to `pin` cannot be read as its format (invalid UTF-8 or YAML, too large, too deeply nested) */
+  'PIN_FILE_INVALID',
   'INTERNAL',
 ] as const;
 
