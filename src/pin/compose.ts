@@ -34,7 +34,7 @@ export function extractCompose(text: string, o?: ExtractOptions): ImageSite[] {
     for (const [name, svc] of mapEntries(d, services)) {
       if (!isMap(svc)) continue;
       const image = nonNullScalar(mapGet(d, svc, 'image'));
-      if (image) out.add(referenceSite(f, image, 'compose', `services.${name}.image`), image);
+      if (image) out.add(referenceSite(f, image, 'compose', `services.${name}.image`), image, svc);
     }
   }
   return out.sites();

@@ -394,25 +394,32 @@ export function referenceSite(
 
 /**
  * Collects sites, one per place in the text: an image under an anchor reached from several places is one site
- * (pinning writes the anchor once) whose `where` names the first place and lists the others.
+ * (pinning writes the anchor once) whose `where` names the place used first in the file and lists the others.
  */
 export class SiteCollector {
-  private readonly byKey = new Map<string, { site: ImageSite; also: string[] }>();
+  private readonly byKey = new Map<string, { site: ImageSite; uses: { where: string; at: number }[] }>();
 
-  add(site: ImageSite, node: Node): void {
+  /** Adds `site` for scalar `node`, used at offset `usedAt` (the service, container, … that reaches it). */
+  add(site: ImageSite, node: Node, usedAt: Node | undefined = node): void {
     const key = `${node.range?.[0] ?? -1}:${node.range?.[1] ?? -1}`;
+    const use = { where: site.where, at: usedAt?.range?.[0] ?? 0 };
     const prev = this.byKey.get(key);
     if (prev) {
-      if (prev.site.where !== site.where && !prev.also.includes(site.where)) prev.also.push(site.where);
+      if (!prev.uses.some((u) => u.where === use.where)) prev.uses.push(use);
       return;
     }
-    this.byKey.set(key, { site, also: [] });
+    this.byKey.set(key, { site, uses: [use] });
   }
 
   sites(): ImageSite[] {
     const out: ImageSite[] = [];
-    for (const { site, also } of this.byKey.values()) {
-      out.push(also.length === 0 ? site : { ...site, where: `${site.where} (also ${also.join(', ')})` });
+    for (const { site, uses } of this.byKey.values()) {
+      if (uses.length === 1) {
+        out.push(site);
+        continue;
+      }
+      const [first, ...rest] = [...uses].sort((a, b) => a.at - b.at);
+      out.push({ ...site, where: `${first!.where} (also ${rest.map((u) => u.where).join(', ')})` });
     }
     return out.sort((a, b) => a.line - b.line || a.column - b.column);
   }
