@@ -168,12 +168,13 @@ function digestEdit(f: YamlFile, m: YAMLMap): SiteEdit | undefined {
   const key = anchor?.key as Node | undefined;
   const value = anchor?.value as Node | undefined;
   if (!key?.range || !value?.range) return undefined;
-  const lineStart =
-    Math.max(text.lastIndexOf('\n', key.range[0] - 1), text.lastIndexOf('\r', key.range[0] - 1)) + 1;
   const end = lineEndAfter(text, value.range[1]);
   // only a comment may follow the value on its line
   if (!/^[ \t]*(#.*)?$/.test(text.slice(value.range[1], end))) return undefined;
-  const indent = ' '.repeat(key.range[0] - lineStart);
+  // the block mapping's indentation (its keys' column), from the parser: a key may follow `- ` or carry a tag
+  const token = m.srcToken;
+  if (token?.type !== 'block-map') return undefined;
+  const indent = ' '.repeat(token.indent);
   return { kind: 'insert-digest', at: end, prefix: `${eolAt(text, end)}${indent}digest: `, suffix: '' };
 }
 

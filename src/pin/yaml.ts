@@ -85,7 +85,7 @@ export function parseYaml(text: string, o: { file?: string | undefined; expected
     offset += lexeme.length;
   }
   for (const t of parser.end()) tokens.push(t);
-  const composer = new Composer({ uniqueKeys: false });
+  const composer = new Composer({ uniqueKeys: false, keepSourceTokens: true });
   const docs: YamlDoc[] = [];
   for (const doc of composer.compose(tokens, false, text.length)) {
     const err = doc.errors[0];
@@ -331,6 +331,14 @@ export function position(f: YamlFile, offset: number): { line: number; column: n
 
 /** Whether `ref` is a reference `pin` can resolve; the reason when not. */
 export function checkReference(ref: string): NotPinnable | undefined {
+  // parseDockerReference trims; a reference written with spaces or control characters around it is not one
+  if (/[\s\p{Cc}\p{Cf}]/u.test(ref)) {
+    return {
+      code: 'REFERENCE_INVALID',
+      message: `${JSON.stringify(ref)} contains white space or control characters`,
+      hint: 'write the reference alone, without spaces',
+    };
+  }
   try {
     parseDockerReference(ref);
     return undefined;

@@ -17,6 +17,8 @@ import notationCose from './notation-cose.js';
 import notationJws from './notation-jws.js';
 import notationPolicy from './notation-policy.js';
 import notationTimestamp from './notation-timestamp.js';
+import pinDockerfile from './pin-dockerfile.js';
+import pinYaml from './pin-yaml.js';
 import platform from './platform.js';
 import reference from './reference.js';
 import referrersIndex from './referrers-index.js';
@@ -55,4 +57,6 @@ export const targets: FuzzTarget<unknown>[] = [
   notationCose,
   notationTimestamp,
   notationPolicy,
+  pinYaml,
+  pinDockerfile,
 ].flat() as FuzzTarget<unknown>[];

@@ -178,3 +178,24 @@ test('helm: image strings, anchors once, merged fields and bad references report
     ],
   );
 });
+
+test('helm (fuzz regressions): white space or control characters in a field are not trimmed into a reference', () => {
+  for (const text of [
+    'image:\n  repository: nginx\v',
+    'b: {repository: r, tag: t\f }\n',
+    'image:\n  repository: nginx\n  tag: "1.27. "\n',
+    'image:\n  repository: nginx\uFEFF\n',
+  ]) {
+    const [s, ...rest] = extractHelmValues(text);
+    assert.equal(rest.length, 0);
+    assert.equal(s!.notPinnable?.code, 'REFERENCE_INVALID', JSON.stringify(text));
+    assert.equal(s!.edit, undefined);
+  }
+});
+
+test('helm (fuzz regression): the inserted line takes the mapping indentation even when the key carries a tag', () => {
+  const text = 'image:\n! repository: nginx\n';
+  const [s] = extractHelmValues(text);
+  assert.deepEqual(s!.edit, { kind: 'insert-digest', at: text.length - 1, prefix: '\ndigest: ', suffix: '' });
+  roundTrip(text, s!, []);
+});
