@@ -405,7 +405,10 @@ export function referenceSite(
  * (pinning writes the anchor once) whose `where` names the place used first in the file and lists the others.
  */
 export class SiteCollector {
-  private readonly byKey = new Map<string, { site: ImageSite; uses: { where: string; at: number }[] }>();
+  private readonly byKey = new Map<
+    string,
+    { site: ImageSite; uses: { where: string; at: number }[]; wheres: Set<string> }
+  >();
 
   /** Adds `site` for scalar `node`, used at offset `usedAt` (the service, container, … that reaches it). */
   add(site: ImageSite, node: Node, usedAt: Node | undefined = node): void {
@@ -413,10 +416,13 @@ export class SiteCollector {
     const use = { where: site.where, at: usedAt?.range?.[0] ?? 0 };
     const prev = this.byKey.get(key);
     if (prev) {
-      if (!prev.uses.some((u) => u.where === use.where)) prev.uses.push(use);
+      if (!prev.wheres.has(use.where)) {
+        prev.wheres.add(use.where);
+        prev.uses.push(use);
+      }
       return;
     }
-    this.byKey.set(key, { site, uses: [use] });
+    this.byKey.set(key, { site, uses: [use], wheres: new Set([use.where]) });
   }
 
   sites(): ImageSite[] {
@@ -427,11 +433,16 @@ export class SiteCollector {
         continue;
       }
       const [first, ...rest] = [...uses].sort((a, b) => a.at - b.at);
-      out.push({ ...site, where: `${first!.where} (also ${rest.map((u) => u.where).join(', ')})` });
+      const named = rest.slice(0, ALSO_NAMED).map((u) => u.where);
+      if (rest.length > ALSO_NAMED) named.push(`${rest.length - ALSO_NAMED} more`);
+      out.push({ ...site, where: `${first!.where} (also ${named.join(', ')})` });
     }
     return out.sort((a, b) => a.line - b.line || a.column - b.column);
   }
 }
+
+/** How many other uses of a shared image its `where` names. */
+const ALSO_NAMED = 5;
 
 /** The document's root node when it is a mapping. */
 export function rootMap(d: YamlDoc): YAMLMap | undefined {

@@ -110,6 +110,15 @@ test('hostile: a long merge chain is a coded error; a mapping with 50 000 keys i
   const r = timed(() => extractCompose(big));
   assert.equal(r.value?.length, 50_000, String(r.error));
   assert.ok(r.ms < 5000, `took ${r.ms} ms`);
+  const shared = `x: &img "app:1"\nservices:\n${Array.from({ length: 50_000 }, (_, i) => `  s${i}: {image: *img}\n`).join('')}`;
+  const one = timed(() => extractCompose(shared));
+  assert.ok(one.ms < 5000, `took ${one.ms} ms`);
+  assert.deepEqual(
+    one.value?.map((s) => s.where),
+    [
+      'services.s0.image (also services.s1.image, services.s2.image, services.s3.image, services.s4.image, services.s5.image, 49994 more)',
+    ],
+  );
   const dup = `${big}  s7: {image: x}\n`;
   assert.throws(
     () => extractCompose(dup),
