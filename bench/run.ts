@@ -8,6 +8,7 @@ const benches: Record<string, () => Promise<void>> = {
   diff: async () => (await import('./diff.js')).main(),
   cosign: async () => (await import('./cosign.js')).main(),
   notation: async () => (await import('./notation.js')).main(),
+  pin: async () => (await import('./pin.js')).main(),
   policy: async () => (await import('./policy.js')).main(),
 };
 const fn = name ? benches[name] : undefined;

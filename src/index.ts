@@ -102,6 +102,35 @@ export {
   type PlatformResult,
   type Side,
 } from './mirror/index.js';
+// Pinning the references of Dockerfiles, compose, Kubernetes, Helm values and workflows to verified digests.
+export {
+  applyEdits,
+  DEFAULT_PIN_CONCURRENCY,
+  detectFormat,
+  type ExtractOptions,
+  extractCompose,
+  extractDockerfile,
+  extractHelmValues,
+  extractKubernetes,
+  extractWorkflow,
+  findPinFiles,
+  type ImageSite,
+  MAX_PIN_FILE_BYTES,
+  MAX_PIN_FILES,
+  type NotPinnable,
+  type PinFileReport,
+  type PinFormat,
+  type PinMode,
+  type PinOptions,
+  type PinReport,
+  type PinSiteResult,
+  type PinSiteStatus,
+  pinFiles,
+  pinnedText,
+  type SiteEdit,
+  type TextEdit,
+  type TextRange,
+} from './pin/index.js';
 // One trust policy file for DCT, cosign, Notation, digest pins and mirrors: load, lint, explain, evaluate; the
 // report as text, SARIF 2.1.0 or a self-contained HTML chain-of-trust page.
 export {
@@ -159,7 +188,7 @@ export {
   type RegistryOptions,
 } from './registry/index.js';
 export type { ComparisonJson } from './report/index.js';
-export { policyHtml, policySarif, renderPolicyReport } from './report/index.js';
+export { pinSarif, policyHtml, policySarif, renderPinReport, renderPolicyReport } from './report/index.js';
 export {
   DEFAULT_CONFIG_CAP,
   DEFAULT_MANIFEST_CAP,

@@ -186,6 +186,65 @@ export const pullSpec: CommandSpec<PullFlags> = {
   load: () => import('./pull.js'),
 };
 
+export interface PinFlags {
+  check?: boolean | string;
+  update?: boolean;
+  dryRun?: boolean;
+  platform?: string;
+  policy?: string;
+  buildArg?: string[];
+  include?: string[];
+  exclude?: string[];
+  format?: string;
+  output?: string;
+  concurrency?: string;
+}
+export const pinSpec: CommandSpec<PinFlags> = {
+  name: 'pin',
+  description:
+    'pin image references in Dockerfiles, compose, Kubernetes, Helm values and workflows to verified digests (NAME:TAG@sha256:…)',
+  args: [{ name: '[paths...]', description: 'files or directories (default: the current directory)' }],
+  options: [
+    {
+      flags: '--check [stale]',
+      description:
+        'write nothing; exit 1 when a reference is unpinned, not pinnable or fails --policy (`--check=stale`: also when its tag now names another digest)',
+    },
+    {
+      flags: '--update',
+      description: 'also refresh TAG@DIGEST pins whose tag moved (verified before writing)',
+    },
+    { flags: '--dry-run', description: 'print the changes as a unified diff; write nothing' },
+    { flags: PLATFORM, description: "pin this platform's manifest digest instead of the index digest" },
+    {
+      flags: '--policy <file>',
+      description:
+        'pin only what passes this trustpin policy (a failing reference is reported and left untouched); its mirrors resolve tags at the origin',
+    },
+    {
+      flags: '--build-arg <NAME=VALUE>',
+      description: 'a Dockerfile ARG value the build uses (repeatable)',
+      parse: collect,
+    },
+    {
+      flags: '--include <glob>',
+      description: 'only files matching (repeatable; relative to the directory)',
+      parse: collect,
+    },
+    { flags: '--exclude <glob>', description: 'leave files matching out (repeatable)', parse: collect },
+    {
+      flags: '--format <text|json|sarif>',
+      description: 'the report format (sarif: findings with file:line:column)',
+    },
+    {
+      flags: '--output <file>',
+      description: 'write the report to FILE (atomically); a summary still goes to stdout',
+    },
+    { flags: '--concurrency <n>', description: 'references resolved at once', default: '8' },
+  ],
+  load: () => import('./pin.js'),
+};
+
 export const demoSpec: CommandSpec<Record<string, never>> = {
   name: 'demo',
   description:
@@ -201,4 +260,4 @@ export const BEFORE_TRUST = [
   compareSpec,
   diffSpec,
 ] as CommandSpec<never>[];
-export const AFTER_TRUST = [demoSpec, pullSpec] as CommandSpec<never>[];
+export const AFTER_TRUST = [demoSpec, pullSpec, pinSpec] as CommandSpec<never>[];

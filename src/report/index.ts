@@ -3,6 +3,7 @@
 export * from './chain.js';
 export * from './html.js';
 export * from './mirror.js';
+export * from './pin.js';
 export * from './policy.js';
 export * from './sarif.js';
 export * from './style.js';

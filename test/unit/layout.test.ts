@@ -25,7 +25,8 @@ function folderOf(file: string): string {
 /** Relative module specifiers of `import … from`, `export … from`, `import '…'` and `import('…')`. */
 function specifiers(text: string): string[] {
   const out: string[] = [];
-  const re = /(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)(['"])(\.{1,2}\/[^'"]+)\1/gm;
+  const re =
+    /(?:^\s*(?:import|export)\b[^;]*?\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)(['"])(\.{1,2}\/[^'"]+)\1/gm;
   for (const m of text.matchAll(re)) out.push(m[2]!);
   return out;
 }
@@ -113,7 +114,9 @@ test('src/ imports only node built-ins and runtime dependencies; src/testing no 
   const deps = Object.keys(pkg.dependencies);
   const bad: string[] = [];
   for (const { path, text } of sources(src)) {
-    for (const m of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)(['"])([^'".][^'"]*)\1/gm)) {
+    for (const m of text.matchAll(
+      /(?:^\s*(?:import|export)\b[^;]*?\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)(['"])([^'".][^'"]*)\1/gm,
+    )) {
       const spec = m[2]!;
       const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
       const runner = /^node:(test|assert)/.test(spec) && path.startsWith(join(src, 'testing'));
