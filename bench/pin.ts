@@ -87,6 +87,22 @@ export async function main(): Promise<void> {
     for (const p of written) found += (await readFile(p, 'utf8')).split(idx.digest).length - 1;
     if (found !== N) throw new Error(`the files hold ${found} pins of ${idx.digest}, not ${N}`);
     const check = await time(() => exec(process.execPath, [CLI, 'pin', '--check=stale', dir]));
+    // the floor: the same 200 manifest GETs from this process, 8 at a time, no verification, no process start
+    const floor = await time(async () => {
+      const queue = [...refs];
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          for (let r = queue.shift(); r; r = queue.shift()) {
+            const tag = r.slice(r.lastIndexOf(':') + 1);
+            const res = await fetch(`${reg.url}/v2/demo/app/manifests/${tag}`, {
+              headers: { accept: idx.mediaType },
+            });
+            await res.arrayBuffer();
+          }
+        }),
+      );
+    });
+    const start = await time(() => exec(process.execPath, [CLI, '--version']));
 
     const sk = await time(async () => {
       const out: string[] = [];
@@ -105,6 +121,8 @@ export async function main(): Promise<void> {
     );
     console.log(row('trustpin pin DIR (find, resolve, rewrite)', pin.ms));
     console.log(row('trustpin pin --check=stale DIR (resolve again)', check.ms));
+    console.log(row(`floor: ${N} manifest GETs (fetch, 8 at a time)`, floor.ms));
+    console.log(row('floor: node + trustpin --version', start.ms));
     console.log(row(`skopeo inspect --format {{.Digest}} × ${N}`, sk.ms, pin.ms));
     const ratio = pin.ms / sk.ms;
     console.log(
