@@ -117,6 +117,8 @@ export {
   type ImageSite,
   MAX_PIN_FILE_BYTES,
   MAX_PIN_FILES,
+  MAX_PIN_YAML_DEPTH,
+  MAX_PIN_YAML_MERGE_DEPTH,
   type NotPinnable,
   type PinFileReport,
   type PinFormat,

@@ -2,11 +2,9 @@
 // in place (default), show the change as a diff (`--dry-run`), refresh moved tags (`--update`), or only check
 // (`--check`, `--check=stale`) with findings as text, JSON or SARIF. Exit 0 nothing failed; 1 a finding or a refused
 // image; 2 a file or a reference could not be read or resolved.
-import { createTwoFilesPatch } from 'diff';
 import { TrustpinError } from '../errors/index.js';
 import { parsePlatform } from '../manifest/index.js';
 import { type PinMode, type PinReport, pinFiles } from '../pin/index.js';
-import { loadPolicy } from '../policy/index.js';
 import { pinSarif, printable, renderPinReport } from '../report/index.js';
 import { writeAtomic } from '../util/index.js';
 import type { Action, ExitCode } from './command.js';
@@ -36,7 +34,7 @@ export const action: Action<PinFlags> = async (args, f, ctx) => {
     stale: f.check === 'stale',
     dryRun: f.dryRun === true,
     platform: f.platform ? parsePlatform(f.platform) : undefined,
-    policy: f.policy ? loadPolicy(f.policy) : undefined,
+    policy: f.policy ? (await import('../policy/index.js')).loadPolicy(f.policy) : undefined,
     buildArgs: buildArgs(f.buildArg ?? []),
     include: f.include,
     exclude: f.exclude,
@@ -61,8 +59,8 @@ export const action: Action<PinFlags> = async (args, f, ctx) => {
     };
   }
   if (body !== undefined) return { exit, raw: Buffer.from(body) };
-  const text = f.dryRun ? `${diffOf(report)}${summary}` : summary;
-  return { exit, text, json: jsonOf(report), quiet: f.dryRun ? diffOf(report).trimEnd() : '' };
+  const diff = f.dryRun ? await diffOf(report) : '';
+  return { exit, text: `${diff}${summary}`, json: jsonOf(report), quiet: diff.trimEnd() };
 };
 
 function modeOf(f: PinFlags): PinMode {
@@ -94,8 +92,9 @@ function exitOf(r: PinReport): ExitCode {
   return r.ok ? EXIT.ok : EXIT.failed;
 }
 
-/** The changes as one unified diff, `a/PATH` → `b/PATH` like git. */
-function diffOf(r: PinReport): string {
+/** The changes as one unified diff, `a/PATH` → `b/PATH` like git (the diff library loads only for it). */
+async function diffOf(r: PinReport): Promise<string> {
+  const { createTwoFilesPatch } = await import('diff');
   let out = '';
   for (const f of r.files) {
     if (!f.changed || f.before === undefined || f.after === undefined) continue;

@@ -19,3 +19,4 @@ export {
 export { applyEdits, pinnedText, siteEdit, type TextEdit } from './rewrite.js';
 export * from './types.js';
 export { extractWorkflow } from './workflow.js';
+export { MAX_PIN_YAML_DEPTH, MAX_PIN_YAML_MERGE_DEPTH } from './yaml.js';

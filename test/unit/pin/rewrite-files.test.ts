@@ -64,10 +64,15 @@ describe('pin files', () => {
     await w('.hidden/Dockerfile', 'FROM alpine\n');
     await w('deploy/app.yaml', 'apiVersion: v1\nkind: Pod\nspec: {}\n');
     await w('deploy/notes.yaml', 'just: data\n');
+    // a chart template is not YAML until rendered: a walk leaves it out instead of failing on it
+    await w(
+      'deploy/tpl.yaml',
+      'apiVersion: apps/v1\nkind: Deployment\nspec:\n  image: {{ .Values.image }}\n',
+    );
     await w('README.md', '# FROM alpine\n');
   });
 
-  test('a walk finds files by name and by content, skips node_modules and dot-directories but .github', async () => {
+  test('a walk finds files by name and by content, skips node_modules, dot-directories but .github, and templated YAML', async () => {
     const found = await findPinFiles([join(dir, 'proj')]);
     const rel = found.map((f) => `${f.path.slice(dir.length + 6)}:${f.format}`).sort();
     assert.deepEqual(rel, [
