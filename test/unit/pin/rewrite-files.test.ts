@@ -1,7 +1,17 @@
 // The rewriter replaces ranges and nothing else; pin's files are size-capped before reading, strict UTF-8, found
 // by name or content, and written back atomically with their mode kept — through a symlink to the file it names.
 import assert from 'node:assert/strict';
-import { chmod, lstat, mkdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  lstat,
+  mkdir,
+  readFile,
+  readlink,
+  stat,
+  symlink,
+  truncate,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
@@ -104,8 +114,12 @@ describe('pin files', () => {
 
   test('a file over the cap is refused before it is read; invalid UTF-8 is refused with the offset', async () => {
     const big = join(dir, 'big.yaml');
-    await writeFile(big, Buffer.alloc(MAX_PIN_FILE_BYTES + 1, 0x20));
+    // 50 MB (sparse): refused from its size, before a byte is read
+    await writeFile(big, '');
+    await truncate(big, 50 * 1024 * 1024);
+    assert.ok(50 * 1024 * 1024 > MAX_PIN_FILE_BYTES);
     await assert.rejects(readPinFile(big), { code: 'PIN_FILE_INVALID' });
+    assert.equal((await stat(big)).size, 50 * 1024 * 1024, 'untouched');
     const bad = join(dir, 'bad.yaml');
     await writeFile(bad, Buffer.from([0x61, 0x62, 0xc3, 0x28]));
     await assert.rejects(readPinFile(bad), (e: { code: string; found?: string }) => {
