@@ -126,6 +126,8 @@ interface Resolved {
   /** the index's platform manifests (a platform pin of this tag is current) */
   children: string[];
   from: string;
+  /** a declared mirror's own answer for the tag (it may hold the origin's image under other digests) */
+  mirror?: { digest: Digest; children: string[] } | undefined;
 }
 
 const EXTRACT: Record<PinFormat, (text: string, o: ExtractOptions) => ImageSite[]> = {
@@ -204,9 +206,30 @@ export async function pinFiles(paths: readonly string[], o: PinOptions = {}): Pr
       concurrency: o.concurrency,
     });
     const verdicts = new Map(refs.map((k, i) => [k, report.verdicts[i]!]));
+    // a mirror that does not hold the origin's digest (it re-encoded the manifests) is judged by its own tag: the
+    // policy proves its image equal to the origin's at the declared level, and that digest is the one written
+    const byTag = new Map<string, PolicyVerdict | undefined>();
     for (const { d } of planned) {
       const v = d.judge === undefined ? undefined : verdicts.get(d.judge);
+      if (v && !v.ok && d.write && d.mirrorTag && v.problems.some((p) => p.code === 'MANIFEST_UNKNOWN'))
+        byTag.set(d.mirrorTag, undefined);
+    }
+    if (byTag.size) {
+      const tags = [...byTag.keys()];
+      const again = await evaluate(o.policy, tags, { client, signal: o.signal, home: o.home, now: o.now });
+      tags.forEach((t, i) => byTag.set(t, again.verdicts[i]));
+    }
+    for (const { d, s } of planned) {
+      let v = d.judge === undefined ? undefined : verdicts.get(d.judge);
       if (!v) continue;
+      const own = d.mirrorTag === undefined ? undefined : byTag.get(d.mirrorTag);
+      if (!v.ok && own?.ok && own.digest && d.write) {
+        v = own;
+        d.write = own.digest;
+        d.result.digest = own.digest;
+        d.result.pinned = pinnedText(s.ref!, own.digest);
+        d.result.resolvedFrom = `${formatReference(parseDockerReference(d.mirrorTag!))} (the mirror's own digest, proven against the origin)`;
+      }
       d.result.verdict = v;
       if (v.ok) continue;
       d.result.status = 'refused';
@@ -276,23 +299,41 @@ function tagKey(ref: Reference): string {
   return formatReference(withDefaultTag({ ...ref, digest: undefined }));
 }
 
-/** Resolve a tag: at the origin when the policy declares the reference a mirror; a platform's digest on request. */
+/**
+ * Resolve a tag: at the origin when the policy declares the reference a mirror (a pull-through cache's tags go
+ * stale; its digests are the origin's), and then the mirror's own answer too; a platform's digest on request.
+ */
 async function resolveTag(ref: Reference, client: RegistryClient, o: PinOptions): Promise<Resolved> {
-  let at = ref;
+  let origin: Reference | undefined;
   if (o.policy) {
     const { mirrorOf } = await import('../policy/index.js');
     const m = mirrorOf(o.policy, ref);
-    if (m) at = withDefaultTag({ ...m.origin, digest: undefined });
+    if (m) origin = withDefaultTag({ ...m.origin, digest: undefined });
   }
-  const src = new RegistrySource(at, client);
+  const at = origin ?? ref;
+  const [r, mirror] = await Promise.all([
+    digestOf(at, client, o),
+    origin ? digestOf(ref, client, o).catch(() => undefined) : undefined,
+  ]);
+  return { ...r, from: formatReference(at), ...(mirror ? { mirror } : {}) };
+}
+
+async function digestOf(
+  ref: Reference,
+  client: RegistryClient,
+  o: PinOptions,
+): Promise<{ digest: Digest; children: string[] }> {
+  const src = new RegistrySource(ref, client);
   if (o.platform) {
     const node = selectPlatform(await walkImage(src, { platform: o.platform, signal: o.signal }), o.platform);
-    return { digest: node.descriptor.digest as Digest, children: [], from: formatReference(at) };
+    return { digest: node.descriptor.digest as Digest, children: [] };
   }
   const top = await src.resolve({ signal: o.signal });
   const m = await src.manifest(top, { signal: o.signal });
-  const children = m.value.kind === 'index' ? m.value.manifests.map((d) => d.digest) : [];
-  return { digest: top.digest as Digest, children, from: formatReference(at) };
+  return {
+    digest: top.digest as Digest,
+    children: m.value.kind === 'index' ? m.value.manifests.map((d) => d.digest) : [],
+  };
 }
 
 interface Decision {
@@ -301,6 +342,8 @@ interface Decision {
   write?: string | undefined;
   /** the NAME:TAG@DIGEST the policy judges */
   judge?: string | undefined;
+  /** a declared mirror's NAME:TAG, judged by itself when the mirror does not hold the origin's digest */
+  mirrorTag?: string | undefined;
 }
 
 /** A site's outcome from its reference and what its tag resolved to. */
@@ -337,7 +380,9 @@ function decide(
     return { result };
   }
   result.resolvedFrom = r.from;
-  if (pinned && (pinned === r.digest || (!o.platform && r.children.includes(pinned)))) {
+  const known = (x: { digest: string; children: string[] } | undefined) =>
+    x !== undefined && (pinned === x.digest || (!o.platform && x.children.includes(pinned!)));
+  if (pinned && (known(r) || known(r.mirror))) {
     result.digest = pinned;
     return { result, ...(mode === 'check' && o.policy ? { judge: written } : {}) };
   }
@@ -360,7 +405,13 @@ function decide(
   } else result.status = 'pinned';
   result.digest = r.digest;
   result.pinned = pinnedText(s.ref!, r.digest);
-  return { result, write: r.digest, ...(o.policy ? { judge: next } : {}) };
+  const mirrorTag = r.mirror ? formatReference(withDefaultTag({ ...ref, digest: undefined })) : undefined;
+  return {
+    result,
+    write: r.digest,
+    ...(o.policy ? { judge: next } : {}),
+    ...(mirrorTag ? { mirrorTag } : {}),
+  };
 }
 
 function notPinnableProblem(s: ImageSite): Problem {

@@ -257,7 +257,7 @@ describe('trustpin pin against the real registry', () => {
     assert.equal((await trustpin(['pin', '--check=stale', dir])).code, 0);
   });
 
-  test('--policy: only what verifies is pinned (unsigned refused, left untouched, exit 1); a mirror tag is resolved at its origin', async () => {
+  test('--policy: only what verifies is pinned (unsigned refused, left untouched, exit 1); a stale mirror tag is resolved at its origin; a re-encoding mirror gets its own digest, proven against the origin', async () => {
     const H = reg.host;
     // origin up/app:2.0 = the arm64 image; the mirror holds it by digest but its tag 2.0 is stale (amd64)
     await copyImage(H, 'demo/app:1.0-arm64', 'up/app', '2.0');
@@ -277,6 +277,9 @@ mirrors:
   - origin: ${H}/up
     mirrors: [${H}/mir]
     prove: config
+  - origin: ${H}/demo
+    mirrors: [${H}/mirror]
+    prove: config
 rules:
   - name: signed
     scope: "${H}/demo/**"
@@ -287,19 +290,19 @@ rules:
 `,
     );
     const file = join(dir, 'compose.yaml');
-    const before = `services:\n  app: { image: ${H}/demo/app:1.0 }\n  liar: { image: ${H}/demo/liar:1.0 }\n  mirrored: { image: ${H}/mir/app:2.0 }\n`;
+    const before = `services:\n  app: { image: ${H}/demo/app:1.0 }\n  liar: { image: ${H}/demo/liar:1.0 }\n  mirrored: { image: ${H}/mir/app:2.0 }\n  reencoded: { image: ${H}/mirror/app:1.0 }\n`;
     await writeFile(file, before);
     const r = await json(['--policy', policy, '--include', 'compose.yaml', dir]);
     assert.equal(r.code, 1, r.stderr);
     const sites = r.report.files[0]!.sites;
     assert.deepEqual(
       sites.map((s) => s.status),
-      ['pinned', 'refused', 'pinned'],
+      ['pinned', 'refused', 'pinned', 'pinned'],
     );
     assert.ok(sites[1]!.problems.length > 0);
     assert.equal(
       await readFile(file, 'utf8'),
-      `services:\n  app: { image: ${H}/demo/app:1.0@${images.demoApp.digest} }\n  liar: { image: ${H}/demo/liar:1.0 }\n  mirrored: { image: ${H}/mir/app:2.0@${images.demoAppArm64.digest} }\n`,
+      `services:\n  app: { image: ${H}/demo/app:1.0@${images.demoApp.digest} }\n  liar: { image: ${H}/demo/liar:1.0 }\n  mirrored: { image: ${H}/mir/app:2.0@${images.demoAppArm64.digest} }\n  reencoded: { image: ${H}/mirror/app:1.0@${images.mirrorApp.digest} }\n`,
     );
   });
 });
