@@ -1,8 +1,9 @@
 // `trustpin demo`: start the embedded registry on 127.0.0.1 with a generated two-platform image and a Docker-format
 // mirror of it, then run inspect, digest and compare against them and show a tampered registry being caught; then a
 // trust policy (DCT and cosign on an in-process notary and keys, a mirror proven by content, a digest-pin catch-all)
-// judges the signed images and rejects each attack with its code. No network, no Docker needed.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+// judges the signed images and rejects each attack with its code; `pin` writes the accepted digests into a
+// Dockerfile and a compose file and leaves the unsigned image's line alone. No network, no Docker needed.
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cosignSignature, demoImages, demoKey, forgeHistory, MemoryRegistry } from '../demo/index.js';
@@ -11,7 +12,7 @@ import { inspectJson, renderInspect, selectPlatform, walkImage } from '../image/
 import { compareImages } from '../mirror/index.js';
 import { evaluate, loadPolicy } from '../policy/index.js';
 import { parseReference } from '../reference/index.js';
-import { policyHtml, renderComparison, renderPolicyReport } from '../report/index.js';
+import { policyHtml, renderComparison, renderPinReport, renderPolicyReport } from '../report/index.js';
 import { RegistrySource } from '../source/index.js';
 import { DctPublisher, startTestNotary, type TestNotary } from '../testing/index.js';
 import type { Action } from './command.js';
@@ -216,10 +217,58 @@ rules:
     const html = join(dir, 'policy-report.html');
     await writeFile(html, policyHtml(report));
     ctx.out(`\n${s.dim('HTML report:')} ${html}`);
+    if (!(await pinDemo(ctx, verdict, host, file, dir))) caught = false;
     return caught ? EXIT.ok : EXIT.failed;
   } finally {
     await notary?.close();
     // the temp dir holds the policy and the HTML report the user may open; only the trust store is removed
     await rm(join(dir, 'home'), { recursive: true, force: true });
   }
+}
+
+// Issue 15's story: the files people deploy from, pinned to the digests the policy accepted; the unsigned image is
+// refused and its line left as it was; `pin --check` then finds exactly that one.
+async function pinDemo(
+  ctx: Context,
+  verdict: Out,
+  host: string,
+  policyFile: string,
+  dir: string,
+): Promise<boolean> {
+  const s = ctx.style;
+  const { pinFiles } = await import('../pin/index.js');
+  const project = join(dir, 'project');
+  await mkdir(project, { recursive: true });
+  const files: Record<string, string> = {
+    Dockerfile: `# syntax and comments are kept\nFROM --platform=$BUILDPLATFORM ${host}/demo/app:1.0 AS build\nRUN true\nFROM ${host}/mirror/app:1.0\nCOPY --from=build /app /app\n`,
+    'compose.yaml': `services:\n  web:\n    image: ${host}/demo/app:1.0   # the app\n  sidecar:\n    image: "${host}/demo/app:unsigned"\n`,
+  };
+  for (const [f, t] of Object.entries(files)) await writeFile(join(project, f), t);
+  ctx.out(`\n${s.bold(`== trustpin pin --policy ${policyFile} ${project}`)}`);
+  const policy = loadPolicy(policyFile);
+  const report = await pinFiles([project], { policy, client: ctx.client, home: join(dir, 'home') });
+  ctx.out(renderPinReport(report, s));
+  for (const f of Object.keys(files))
+    ctx.out(`${s.dim(`--- ${f} now:`)}\n${await readFile(join(project, f), 'utf8')}`);
+  const sites = report.files.flatMap((f) => f.sites);
+  const refused = sites.filter((x) => x.status === 'refused');
+  const ok =
+    sites.filter((x) => x.status === 'pinned').length === 3 &&
+    refused.length === 1 &&
+    refused[0]!.site.text.endsWith('demo/app:unsigned');
+  const check = await pinFiles([project], {
+    mode: 'check',
+    policy,
+    client: ctx.client,
+    home: join(dir, 'home'),
+  });
+  const found = check.files.flatMap((f) => f.sites).filter((x) => x.status !== 'current');
+  if (!ok || found.length !== 1) {
+    verdict(s.bad('✘ pin did not pin exactly the images the policy accepts — this is a bug'));
+    return false;
+  }
+  verdict(
+    `${s.ok('✔ rejected')}: demo/app:unsigned — pinned nowhere, its line left as it was; \`pin --check\` reports it: error[${found[0]!.problems[0]!.code}]`,
+  );
+  return true;
 }

@@ -213,12 +213,23 @@ class Evaluator {
     if (v.outcome === 'pass') v.pinned = `${fullName(ref)}@${digest}`;
   }
 
-  /** The origin image a mirrored one is compared with: its tag resolved at the origin, else the same digest. */
+  /**
+   * The origin image a mirrored one is compared with: its tag resolved at the origin, else the same digest. A
+   * mirror pinned by `tag@digest` whose digest the origin does not have (the mirror re-encoded the manifests:
+   * `skopeo copy --format v2s2`) is compared with what the tag names at the origin.
+   */
   private async originDigest(origin: Reference, mirrorDigest: Digest): Promise<Reference> {
-    if (origin.digest || !origin.tag) return withDigest(origin, (origin.digest ?? mirrorDigest) as Digest);
-    const top = await new RegistrySource({ ...origin, digest: undefined }, this.client).resolve({
-      signal: this.o.signal,
-    });
+    const signal = this.o.signal;
+    if (origin.digest && origin.tag) {
+      try {
+        await new RegistrySource(origin, this.client).resolve({ signal });
+        return origin;
+      } catch (e) {
+        if (!isTrustpinError(e, 'MANIFEST_UNKNOWN')) throw e;
+      }
+    } else if (origin.digest || !origin.tag)
+      return withDigest(origin, (origin.digest ?? mirrorDigest) as Digest);
+    const top = await new RegistrySource({ ...origin, digest: undefined }, this.client).resolve({ signal });
     return withDigest(origin, top.digest as Digest);
   }
 

@@ -174,6 +174,10 @@ async function assertPolicyDemo(stdout: string): Promise<void> {
       `${ref} ${code}`,
     );
   assert.match(stdout, /^ +rootKeyIds: \["[0-9a-f]{64}"\]$/m);
+  // pin: the accepted images pinned in the Dockerfile and compose file, the unsigned one refused and left alone
+  assert.match(stdout, /^FROM --platform=\$BUILDPLATFORM \S+\/demo\/app:1\.0@sha256:[0-9a-f]{64} AS build$/m);
+  assert.match(stdout, /^ {4}image: "\S+\/demo\/app:unsigned"$/m);
+  assert.match(stdout, /✔ rejected: demo\/app:unsigned — pinned nowhere.*error\[NOT_PINNED\]/);
   const html = /^HTML report: (\S+)$/m.exec(stdout)?.[1];
   assert.ok(html && existsSync(html), `HTML report ${html} exists`);
   assert.match(await readFile(html, 'utf8'), /^<!doctype html>/);

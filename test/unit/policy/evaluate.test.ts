@@ -187,6 +187,30 @@ describe('evaluate on the in-process registry', () => {
     assert.notEqual(set.mirror.index.digest, set.app.index.digest);
   });
 
+  test('a re-encoding mirror pinned by tag@digest (a digest the origin does not have) is compared with the origin’s tag', async () => {
+    const p = policy({
+      rules: [{ name: 'origin-rule', scope: `${host}/demo/*` }],
+      mirrors: mirrors('config'),
+    });
+    const r = await evaluate(
+      p,
+      [
+        `${host}/mirror/app:1.0@${set.mirror.index.digest}`,
+        `${host}/evil/app:1.0@${set.liar.manifest.digest}`,
+      ],
+      { client },
+    );
+    const [mirror, evil] = r.verdicts;
+    assert.equal(mirror!.outcome, 'pass', JSON.stringify(mirror!.problems));
+    assert.equal(mirror!.mirror?.originPinned, `${host}/demo/app@${set.app.index.digest}`);
+    assert.equal(mirror!.digest, set.mirror.index.digest);
+    // the fallback compares content: a pinned evil image is still not proven
+    assert.deepEqual(
+      evil!.problems.map((x) => x.code),
+      ['MIRROR_NOT_PROVEN'],
+    );
+  });
+
   test('a mirror below the required level, or serving other content, fails MIRROR_NOT_PROVEN', async () => {
     const at = async (prove: Policy['mirrors'][number]['prove'], ref: string) =>
       (
