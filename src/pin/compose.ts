@@ -1,6 +1,6 @@
 // Compose files: every `services.<name>.image`, with `<<` merge keys and aliases followed to the node that holds
-// the reference (an image written once under an anchor is one site), and the files `extends` names.
-import { isMap } from 'yaml';
+// the reference (an image written once under an anchor is one site), and the files `extends` and `include` name.
+import { isMap, isSeq } from 'yaml';
 import type { ExtractOptions, ImageSite } from './types.js';
 import {
   mapEntries,
@@ -11,6 +11,7 @@ import {
   referenceSite,
   rootMap,
   SiteCollector,
+  seqItems,
   type YamlFile,
 } from './yaml.js';
 
@@ -41,15 +42,27 @@ export function extractCompose(text: string, o?: ExtractOptions): ImageSite[] {
 }
 
 /**
- * The `file` of every `extends: {file, service}` of the Compose file, as written (relative to the file), each
- * once, in order: the caller reads those files too.
+ * The files a Compose file brings in, as written (relative to it), each once, in order: every `include:` path
+ * (compose 2.20: strings, or `{path: …}` with one path or a list) and the `file` of every `extends: {file,
+ * service}`. The caller reads those files too.
  */
 export function composeExtendsFiles(text: string, o?: ExtractOptions): string[] {
   const f = parse(text, o);
   const out: string[] = [];
   for (const d of f.docs) {
     const root = rootMap(d);
-    const services = root && mapGetMap(d, root, 'services');
+    if (!root) continue;
+    // `include:` (compose 2.20): a list of paths, or of mappings whose `path` is one path or a list of them
+    const include = mapGet(d, root, 'include');
+    if (isSeq(include))
+      for (const item of seqItems(d, include)) {
+        const paths = isMap(item) ? mapGet(d, item, 'path') : item;
+        for (const p of isSeq(paths) ? seqItems(d, paths) : [paths]) {
+          const v = nonNullScalar(p)?.value;
+          if (typeof v === 'string' && !out.includes(v)) out.push(v);
+        }
+      }
+    const services = mapGetMap(d, root, 'services');
     if (!services) continue;
     for (const [, svc] of mapEntries(d, services)) {
       if (!isMap(svc)) continue;

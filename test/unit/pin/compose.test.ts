@@ -122,3 +122,23 @@ test('compose: invalid YAML is PIN_FILE_INVALID with line and column', () => {
     (e) => isTrustpinError(e, 'PIN_FILE_INVALID') && /\*nope/.test(e.found ?? ''),
   );
 });
+
+test('compose: include paths (strings, path: one or a list) and extends files are listed once each, as written', () => {
+  const text = [
+    'include:',
+    '  - ./db/compose.yaml',
+    '  - path: ../shared/compose.yaml',
+    '  - path: [./a.yaml, ./db/compose.yaml]',
+    '    env_file: x.env',
+    'services:',
+    '  web:',
+    '    extends: { file: ./base.yaml, service: web }',
+    '',
+  ].join('\n');
+  assert.deepEqual(composeExtendsFiles(text), [
+    './db/compose.yaml',
+    '../shared/compose.yaml',
+    './a.yaml',
+    './base.yaml',
+  ]);
+});
