@@ -232,7 +232,8 @@ export async function pinFiles(paths: readonly string[], o: PinOptions = {}): Pr
       }
       d.result.verdict = v;
       if (v.ok) continue;
-      d.result.status = 'refused';
+      // fail: the policy refused it; error: it could not be decided (a server down, a digest the registry lacks)
+      d.result.status = v.outcome === 'error' ? 'error' : 'refused';
       d.result.problems.push(...v.problems);
       d.write = undefined;
     }

@@ -304,5 +304,20 @@ rules:
       await readFile(file, 'utf8'),
       `services:\n  app: { image: ${H}/demo/app:1.0@${images.demoApp.digest} }\n  liar: { image: ${H}/demo/liar:1.0 }\n  mirrored: { image: ${H}/mir/app:2.0@${images.demoAppArm64.digest} }\n  reencoded: { image: ${H}/mirror/app:1.0@${images.mirrorApp.digest} }\n`,
     );
+    // --check --policy judges every pinned reference again: they pass; the unpinned liar is the one finding
+    const check = await json(['--check=stale', '--policy', policy, '--include', 'compose.yaml', dir]);
+    assert.equal(check.code, 1, check.stderr);
+    assert.deepEqual(
+      check.report.files[0]!.sites.map((s) => s.status),
+      ['current', 'unpinned', 'current', 'current'],
+    );
+    // a pin the policy refuses (a signed tag's digest swapped for an unsigned image's) fails the check
+    await copyImage(H, 'demo/liar:1.0', 'demo/app', 'unsigned');
+    const forged = `services:\n  app: { image: ${H}/demo/app:1.0@${images.demoLiar.digest} }\n`;
+    await writeFile(file, forged);
+    const refused = await json(['--check', '--policy', policy, '--include', 'compose.yaml', dir]);
+    assert.equal(refused.code, 1);
+    assert.equal(refused.report.files[0]!.sites[0]!.status, 'refused');
+    assert.equal(await readFile(file, 'utf8'), forged);
   });
 });
