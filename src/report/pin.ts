@@ -2,6 +2,7 @@
 // per finding at the reference's file:line:column, so CI shows it inline on the Dockerfile or manifest).
 import { createHash } from 'node:crypto';
 import type { PinReport, PinSiteResult, PinSiteStatus } from '../pin/index.js';
+import { fileUri } from './sarif.js';
 import { printable, type Style } from './style.js';
 
 /** A site's location as compilers print it: `path:line:column`. */
@@ -90,12 +91,6 @@ const LEVELS: Partial<Record<PinSiteStatus, 'error' | 'warning'>> = {
   refused: 'error',
   error: 'error',
 };
-
-/** A URI reference for a file path (relative stays relative; absolute becomes file://). */
-function fileUri(path: string): string {
-  const enc = path.split('/').map(encodeURIComponent).join('/');
-  return path.startsWith('/') ? `file://${enc}` : enc;
-}
 
 /** Options of {@link pinSarif}. */
 export interface PinSarifOptions {

@@ -59,7 +59,7 @@ function findings(v: PolicyVerdict): Finding[] {
 }
 
 /** A URI reference for a file path (relative stays relative; absolute becomes file://). */
-function fileUri(path: string): string {
+export function fileUri(path: string): string {
   const enc = path.split('/').map(encodeURIComponent).join('/');
   return path.startsWith('/') ? `file://${enc}` : enc;
 }
