@@ -3,7 +3,7 @@
 import { seedRegistry } from '../test/harness/images.js';
 import { requireBinary } from '../test/harness/processes.js';
 import { startRegistry } from '../test/harness/registry.js';
-import { CLI, ensureBuilt, exec, row, time } from './util.js';
+import { CLI, ensureBuilt, exec, row, tagMany, time } from './util.js';
 
 const N = 50;
 
@@ -14,17 +14,7 @@ export async function main(): Promise<void> {
   try {
     const seeded = await seedRegistry(reg);
     const idx = seeded.demoApp;
-    const refs: string[] = [];
-    for (let i = 0; i < N; i++) {
-      const tag = `bench-${i}`;
-      const res = await fetch(`${reg.url}/v2/demo/app/manifests/${tag}`, {
-        method: 'PUT',
-        headers: { 'content-type': idx.mediaType },
-        body: new Uint8Array(idx.bytes),
-      });
-      if (res.status !== 201) throw new Error(`PUT ${tag}: ${res.status}`);
-      refs.push(`${reg.host}/demo/app:${tag}`);
-    }
+    const refs = await tagMany(reg, 'demo/app', idx, 'bench', N);
     const want = `${reg.host}/demo/app@${idx.digest}`;
 
     const one = await time(() => exec(process.execPath, [CLI, 'digest', ...refs]));

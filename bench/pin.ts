@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { seedRegistry } from '../test/harness/images.js';
 import { makeTempDir, requireBinary } from '../test/harness/processes.js';
 import { startRegistry } from '../test/harness/registry.js';
-import { CLI, ensureBuilt, exec, row, time } from './util.js';
+import { CLI, ensureBuilt, exec, row, tagMany, time } from './util.js';
 
 const FILES = 40;
 const PER_FILE = 5;
@@ -59,17 +59,7 @@ export async function main(): Promise<void> {
   try {
     const seeded = await seedRegistry(reg);
     const idx = seeded.demoApp;
-    const refs: string[] = [];
-    for (let i = 0; i < N; i++) {
-      const tag = `pin-${i}`;
-      const res = await fetch(`${reg.url}/v2/demo/app/manifests/${tag}`, {
-        method: 'PUT',
-        headers: { 'content-type': idx.mediaType },
-        body: new Uint8Array(idx.bytes),
-      });
-      if (res.status !== 201) throw new Error(`PUT ${tag}: ${res.status}`);
-      refs.push(`${reg.host}/demo/app:${tag}`);
-    }
+    const refs = await tagMany(reg, 'demo/app', idx, 'pin', N);
     const dir = await makeTempDir('tp-bench-pin');
     const written: string[] = [];
     for (let i = 0; i < FILES; i++) {

@@ -42,3 +42,25 @@ export function row(label: string, ms: number, base?: number, extra = ''): strin
   const ratio = base ? `  ×${(ms / base).toFixed(2)} of trustpin` : '';
   return `${label.padEnd(48)} ${ms.toFixed(0).padStart(7)} ms${ratio}${extra ? `  ${extra}` : ''}`;
 }
+
+/** PUT `manifest` under `n` tags `PREFIX-0…` of `repo` on a plain-HTTP registry; the references, in order. */
+export async function tagMany(
+  reg: { url: string; host: string },
+  repo: string,
+  manifest: { bytes: Buffer; mediaType: string },
+  prefix: string,
+  n: number,
+): Promise<string[]> {
+  const refs: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const tag = `${prefix}-${i}`;
+    const res = await fetch(`${reg.url}/v2/${repo}/manifests/${tag}`, {
+      method: 'PUT',
+      headers: { 'content-type': manifest.mediaType },
+      body: new Uint8Array(manifest.bytes),
+    });
+    if (res.status !== 201) throw new Error(`PUT ${repo}:${tag}: ${res.status}`);
+    refs.push(`${reg.host}/${repo}:${tag}`);
+  }
+  return refs;
+}

@@ -2,7 +2,7 @@
 // per finding at the reference's file:line:column, so CI shows it inline on the Dockerfile or manifest).
 import { createHash } from 'node:crypto';
 import type { PinReport, PinSiteResult, PinSiteStatus } from '../pin/index.js';
-import { fileUri } from './sarif.js';
+import { fileUri, sarifLog } from './sarif.js';
 import { printable, type Style } from './style.js';
 
 /** A site's location as compilers print it: `path:line:column`. */
@@ -152,24 +152,12 @@ export function pinSarif(r: PinReport, o: PinSarifOptions = {}): object {
       }
     }
   }
-  return {
-    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
-    version: '2.1.0',
-    runs: [
-      {
-        tool: {
-          driver: {
-            name: 'trustpin',
-            ...(o.toolVersion !== undefined ? { version: o.toolVersion } : {}),
-            rules: [...rules.values()],
-          },
-        },
-        invocations: [{ executionSuccessful: true }],
-        properties: { mode: r.mode, ok: r.ok, counts: r.counts },
-        results,
-      },
-    ],
-  };
+  return sarifLog({
+    driver: { toolVersion: o.toolVersion, rules: [...rules.values()] },
+    invocation: { executionSuccessful: true },
+    properties: { mode: r.mode, ok: r.ok, counts: r.counts },
+    results,
+  });
 }
 
 const DESCRIPTIONS: Record<string, string> = {

@@ -122,6 +122,22 @@ export function policySarif(report: PolicyReport, o: PolicySarifOptions = {}): o
       });
     }
   }
+  return sarifLog({
+    driver: { toolVersion: o.toolVersion, informationUri: o.informationUri, rules: [...rules.values()] },
+    invocation: { executionSuccessful: true, endTimeUtc: report.at },
+    properties: { policy: report.policy, ok: report.ok },
+    results,
+  });
+}
+
+/** A SARIF 2.1.0 log of one trustpin run: the driver with its rules, one invocation, the results. */
+export function sarifLog(run: {
+  driver: { toolVersion?: string | undefined; informationUri?: string | undefined; rules: object[] };
+  invocation: object;
+  properties: object;
+  results: object[];
+}): object {
+  const d = run.driver;
   return {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
@@ -130,14 +146,14 @@ export function policySarif(report: PolicyReport, o: PolicySarifOptions = {}): o
         tool: {
           driver: {
             name: 'trustpin',
-            ...(o.toolVersion !== undefined ? { version: o.toolVersion } : {}),
-            ...(o.informationUri !== undefined ? { informationUri: o.informationUri } : {}),
-            rules: [...rules.values()],
+            ...(d.toolVersion !== undefined ? { version: d.toolVersion } : {}),
+            ...(d.informationUri !== undefined ? { informationUri: d.informationUri } : {}),
+            rules: d.rules,
           },
         },
-        invocations: [{ executionSuccessful: true, endTimeUtc: report.at }],
-        properties: { policy: report.policy, ok: report.ok },
-        results,
+        invocations: [run.invocation],
+        properties: run.properties,
+        results: run.results,
       },
     ],
   };

@@ -4,11 +4,9 @@
 // a moved tag found and refreshed with `--update`; `--platform`; `--policy` pinning only what verifies and
 // resolving a stale mirror's tag at its origin.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Ajv } from 'ajv';
 import { trustpin } from '../cli/run.js';
 import {
   cosignKey,
@@ -23,6 +21,7 @@ import {
   startRegistry,
 } from '../harness/index.js';
 import { copyImage, writePolicyFile } from '../harness/policy.js';
+import { sarifValidator } from '../harness/sarif.js';
 
 interface Site {
   status: string;
@@ -35,29 +34,6 @@ interface Report {
   ok: boolean;
   counts: Record<string, number>;
   files: { path: string; changed: boolean; written: boolean; sites: Site[]; error?: { code: string } }[];
-}
-
-function sarifValidator() {
-  const schema = JSON.parse(
-    readFileSync(
-      join(
-        import.meta.dirname,
-        '..',
-        '..',
-        'node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json',
-      ),
-      'utf8',
-    ),
-  ) as Record<string, unknown>;
-  delete schema.$schema;
-  delete schema.id;
-  return new Ajv({
-    strict: false,
-    allErrors: true,
-    validateSchema: false,
-    validateFormats: false,
-    unicodeRegExp: false,
-  }).compile(schema);
 }
 
 describe('trustpin pin against the real registry', () => {

@@ -3,11 +3,10 @@
 // noMatch, anyOf, mirrors proven by content — each case asserting the exit code and the verdict JSON; the SARIF and
 // HTML reports; `policy explain` without a registry and `policy check` naming file:line:col.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Ajv } from 'ajv';
 import { trustpin } from '../cli/run.js';
 import {
   cosignKey,
@@ -33,6 +32,7 @@ import {
   signJws,
 } from '../harness/notation.js';
 import { copyImage, writePolicyFile } from '../harness/policy.js';
+import { sarifValidator } from '../harness/sarif.js';
 
 const LEAF = 'C=US, ST=WA, L=Seattle, O=Acme Test, CN=Acme Policy Signer';
 const src = (f: string) => join(import.meta.dirname, '..', '..', 'src', f);
@@ -70,30 +70,6 @@ const renderers = {
   sarif: 'policySarif' in face || existsSync(src('report/sarif.ts')),
   html: 'policyHtml' in face || existsSync(src('report/html.ts')),
 };
-
-/** The SARIF 2.1.0 schema (draft-04: read by Ajv 8 without meta-schema checks or formats). */
-function sarifValidator() {
-  const schema = JSON.parse(
-    readFileSync(
-      join(
-        import.meta.dirname,
-        '..',
-        '..',
-        'node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json',
-      ),
-      'utf8',
-    ),
-  ) as Record<string, unknown>;
-  delete schema.$schema;
-  delete schema.id;
-  return new Ajv({
-    strict: false,
-    allErrors: true,
-    validateSchema: false,
-    validateFormats: false,
-    unicodeRegExp: false,
-  }).compile(schema);
-}
 
 const codes = (v: Verdict) => [...new Set(v.problems.map((p) => p.code))].sort();
 const statuses = (v: Verdict) => v.requirements.map((r) => `${r.kind}:${r.status}`);

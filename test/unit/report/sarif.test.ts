@@ -1,21 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import { policySarif } from '../../../src/report/sarif.js';
+import { sarifValidator } from '../../harness/sarif.js';
 import { hostileRef, report } from './policy-fixture.js';
 
-const require = createRequire(import.meta.url);
-const Ajv = require('ajv').default ?? require('ajv');
-const schema = JSON.parse(
-  readFileSync(require.resolve('@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json'), 'utf8'),
-);
-// The schema is draft-04; it uses no keyword whose meaning changed in draft-07 (no boolean exclusiveMinimum),
-// only the top-level `id`, so ajv@8 reads it once `$schema` is dropped and `id` is spelt `$id`.
-const { $schema: _draft04, id: schemaId, ...schemaBody } = schema;
-// Its `language` pattern is not valid with the u flag (a stray `]`), hence unicodeRegExp: false.
-const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, unicodeRegExp: false });
-const validate = ajv.compile({ $id: schemaId, ...schemaBody });
+const validate = sarifValidator();
 
 // biome-ignore lint/suspicious/noExplicitAny: SARIF is walked as plain JSON
 type Any = any;
