@@ -240,6 +240,7 @@ export async function pinFiles(paths: readonly string[], o: PinOptions = {}): Pr
   }
 
   const reports: PinFileReport[] = [];
+  const writes: { rep: PinFileReport; read: ReadFileResult; after: string }[] = [];
   for (const l of loaded) {
     const rep: PinFileReport = {
       path: l.file.path,
@@ -264,11 +265,12 @@ export async function pinFiles(paths: readonly string[], o: PinOptions = {}): Pr
     rep.changed = true;
     rep.before = l.read.text;
     rep.after = after;
-    if (mode !== 'check' && !o.dryRun) {
-      await writePinFile(l.read, after);
-      rep.written = true;
-    }
+    if (mode !== 'check' && !o.dryRun) writes.push({ rep, read: l.read, after });
   }
+  await mapLimit(writes, FILE_JOBS, async (w) => {
+    await writePinFile(w.read, w.after);
+    w.rep.written = true;
+  });
   const counts = Object.fromEntries(STATUSES.map((k) => [k, 0])) as Record<PinSiteStatus, number>;
   for (const f of reports) for (const s of f.sites) counts[s.status]++;
   const failing =
@@ -428,29 +430,35 @@ function notPinnableProblem(s: ImageSite): Problem {
 /** Read and extract every file; a file that cannot be read or parsed is reported and left untouched. */
 async function loadAll(files: PinFile[], o: PinOptions): Promise<Loaded[]> {
   const out: Loaded[] = [];
-  const queue = [...files];
   const seen = new Set(files.map((f) => f.path));
-  for (let i = 0; i < queue.length; i++) {
-    const file = queue[i]!;
-    const l: Loaded = { file, sites: [] };
-    out.push(l);
-    try {
-      l.read = await readPinFile(file.path);
-      l.sites = EXTRACT[file.format](l.read.text, { buildArgs: o.buildArgs, file: file.path });
-      if (file.format === 'compose')
-        for (const f of composeExtendsFiles(l.read.text)) {
-          const path = join(dirname(file.path), f);
-          if (!seen.has(path)) {
-            seen.add(path);
-            queue.push({ path, format: 'compose' });
-          }
-        }
-    } catch (e) {
-      if (!isTrustpinError(e)) throw e;
-      l.error = problemOf(e);
-      l.sites = [];
-      delete l.read;
-    }
+  // in waves: the files named, then the compose files they include or extend, and so on
+  for (let wave = files; wave.length; ) {
+    const loaded = await mapLimit(wave, FILE_JOBS, (file) => loadOne(file, o));
+    out.push(...loaded);
+    const next: PinFile[] = [];
+    for (const l of loaded)
+      for (const f of l.brings ?? []) {
+        const path = join(dirname(l.file.path), f);
+        if (seen.has(path)) continue;
+        seen.add(path);
+        next.push({ path, format: 'compose' });
+      }
+    wave = next;
   }
   return out;
 }
+
+async function loadOne(file: PinFile, o: PinOptions): Promise<Loaded & { brings?: string[] }> {
+  try {
+    const read = await readPinFile(file.path);
+    const sites = EXTRACT[file.format](read.text, { buildArgs: o.buildArgs, file: file.path });
+    const brings = file.format === 'compose' ? composeExtendsFiles(read.text) : undefined;
+    return { file, read, sites, ...(brings?.length ? { brings } : {}) };
+  } catch (e) {
+    if (!isTrustpinError(e)) throw e;
+    return { file, sites: [], error: problemOf(e) };
+  }
+}
+
+/** Files read or written at once. */
+const FILE_JOBS = 16;
