@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { addCommand, collect } from './command.js';
 import { signaturesSpec, sigstoreSpecs } from './cosign-specs.js';
 import { policySpecs } from './policy-specs.js';
+import { serveSpecs } from './serve-specs.js';
 import { AFTER_TRUST, BEFORE_TRUST } from './specs.js';
 import { trustSpecs, verifySpec } from './trust-specs.js';
 
@@ -58,6 +59,10 @@ const policy = program
   );
 for (const spec of policySpecs) addCommand(policy, program, spec);
 for (const spec of AFTER_TRUST) addCommand(program, program, spec);
+const serve = program
+  .command('serve')
+  .description('long-running enforcement: an admission webhook, a verifying registry mirror');
+for (const spec of serveSpecs) addCommand(serve, program, spec);
 
 try {
   await program.parseAsync(process.argv);

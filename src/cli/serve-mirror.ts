@@ -1,0 +1,7 @@
+// `trustpin serve mirror` (being built: issue 16).
+import { TrustpinError } from '../errors/index.js';
+import type { Action } from './command.js';
+
+export const action: Action<unknown> = async () => {
+  throw new TrustpinError('USAGE', 'trustpin serve mirror is not built yet');
+};
