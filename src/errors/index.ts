@@ -105,6 +105,8 @@ export const OPERATIONAL_CODES = [
   'NAME_COLLISION',
   /** a file given to `pin` cannot be read as its format (invalid UTF-8 or YAML, too large, too deeply nested) */
   'PIN_FILE_INVALID',
+  /** an AdmissionReview the webhook was sent is not one (not JSON, not admission.k8s.io/v1, no uid, too large) */
+  'ADMISSION_INVALID',
   'INTERNAL',
 ] as const;
 
