@@ -1,6 +1,22 @@
 // trustpin's stable library API (`import … from 'trustpin'`): what a user needs to prove an image by digest, by
 // signature and by content. Everything else under src/ is internal and may change without notice.
 
+// Enforcement: the Kubernetes admission webhook (AdmissionReview v1) over the policy.
+export {
+  type AdmissionDecision,
+  type AdmissionRequest,
+  type AdmissionReviewResponse,
+  type AdmitOptions,
+  admit,
+  MAX_ADMISSION_BODY_BYTES,
+  type PodImage,
+  parseAdmissionReview,
+  podImages,
+  VerdictCache,
+  type VerdictCacheOptions,
+  WebhookServer,
+  type WebhookServerOptions,
+} from './admission/index.js';
 export {
   type Basis,
   type ChangedFile,

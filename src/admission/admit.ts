@@ -63,6 +63,18 @@ export function imagesToJudge(req: AdmissionRequest): PodImage[] {
   return now.filter((i) => !before.has(`${i.field}\0${i.container}\0${i.image}`));
 }
 
+/**
+ * The verdict on one image. At /mutate a tag that fails only for not being pinned (a `digestPinned` rule) is judged
+ * again as the `TAG@DIGEST` it would be patched to — the object the API server stores, and the validating webhook
+ * then sees, names that digest.
+ */
+async function judgeForAdmission(ref: string, o: AdmitOptions): Promise<PolicyVerdict> {
+  const v = await o.judge(ref);
+  if (!o.mutate || v.ok || !v.digest || !v.problems.length || v.problems.some((p) => p.code !== 'NOT_PINNED'))
+    return v;
+  return o.judge(pinnedText(ref, v.digest));
+}
+
 /** Answer one admission request. Never throws for a verification outcome; a judge that throws counts as error. */
 export async function admit(req: AdmissionRequest, o: AdmitOptions): Promise<AdmissionDecision> {
   const images = imagesToJudge(req);
@@ -80,7 +92,7 @@ export async function admit(req: AdmissionRequest, o: AdmitOptions): Promise<Adm
   });
   const work = Promise.all(
     distinct.map((ref) =>
-      o.judge(ref).then(
+      judgeForAdmission(ref, o).then(
         (v) => [ref, v] as const,
         (e: unknown) => [ref, e instanceof Error ? e : new Error(String(e))] as const,
       ),

@@ -32,6 +32,7 @@ export interface CacheStats {
   size: number;
 }
 
+/** Verdicts by (policy digest, reference): reused until their TTL, shared while in flight, bounded by an LRU. */
 export class VerdictCache {
   private readonly done: Lru<string, Entry>;
   private readonly running = new Map<string, Promise<PolicyVerdict>>();
