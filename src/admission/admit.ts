@@ -40,6 +40,8 @@ export interface AdmissionDecision {
   judged: number;
   /** the codes of the denials (empty when allowed) */
   codes: string[];
+  /** the codes of failures that did not block (warn and audit rules, an audit-mode timeout) */
+  noted: string[];
   timedOut: boolean;
 }
 
@@ -83,7 +85,7 @@ export async function admit(req: AdmissionRequest, o: AdmitOptions): Promise<Adm
     kind: 'AdmissionReview',
     response: { uid: req.uid, allowed: true },
   };
-  if (!images.length) return { review, judged: 0, codes: [], timedOut: false };
+  if (!images.length) return { review, judged: 0, codes: [], noted: [], timedOut: false };
 
   const distinct = [...new Set(images.map((i) => i.image))];
   let timer: NodeJS.Timeout | undefined;
@@ -104,10 +106,8 @@ export async function admit(req: AdmissionRequest, o: AdmitOptions): Promise<Adm
   if (got === 'timeout') {
     const seconds = (o.budgetMs / 1000).toFixed(1);
     if (o.policy.defaults.mode === 'audit') {
-      r.auditAnnotations = {
-        'trustpin.dev/timeout': `verification did not finish within ${seconds}s; allowed (audit)`,
-      };
-      return { review, judged: distinct.length, codes: [], timedOut: true };
+      r.auditAnnotations = { timeout: `verification did not finish within ${seconds}s; allowed (audit)` };
+      return { review, judged: distinct.length, codes: [], noted: ['TIMEOUT'], timedOut: true };
     }
     r.allowed = false;
     r.status = {
@@ -115,12 +115,13 @@ export async function admit(req: AdmissionRequest, o: AdmitOptions): Promise<Adm
       reason: 'Forbidden',
       message: `trustpin: verification of ${distinct.join(', ')} did not finish within ${seconds}s; denied (fail closed). A retry is answered from the cache once it finishes.`,
     };
-    return { review, judged: distinct.length, codes: ['TIMEOUT'], timedOut: true };
+    return { review, judged: distinct.length, codes: ['TIMEOUT'], noted: [], timedOut: true };
   }
 
   const verdicts = new Map<string, PolicyVerdict | Error>(got);
   const denials: string[] = [];
   const codes = new Set<string>();
+  const noted = new Set<string>();
   const warnings: string[] = [];
   const audit: Record<string, string> = {};
   const patch: { op: 'replace'; path: string; value: string }[] = [];
@@ -140,9 +141,10 @@ export async function admit(req: AdmissionRequest, o: AdmitOptions): Promise<Adm
     }
     if (v.outcome !== 'pass') {
       const line = `trustpin: ${who} fails ${ruleOf(v)} (${v.mode}): ${why}`;
-      if (v.mode === 'audit')
-        audit[`trustpin.dev/${img.path.replaceAll('/', '.').slice(1)}`] = clip(line, MAX_MESSAGE);
+      // the API server prefixes a key with the webhook's name (`validate.trustpin.dev/KEY`): KEY has no slash
+      if (v.mode === 'audit') audit[auditKey(img.path)] = clip(line, MAX_MESSAGE);
       else warnings.push(clip(line, MAX_WARNING));
+      for (const p of v.problems) noted.add(p.code);
       continue;
     }
     if (o.mutate && v.digest && parseDockerReference(img.image).digest === undefined) {
@@ -164,7 +166,16 @@ export async function admit(req: AdmissionRequest, o: AdmitOptions): Promise<Adm
   }
   if (warnings.length) r.warnings = warnings;
   if (Object.keys(audit).length) r.auditAnnotations = audit;
-  return { review, judged: distinct.length, codes: [...codes], timedOut: false };
+  return { review, judged: distinct.length, codes: [...codes], noted: [...noted], timedOut: false };
+}
+
+/** An audit annotation key for an image path: `spec.containers.0.image`, at most 63 characters, no slash. */
+function auditKey(path: string): string {
+  const k = path
+    .slice(1)
+    .replaceAll('/', '.')
+    .replace(/[^A-Za-z0-9._-]/g, '-');
+  return k.length <= 63 ? k : k.slice(k.length - 63).replace(/^[^A-Za-z0-9]+/, '');
 }
 
 /**

@@ -226,6 +226,7 @@ export class WebhookServer {
       images: d.judged,
       allowed,
       codes: d.codes,
+      noted: d.noted,
       patched: d.review.response.patch !== undefined,
       timedOut: d.timedOut,
       ms: Math.round(seconds * 1000),
