@@ -149,16 +149,11 @@ export class Judge {
     }
     // passed (or not blocking): the bytes served are the ones of the judged digest, fetched and hashed here
     try {
-      const src = new RegistrySource({ registry: origin, repository: repo, ...ref }, this.o.client);
+      // by the judged digest (a by-tag fetch again would count as a pull and could see a moved tag); only a
+      // reference no rule judged (noMatch: allow) is resolved here
+      const at = v.digest ? { digest: v.digest as Digest } : ref;
+      const src = new RegistrySource({ registry: origin, repository: repo, ...at }, this.o.client);
       const top = await this.o.limiter.run(() => src.resolve());
-      if (v.digest && top.digest !== v.digest)
-        return {
-          status: 'error',
-          name,
-          rule,
-          codes: ['DIGEST_MISMATCH'],
-          message: `trustpin: ${name} moved to ${top.digest} after it was judged as ${v.digest}`,
-        };
       const m = await src.manifest(top);
       this.roots.set(`${policy.digest}\n${origin}/${repo}@${top.digest}`, this.o.now() + this.o.verdictTtlMs);
       this.remember(origin, repo, top.digest, m.bytes, m.value, top.digest);

@@ -1,6 +1,7 @@
 // The request line of a registry client, parsed: which origin registry it means (containerd's `?ns=`, else the
 // c/image path prefix, else the default origin), which repository, and a manifest or blob by tag or digest.
 import { type Digest, isDigest } from '../digest/index.js';
+import { parseDockerReference } from '../reference/index.js';
 
 /** Longest request target read (path and query); longer is refused before any work. */
 export const MAX_REQUEST_TARGET = 2048;
@@ -75,11 +76,20 @@ export function parseRoute(method: string, target: string, defaultOrigin: string
   }
   if (name.length > MAX_REPOSITORY_LENGTH || !name.split('/').every((c) => COMPONENT.test(c)))
     return refused(400, 'NAME_INVALID', 'the repository name is not valid');
+  // named as docker names it, so the policy, the cache keys and the origin all see one name
+  // (docker.io/alpine is docker.io/library/alpine; index.docker.io is docker.io)
+  let judged: { registry: string; repository: string };
+  try {
+    judged = parseDockerReference(`${origin.toLowerCase()}/${name}`);
+  } catch {
+    return refused(400, 'NAME_INVALID', 'the origin and repository do not form an image name');
+  }
+  const at = { kind, origin: judged.registry, repository: judged.repository } as const;
   if (ref.includes(':')) {
     if (!isDigest(ref)) return refused(400, 'DIGEST_INVALID', 'the digest is not valid');
-    return { kind, origin: origin.toLowerCase(), repository: name, ref: { digest: ref as Digest } };
+    return { ...at, ref: { digest: ref as Digest } };
   }
   if (kind === 'blob') return refused(400, 'DIGEST_INVALID', 'a blob is asked for by digest');
   if (!TAG.test(ref)) return refused(400, 'NAME_INVALID', 'the tag is not valid');
-  return { kind, origin: origin.toLowerCase(), repository: name, ref: { tag: ref } };
+  return { ...at, ref: { tag: ref } };
 }

@@ -180,7 +180,7 @@ export function createMirrorServer(o: MirrorOptions): MirrorServer {
         method,
         503,
         'UNAVAILABLE',
-        `trustpin: the policy does not load: ${String(e)}`,
+        `trustpin: the policy does not load: ${e instanceof Error ? e.message : String(e)}`,
       );
     }
     if (route.kind === 'manifest') return serveManifest(req, res, method, route, policy, line);

@@ -37,6 +37,14 @@ describe('parseRoute', () => {
     assert.equal(h.kind === 'manifest' && h.origin, 'localhost');
     const d = parseRoute('GET', '/v2/library/alpine/manifests/3.20', 'docker.io');
     assert.equal(d.kind === 'manifest' && `${d.origin}/${d.repository}`, 'docker.io/library/alpine');
+    // named as docker names it: one name for the policy, the cache and the origin
+    const hub = parseRoute('GET', '/v2/alpine/manifests/3.20?ns=index.docker.io', 'x.io');
+    assert.equal(hub.kind === 'manifest' && `${hub.origin}/${hub.repository}`, 'docker.io/library/alpine');
+    const prefixed = parseRoute('GET', '/v2/docker.io/alpine/manifests/3.20', 'x.io');
+    assert.equal(
+      prefixed.kind === 'manifest' && `${prefixed.origin}/${prefixed.repository}`,
+      'docker.io/library/alpine',
+    );
   });
 
   test('refusals: writes 405, other paths 404, bad names and digests 400, long targets 414', () => {
