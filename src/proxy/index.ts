@@ -23,6 +23,7 @@ export {
   DEFAULT_TAG_TTL_MS,
   DEFAULT_UPSTREAM_CONCURRENCY,
   DEFAULT_VERDICT_TTL_MS,
+  MAX_CONNECTIONS,
   type MirrorLogLine,
   type MirrorOptions,
   type MirrorServer,

@@ -25,8 +25,13 @@ import { parseUpstream, type Upstream, UpstreamClient } from './upstream.js';
 export const DEFAULT_VERDICT_TTL_MS = 300_000;
 /** How long a tag's answer is reused by default (ms): Docker Hub counts manifest GETs. */
 export const DEFAULT_TAG_TTL_MS = 30_000;
-/** Requests to upstream registries at once by default (evaluations, manifests, blob streams). */
+/**
+ * Upstream work at once by default: evaluations and manifest fetches share one limit, blob streams have their own
+ * (a slow client holding a layer open must not stall decisions).
+ */
 export const DEFAULT_UPSTREAM_CONCURRENCY = 16;
+/** Client connections at once; more are refused by the socket layer. */
+export const MAX_CONNECTIONS = 1024;
 
 /** Options of {@link createMirrorServer}. */
 export interface MirrorOptions {
@@ -103,6 +108,7 @@ export function createMirrorServer(o: MirrorOptions): MirrorServer {
   const client = new UpstreamClient(upstreams, { ...o.registry, signal: shutdown.signal });
   const cache = o.cacheDir ? new ContentCache(o.cacheDir) : undefined;
   const limiter = new Limiter(o.upstreamConcurrency ?? DEFAULT_UPSTREAM_CONCURRENCY);
+  const blobLimiter = new Limiter(o.upstreamConcurrency ?? DEFAULT_UPSTREAM_CONCURRENCY);
   const judge = new Judge({
     client,
     limiter,
@@ -143,7 +149,7 @@ export function createMirrorServer(o: MirrorOptions): MirrorServer {
         ...(res.writableFinished ? {} : { message: line.message ?? 'the response was cut' }),
       });
     });
-    serve(req, res, method, target, line).catch((e) => {
+    serve(res, method, target, line).catch((e) => {
       line.decision = 'error';
       line.message = e instanceof Error ? e.message : String(e);
       if (!res.headersSent) errorResponse(res, method, 500, 'UNKNOWN', `trustpin: ${line.message}`);
@@ -152,7 +158,6 @@ export function createMirrorServer(o: MirrorOptions): MirrorServer {
   };
 
   async function serve(
-    req: IncomingMessage,
     res: ServerResponse,
     method: string,
     target: string,
@@ -183,8 +188,8 @@ export function createMirrorServer(o: MirrorOptions): MirrorServer {
         `trustpin: the policy does not load: ${e instanceof Error ? e.message : String(e)}`,
       );
     }
-    if (route.kind === 'manifest') return serveManifest(req, res, method, route, policy, line);
-    return serveBlob(req, res, method, route, policy, line);
+    if (route.kind === 'manifest') return serveManifest(res, method, route, policy, line);
+    return serveBlob(res, method, route, policy, line);
   }
 
   async function refuse(
@@ -198,7 +203,6 @@ export function createMirrorServer(o: MirrorOptions): MirrorServer {
   }
 
   async function serveManifest(
-    _req: IncomingMessage,
     res: ServerResponse,
     method: string,
     r: ContentRoute,
@@ -249,7 +253,6 @@ export function createMirrorServer(o: MirrorOptions): MirrorServer {
   }
 
   async function serveBlob(
-    req: IncomingMessage,
     res: ServerResponse,
     method: string,
     r: ContentRoute,
@@ -292,7 +295,7 @@ export function createMirrorServer(o: MirrorOptions): MirrorServer {
     line.from = 'upstream';
     const gone = new AbortController();
     res.on('close', () => gone.abort());
-    await limiter.run(async () => {
+    await blobLimiter.run(async () => {
       const body = client.blob(r.origin, r.repository, { digest, size: known.size }, { signal: gone.signal });
       const sink = cache ? await cache.begin(digest).catch(() => undefined) : undefined;
       const out = await pumpVerified(body, res, start, sink);
@@ -309,7 +312,6 @@ export function createMirrorServer(o: MirrorOptions): MirrorServer {
           );
       }
     });
-    void req;
   }
 
   let server: Server | undefined;
@@ -325,6 +327,7 @@ export function createMirrorServer(o: MirrorOptions): MirrorServer {
         ? createHttpsServer({ cert: o.tls.cert, key: o.tls.key }, handler)
         : createHttpServer(handler);
       s.maxHeadersCount = 100;
+      s.maxConnections = MAX_CONNECTIONS;
       s.headersTimeout = 30_000;
       server = s as Server;
       await new Promise<void>((resolve, reject) => {

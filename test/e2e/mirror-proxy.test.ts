@@ -131,7 +131,14 @@ rules:
       .filter((l) => l.startsWith('{'))
       .map(
         (l) =>
-          JSON.parse(l) as { method: string; path: string; status: number; decision: string; rule?: string },
+          JSON.parse(l) as {
+            method: string;
+            path: string;
+            status: number;
+            ms: number;
+            decision: string;
+            rule?: string;
+          },
       );
   const registryLog = () => readFile(reg.process.logFile, 'utf8');
 
@@ -144,7 +151,7 @@ rules:
 
   test('skopeo through a fail-closed rewrite: the signed image copies, the unsigned one is refused (403)', {
     skip: skopeo ? false : 'skopeo not installed (apt-get install -y skopeo)',
-  }, async () => {
+  }, async (t) => {
     const conf = join(dir, 'registries.conf');
     await writeFile(
       conf,
@@ -201,6 +208,9 @@ insecure = true
     assert.match(during, /demo\/liar\/manifests/, 'the origin was asked (by the mirror, to judge it)');
     assert.ok(!during.includes(liarLayer), "the refused image's layer was never fetched from the origin");
     const app = lines.filter((l) => l.path.includes('/demo/app/'));
+    t.diagnostic(
+      `mirror lines (ms): ${[...app, ...liar].map((l) => `${l.method} ${l.path.replace(/sha256:(.{8})\w+/, '$1')} ${l.status} ${l.ms}`).join('; ')}`,
+    );
     assert.ok(
       app.some((l) => l.decision === 'pass' && l.rule === 'signed-demo'),
       JSON.stringify(app),

@@ -2,12 +2,14 @@
 // refuses everything with 503 until it loads again), an origin that cannot be reached is 503 (fail closed, not
 // cached), and concurrent requests for one tag share one evaluation (one tag GET at the origin) within the TTL.
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type DemoSet, demoImages, MemoryRegistry } from '../../../src/demo/index.js';
 import { createMirrorServer, type MirrorServer } from '../../../src/proxy/index.js';
 import { freePort, makeTempDir, removeDir } from '../../harness/index.js';
+import { makeTestPki } from '../../harness/tls.js';
 
 describe('mirror decisions: policy reload, unreachable origins, one evaluation per key', () => {
   let reg: MemoryRegistry;
@@ -119,6 +121,33 @@ rules:
       assert.equal(ok.headers.get('docker-content-digest'), set.app.index.digest);
     } finally {
       await late.close();
+    }
+  });
+
+  test('with a certificate and key it serves HTTPS (a client trusting the CA gets the verified tag)', async () => {
+    const pki = await makeTestPki(dir, ['mirror']);
+    const leaf = pki.leaves.mirror!;
+    const tls = createMirrorServer({
+      policy: file,
+      tls: { cert: await readFile(leaf.certFile), key: await readFile(leaf.keyFile) },
+      log: () => undefined,
+    });
+    const url = await tls.listen();
+    try {
+      assert.match(url, /^https:\/\/127\.0\.0\.1:\d+$/);
+      const got = await new Promise<{ status: number; digest: string | undefined }>((resolve, reject) => {
+        const req = request(`${url}${tag()}`, { ca: pki.caPem }, (res) => {
+          res.resume();
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, digest: res.headers['docker-content-digest'] as string }),
+          );
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      assert.deepEqual(got, { status: 200, digest: set.app.index.digest });
+    } finally {
+      await tls.close();
     }
   });
 });
