@@ -15,7 +15,7 @@ import type { Policy } from '../policy/index.js';
 import type { RegistryOptions } from '../registry/index.js';
 import { Limiter } from '../util/index.js';
 import { ContentCache } from './cache.js';
-import { type Decision, Judge, type Known } from './judge.js';
+import { type Decision, Judge } from './judge.js';
 import { PolicyHolder } from './policy-file.js';
 import { type ContentRoute, parseRoute } from './route.js';
 import { pumpVerified } from './stream.js';
@@ -210,24 +210,22 @@ export function createMirrorServer(o: MirrorOptions): MirrorServer {
     line: Partial<MirrorLogLine>,
   ): Promise<void> {
     let digest: Digest;
-    let known: Known | undefined;
     if (r.ref.tag !== undefined) {
       const d = await judge.decide(policy, r.origin, r.repository, r.ref);
       if (d.status !== 'pass') return refuse(res, method, d, line);
       Object.assign(line, { decision: 'pass', rule: d.rule, codes: d.codes });
       digest = d.digest!;
-      known = await judge.accepted(policy, r.origin, r.repository, digest);
     } else {
       digest = r.ref.digest;
-      known = await judge.accepted(policy, r.origin, r.repository, digest);
       line.decision = 'known';
-      if (!known) {
-        // not content of an accepted image: the digest itself is judged
-        const d = await judge.decide(policy, r.origin, r.repository, { digest });
-        if (d.status !== 'pass') return refuse(res, method, d, line);
-        Object.assign(line, { decision: 'pass', rule: d.rule, codes: d.codes });
-        known = await judge.accepted(policy, r.origin, r.repository, digest);
-      }
+    }
+    let known = await judge.accepted(policy, r.origin, r.repository, digest);
+    if (!known) {
+      // not (or no longer remembered as) content of an accepted image: the digest itself is judged
+      const d = await judge.decide(policy, r.origin, r.repository, { digest });
+      if (d.status !== 'pass') return refuse(res, method, d, line);
+      Object.assign(line, { decision: 'pass', rule: d.rule, codes: d.codes });
+      known = await judge.accepted(policy, r.origin, r.repository, digest);
     }
     line.digest = digest;
     if (known?.kind !== 'manifest')

@@ -91,6 +91,22 @@ rules:
     assert.equal(d.status, 200);
   });
 
+  test('content accepted under an old policy is judged again under the new one', async () => {
+    const ns = `?ns=${encodeURIComponent(host)}`;
+    await writeFile(file, yaml('[]'));
+    assert.equal((await get(tag())).status, 200);
+    const img = set.app.images[0]!;
+    assert.equal((await get(`/v2/demo/app/manifests/${img.manifest.digest}${ns}`)).status, 200);
+    const layer = `/v2/demo/app/blobs/${img.layers[0]!.digest}${ns}`;
+    assert.equal((await get(layer)).status, 200);
+    // no rule covers demo/ any more: the image the layer belongs to is judged again, and refused
+    await writeFile(file, yaml('[]').replace(`${host}/demo/**`, `${host}/other/**`));
+    const r = await get(layer);
+    assert.equal(r.status, 403);
+    assert.equal((await errorOf(r)).code, 'DENIED');
+    assert.equal((await get(`/v2/demo/app/manifests/${img.manifest.digest}${ns}`)).status, 403);
+  });
+
   test('a policy file that stops loading refuses everything with 503 until it loads again', async () => {
     await writeFile(file, 'apiVersion: trustpin.dev/v1alpha1\nkind: TrustPolicy\nrules: [ { name: x } ]\n');
     const r = await get(tag());
