@@ -9,6 +9,7 @@ const benches: Record<string, () => Promise<void>> = {
   cosign: async () => (await import('./cosign.js')).main(),
   notation: async () => (await import('./notation.js')).main(),
   pin: async () => (await import('./pin.js')).main(),
+  webhook: async () => (await import('./webhook.js')).main(),
   policy: async () => (await import('./policy.js')).main(),
 };
 const fn = name ? benches[name] : undefined;
