@@ -1,10 +1,11 @@
 // The mirror's policy: a loaded one as given, or a file re-read when its mtime, size or inode changes. A file that
-// stops loading makes every decision fail closed (503) until it loads again; the last good policy is not used.
+// does not load at the start is an error; one that stops loading later makes every decision fail closed (503)
+// until it loads again — the last good policy is not used.
 import { statSync } from 'node:fs';
 import { isTrustpinError, TrustpinError } from '../errors/index.js';
 import { loadPolicy, type Policy } from '../policy/index.js';
 
-/** The current policy, checked for changes on every call of {@link PolicyHolder.current}. */
+/** The current policy, checked for changes on every call of {@link PolicyHolder.current}; throws if it does not load at first. */
 export class PolicyHolder {
   private policy: Policy | undefined;
   private failure: TrustpinError | undefined;
@@ -15,7 +16,10 @@ export class PolicyHolder {
     private readonly onReload: (p: Policy | undefined, e?: TrustpinError) => void = () => undefined,
   ) {
     if (typeof given !== 'string') this.policy = given;
-    else this.reload();
+    else {
+      this.reload();
+      if (this.failure) throw this.failure;
+    }
   }
 
   /** The policy to decide by; throws the load error while the file does not load. */

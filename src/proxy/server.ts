@@ -35,7 +35,10 @@ export const MAX_CONNECTIONS = 1024;
 
 /** Options of {@link createMirrorServer}. */
 export interface MirrorOptions {
-  /** a policy file (re-read when it changes; while it does not load, every decision is 503) or a loaded policy */
+  /**
+   * a policy file (re-read when it changes; it must load at the start, and while it later does not load every
+   * request is 503) or a loaded policy
+   */
   policy: string | Policy;
   /** `HOST:PORT` (default `127.0.0.1:0`, a free port) */
   listen?: string | undefined;

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { cliArgv } from '../cli/run.js';
+import { cliArgv, trustpin } from '../cli/run.js';
 import {
   cosignKey,
   freePort,
@@ -141,6 +141,43 @@ rules:
           },
       );
   const registryLog = () => readFile(reg.process.logFile, 'utf8');
+
+  test('usage errors exit 2 before listening: a bad --upstream, a missing policy, --tls-cert without --tls-key', async () => {
+    const policy = join(dir, 'policy.yaml');
+    const bad = await trustpin([
+      'serve',
+      'mirror',
+      '--policy',
+      policy,
+      '--upstream',
+      'docker.io',
+      '--listen',
+      '127.0.0.1:0',
+    ]);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /error\[USAGE\].*--upstream/);
+    const missing = await trustpin([
+      'serve',
+      'mirror',
+      '--policy',
+      join(dir, 'nope.yaml'),
+      '--listen',
+      '127.0.0.1:0',
+    ]);
+    assert.equal(missing.code, 2, missing.stderr);
+    const tls = await trustpin([
+      'serve',
+      'mirror',
+      '--policy',
+      policy,
+      '--tls-cert',
+      policy,
+      '--listen',
+      '127.0.0.1:0',
+    ]);
+    assert.equal(tls.code, 2, tls.stderr);
+    assert.match(tls.stderr, /--tls-cert and --tls-key go together/);
+  });
 
   test('the CLI says where it listens and answers the ping', async () => {
     assert.match(
