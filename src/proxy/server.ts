@@ -286,7 +286,8 @@ export function createMirrorServer(o: MirrorOptions): MirrorServer {
         () => undefined,
       ) as Readable;
       const out = await pumpVerified(verified, res, start);
-      if (!out.ok) {
+      // a file that no longer hashes to its name is dropped (a client that went away drops nothing)
+      if (!out.ok && isTrustpinError(out.error)) {
         await cache.drop(digest);
         line.message = `cache file of ${digest} no longer matches: dropped`;
         if (!out.started) errorResponse(res, method, 503, 'UNAVAILABLE', `trustpin: ${line.message}`);

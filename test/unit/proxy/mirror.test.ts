@@ -4,7 +4,7 @@
 // mid-body and never cached, and the cache directory holds only files that hash to their names.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -209,6 +209,25 @@ describe('the verifying mirror on the in-process registry', () => {
       assert.match(f, /^[0-9a-f]{64}$/, `no temp or partial file: ${f}`);
       assert.equal(sha(await readFile(join(dir, f))), `sha256:${f}`);
     }
+  });
+
+  test('a cache file changed on disk is never served whole: dropped, then fetched and verified again', async () => {
+    const layer = set.app.images[0]!.layers[0]!;
+    const file = join(cacheDir, 'blobs', 'sha256', layer.digest.slice(7));
+    const bad = Buffer.from(layer.bytes);
+    bad[0]! ^= 0xff;
+    await writeFile(file, bad);
+    const path = `/v2/demo/app/blobs/${layer.digest}${ns()}`;
+    const r = await get(path);
+    const whole = await r.arrayBuffer().then(
+      (b) => r.status === 200 && sha(Buffer.from(b)) === layer.digest,
+      () => false,
+    );
+    assert.equal(whole, false, 'the changed file was not served as the blob');
+    const again = await get(path);
+    assert.equal(again.status, 200);
+    assert.equal(sha(Buffer.from(await again.arrayBuffer())), layer.digest);
+    assert.equal(sha(await readFile(file)), layer.digest, 'the cache holds the verified bytes again');
   });
 
   test('push, catalog and tag lists are refused with OCI errors; bad names are 400', async () => {
