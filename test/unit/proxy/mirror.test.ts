@@ -219,11 +219,12 @@ describe('the verifying mirror on the in-process registry', () => {
     await writeFile(file, bad);
     const path = `/v2/demo/app/blobs/${layer.digest}${ns()}`;
     const r = await get(path);
-    const whole = await r.arrayBuffer().then(
-      (b) => r.status === 200 && sha(Buffer.from(b)) === layer.digest,
+    // a complete 200 body would be the changed bytes: the answer is an error or a cut body instead
+    const complete = await r.arrayBuffer().then(
+      () => r.status === 200,
       () => false,
     );
-    assert.equal(whole, false, 'the changed file was not served as the blob');
+    assert.equal(complete, false, 'the changed file was not served as the blob');
     const again = await get(path);
     assert.equal(again.status, 200);
     assert.equal(sha(Buffer.from(await again.arrayBuffer())), layer.digest);
