@@ -176,6 +176,23 @@ export {
   type Rule,
   type TrustRoot,
 } from './policy/index.js';
+// Enforcement on the nodes: the verifying registry mirror for containerd, CRI-O/podman/skopeo and docker.
+export {
+  createMirrorServer,
+  DEFAULT_TAG_TTL_MS,
+  DEFAULT_UPSTREAM_CONCURRENCY,
+  DEFAULT_VERDICT_TTL_MS,
+  MAX_CONNECTIONS as MAX_MIRROR_CONNECTIONS,
+  MAX_MEMORY_MANIFEST as MAX_MIRROR_MEMORY_MANIFEST,
+  MAX_MEMORY_MANIFESTS as MAX_MIRROR_MEMORY_MANIFESTS,
+  MAX_REMEMBERED as MAX_MIRROR_REMEMBERED,
+  MAX_REQUEST_TARGET as MAX_MIRROR_REQUEST_TARGET,
+  type MirrorLogLine,
+  type MirrorOptions,
+  type MirrorServer,
+  parseUpstream,
+  type Upstream,
+} from './proxy/index.js';
 // Verified pull and safe unpack.
 export {
   type BlobRole,

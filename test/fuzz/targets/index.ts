@@ -13,6 +13,7 @@ import digest from './digest.js';
 import keys from './keys.js';
 import layers from './layers.js';
 import manifest from './manifest.js';
+import mirrorRoute from './mirror-route.js';
 import notationCose from './notation-cose.js';
 import notationJws from './notation-jws.js';
 import notationPolicy from './notation-policy.js';
@@ -59,4 +60,5 @@ export const targets: FuzzTarget<unknown>[] = [
   notationPolicy,
   pinYaml,
   pinDockerfile,
+  mirrorRoute,
 ].flat() as FuzzTarget<unknown>[];
