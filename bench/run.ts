@@ -11,6 +11,7 @@ const benches: Record<string, () => Promise<void>> = {
   pin: async () => (await import('./pin.js')).main(),
   webhook: async () => (await import('./webhook.js')).main(),
   policy: async () => (await import('./policy.js')).main(),
+  mirror: async () => (await import('./mirror.js')).main(),
 };
 const fn = name ? benches[name] : undefined;
 if (!fn) {
