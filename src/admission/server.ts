@@ -88,6 +88,9 @@ export class WebhookServer {
     }
     this.server.headersTimeout = 10_000;
     this.server.requestTimeout = 35_000;
+    // keep idle connections longer than clients do (Go's transport, the API server's, closes after 90 s), so a
+    // client never sends a review on a connection the server is closing at that moment ("socket hang up")
+    this.server.keepAliveTimeout = 120_000;
     this.watched = [o.policyFile, ...(o.insecureHttp ? [] : [o.tlsCert!, o.tlsKey!])].map((path) => ({
       path,
       stamp: stampOf(path),
