@@ -3,10 +3,10 @@
 // the real docker-registry, in one run: cold (the policy decision, cosign verification, every blob hashed), warm
 // (the verdict cache warm, containerd refetching everything) and warm with `--cache DIR`. Goal: ≤ 1.3× direct.
 import { createCipheriv } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildImage } from '../src/testing/index.js';
+import { mirrorHostsDir, startContainerd } from '../test/harness/containerd.js';
 import { cosignKey, legacyPushSet, signLegacy, simpleSigningPayload } from '../test/harness/cosign.js';
 import { freePort } from '../test/harness/ports.js';
 import {
@@ -165,28 +165,8 @@ rules:
     );
 
     // ---- containerd: its own root, state and socket, no CRI ----
-    const base = join(dir, 'containerd');
-    const sock = join(base, 'c.sock');
-    await mkdir(base, { recursive: true });
-    await writeFile(
-      join(base, 'config.toml'),
-      `version = 2
-root = ${JSON.stringify(join(base, 'root'))}
-state = ${JSON.stringify(join(base, 'state'))}
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = ${JSON.stringify(sock)}
-`,
-    );
-    const daemon = startProcess({
-      name: 'containerd',
-      command: containerd,
-      args: ['--config', join(base, 'config.toml')],
-      logFile: join(base, 'containerd.log'),
-    });
+    const { sock, daemon } = await startContainerd(containerd, join(dir, 'containerd'));
     procs.push(daemon);
-    for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
-    if (!existsSync(sock)) throw new Error(`containerd did not start:\n${daemon.logTail()}`);
 
     const ctrRun = async (args: string[]): Promise<string> => {
       const r = await exec(ctr, ['--address', sock, ...args]);
@@ -249,12 +229,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
         if (i > 300 || m.exitStatus()) throw new Error(`${name} did not start:\n${m.logTail()}`);
         await new Promise((r) => setTimeout(r, 100));
       }
-      const hosts = join(dir, `hosts-${name}`);
-      await mkdir(join(hosts, ORIGIN), { recursive: true });
-      await writeFile(
-        join(hosts, ORIGIN, 'hosts.toml'),
-        `server = "http://${host}"\n[host."http://${host}"]\n  capabilities = ["pull", "resolve"]\n`,
-      );
+      const hosts = await mirrorHostsDir(join(dir, `hosts-${name}`), ORIGIN, host);
       return { m, hosts };
     };
 

@@ -3,11 +3,11 @@
 // skopeo (c/image, fail-closed rewrite through the mirror) copies the signed image and is refused the unsigned one;
 // containerd 1.6 (`ctr images pull`, the mirror as the only host) the same, when it can run here (root).
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { cliArgv, trustpin } from '../cli/run.js';
+import { mirrorHostsDir, startContainerd } from '../harness/containerd.js';
 import {
   cosignKey,
   freePort,
@@ -263,36 +263,9 @@ insecure = true
           : false,
   }, async () => {
     const base = join(dir, 'containerd');
-    const sock = join(base, 'c.sock');
-    await mkdir(base, { recursive: true });
-    await writeFile(
-      join(base, 'config.toml'),
-      `version = 2
-root = ${JSON.stringify(join(base, 'root'))}
-state = ${JSON.stringify(join(base, 'state'))}
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = ${JSON.stringify(sock)}
-`,
-    );
-    const hosts = join(base, 'certs.d');
-    await mkdir(join(hosts, ORIGIN), { recursive: true });
-    await writeFile(
-      join(hosts, ORIGIN, 'hosts.toml'),
-      `server = "http://${mirrorHost}"
-[host."http://${mirrorHost}"]
-  capabilities = ["pull", "resolve"]
-`,
-    );
-    const daemon = startProcess({
-      name: 'containerd',
-      command: containerd!,
-      args: ['--config', join(base, 'config.toml')],
-      logFile: join(base, 'containerd.log'),
-    });
+    const hosts = await mirrorHostsDir(join(base, 'certs.d'), ORIGIN, mirrorHost);
+    const { sock, daemon } = await startContainerd(containerd!, base);
     try {
-      for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
-      assert.ok(existsSync(sock), daemon.logTail());
       const pull = (ref: string) =>
         run(ctr!, [
           '--address',

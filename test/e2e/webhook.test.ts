@@ -9,7 +9,6 @@ import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { cliArgv } from '../cli/run.js';
 import {
   ApiServerEmulator,
   loadFixture,
@@ -18,7 +17,6 @@ import {
 } from '../harness/apiserver.js';
 import {
   cosignKey,
-  freePort,
   legacyPushSet,
   type ManagedProcess,
   makeTempDir,
@@ -28,13 +26,12 @@ import {
   seedRegistry,
   signLegacy,
   simpleSigningPayload,
-  startProcess,
   startRegistry,
 } from '../harness/index.js';
 import { copyImage } from '../harness/policy.js';
 import { makeTestPki, type TestPki } from '../harness/tls.js';
+import { WEBHOOK_SVC as SVC, startWebhookProcess } from '../harness/webhook-load.js';
 
-const SVC = 'trustpin-webhook.trustpin-system.svc';
 /** the fixtures' images, all signed copies of demo/app:1.0-amd64 but the unsigned ones named below */
 const SIGNED = [
   'demo/config-init:0.4',
@@ -59,42 +56,8 @@ describe('serve webhook with the API-server emulator, the real registry and cosi
     policy: string,
     name: string,
   ): Promise<{ proc: ManagedProcess; target: WebhookTarget }> {
-    const port = await freePort();
-    const leaf = pki.leaves[SVC]!;
-    const proc = startProcess({
-      name,
-      command: process.execPath,
-      args: cliArgv([
-        'serve',
-        'webhook',
-        '--policy',
-        policy,
-        '--tls-cert',
-        leaf.certFile,
-        '--tls-key',
-        leaf.keyFile,
-        '--listen',
-        `127.0.0.1:${port}`,
-      ]),
-      env: { ...process.env, TRUSTPIN_HOME: join(dir, 'home') },
-      logFile: join(dir, `${name}.log`),
-    });
-    const target = { url: `https://127.0.0.1:${port}`, caBundle: pki.caPem };
-    const { request } = await import('node:https');
-    for (let i = 0; ; i++) {
-      const ok = await new Promise<boolean>((r) => {
-        const req = request(`${target.url}/readyz`, { ca: pki.caPem, servername: SVC }, (res) => {
-          res.resume();
-          r(res.statusCode === 200);
-        });
-        req.on('error', () => r(false));
-        req.end();
-      });
-      if (ok) break;
-      if (proc.exitStatus() || i > 100) throw new Error(`webhook did not start:\n${proc.logTail()}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const w = { proc, target };
+    const { proc, url } = await startWebhookProcess({ policy, pki, name, dir });
+    const w = { proc, target: { url, caBundle: pki.caPem } };
     webhooks.push(w);
     return w;
   }

@@ -12,9 +12,62 @@ import { freePort } from './ports.js';
 import { type ManagedProcess, makeTempDir, startProcess } from './processes.js';
 import { pushArtifacts } from './push.js';
 import { type RunningRegistry, startRegistry } from './registry.js';
-import { makeTestPki } from './tls.js';
+import { makeTestPki, type TestPki } from './tls.js';
 
-const SVC = 'trustpin-webhook.trustpin-system.svc';
+/** The Service name the webhook's certificate is for (as in deploy/kubernetes). */
+export const WEBHOOK_SVC = 'trustpin-webhook.trustpin-system.svc';
+const SVC = WEBHOOK_SVC;
+
+/**
+ * Start the real `trustpin serve webhook` over HTTPS on a free loopback port with `pki`'s certificate for the
+ * Service name; with `wait` (default), resolve once `/readyz` answers 200.
+ */
+export async function startWebhookProcess(o: {
+  policy: string;
+  pki: TestPki;
+  name: string;
+  dir: string;
+  wait?: boolean;
+}): Promise<{ proc: ManagedProcess; url: string }> {
+  const port = await freePort();
+  const leaf = o.pki.leaves[SVC]!;
+  const proc = startProcess({
+    name: o.name,
+    command: process.execPath,
+    args: cliArgv([
+      'serve',
+      'webhook',
+      '--policy',
+      o.policy,
+      '--tls-cert',
+      leaf.certFile,
+      '--tls-key',
+      leaf.keyFile,
+      '--listen',
+      `127.0.0.1:${port}`,
+    ]),
+    env: { ...process.env, TRUSTPIN_HOME: join(o.dir, 'home') },
+    logFile: join(o.dir, `${o.name}.log`),
+  });
+  const url = `https://127.0.0.1:${port}`;
+  for (let i = 0; o.wait !== false; i++) {
+    const ok = await new Promise<boolean>((r) => {
+      const req = request(`${url}/readyz`, { ca: o.pki.caPem, servername: SVC, agent: false }, (res) => {
+        res.resume();
+        r(res.statusCode === 200);
+      });
+      req.on('error', () => r(false));
+      req.end();
+    });
+    if (ok) break;
+    if (proc.exitStatus() || i > 150) {
+      await proc.stop();
+      throw new Error(`${o.name} did not start:\n${proc.logTail()}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { proc, url };
+}
 
 export interface LoadOptions {
   images: number;
@@ -87,31 +140,11 @@ rules:
     require: [ { cosign: { trustRoot: team, tlog: optional } } ]
 `,
     );
-    const leaf = pki.leaves[SVC]!;
     const urls: string[] = [];
     for (let r = 0; r < o.replicas; r++) {
-      const port = await freePort();
-      procs.push(
-        startProcess({
-          name: `webhook-${r}`,
-          command: process.execPath,
-          args: cliArgv([
-            'serve',
-            'webhook',
-            '--policy',
-            policy,
-            '--tls-cert',
-            leaf.certFile,
-            '--tls-key',
-            leaf.keyFile,
-            '--listen',
-            `127.0.0.1:${port}`,
-          ]),
-          env: { ...process.env, TRUSTPIN_HOME: join(dir, 'home') },
-          logFile: join(dir, `webhook-${r}.log`),
-        }),
-      );
-      urls.push(`https://127.0.0.1:${port}`);
+      const w = await startWebhookProcess({ policy, pki, name: `webhook-${r}`, dir, wait: false });
+      procs.push(w.proc);
+      urls.push(w.url);
     }
     const agents = urls.map(
       () =>
