@@ -5,9 +5,9 @@ import { type Digest, verifyBytes } from '../digest/index.js';
 import { isTrustpinError } from '../errors/index.js';
 import { type Manifest, parseManifest } from '../manifest/index.js';
 import { evaluate, type Policy, type PolicyVerdict } from '../policy/index.js';
-import { Lru, type RegistryClient } from '../registry/index.js';
+import type { RegistryClient } from '../registry/index.js';
 import { RegistrySource } from '../source/index.js';
-import type { Limiter } from '../util/index.js';
+import { type Limiter, Lru, Memo } from '../util/index.js';
 import type { ContentCache } from './cache.js';
 
 /** Verdicts and content descriptors remembered at once (least recently used forgotten). */
@@ -58,15 +58,16 @@ const MISSING = new Set(['MANIFEST_UNKNOWN', 'NAME_UNKNOWN', 'NOT_FOUND']);
 
 /** The policy decisions and the accepted content of one mirror. */
 export class Judge {
-  private readonly decisions = new Lru<string, { d: Decision; until: number }>(MAX_REMEMBERED);
-  private readonly inflight = new Map<string, Promise<Decision>>();
+  private readonly decisions: Memo<Decision>;
   private readonly roots = new Lru<string, number>(MAX_REMEMBERED);
   private readonly known = new Lru<string, Known>(MAX_REMEMBERED);
   private readonly manifests = new Lru<string, ManifestBytes>(MAX_MEMORY_MANIFESTS);
   /** manifests written to the cache directory by this process (written once) */
   private readonly stored = new Lru<string, true>(MAX_REMEMBERED);
 
-  constructor(private readonly o: JudgeOptions) {}
+  constructor(private readonly o: JudgeOptions) {
+    this.decisions = new Memo(MAX_REMEMBERED, o.now);
+  }
 
   /** Judge `origin/repo:tag` or `origin/repo@digest` by `policy`; a pass leaves the image's content known. */
   decide(
@@ -76,28 +77,15 @@ export class Judge {
     ref: { tag?: string; digest?: Digest },
   ): Promise<Decision> {
     const name = `${origin}/${repo}${ref.digest ? `@${ref.digest}` : `:${ref.tag}`}`;
-    const key = `${policy.digest}\n${name}`;
-    const hit = this.decisions.get(key);
-    if (hit && hit.until > this.o.now()) return Promise.resolve(hit.d);
-    let p = this.inflight.get(key);
-    if (!p) {
-      p = this.evaluateOne(policy, name, origin, repo, ref).then((d) => {
+    return this.decisions.get(
+      `${policy.digest}\n${name}`,
+      () => this.evaluateOne(policy, name, origin, repo, ref),
+      (d) => {
         // a decision that could not be made is asked again next time
-        if (d.status === 'pass' || d.status === 'fail') {
-          const ttl = ref.digest ? this.o.verdictTtlMs : this.o.tagTtlMs;
-          this.decisions.set(key, { d, until: this.o.now() + ttl });
-        }
-        return d;
-      });
-      const mine = p;
-      this.inflight.set(key, mine);
-      mine
-        .finally(() => {
-          if (this.inflight.get(key) === mine) this.inflight.delete(key);
-        })
-        .catch(() => undefined);
-    }
-    return p;
+        if (d.status !== 'pass' && d.status !== 'fail') return undefined;
+        return ref.digest ? this.o.verdictTtlMs : this.o.tagTtlMs;
+      },
+    );
   }
 
   private async evaluateOne(

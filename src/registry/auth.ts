@@ -3,10 +3,10 @@
 import { readCapped } from '../digest/index.js';
 import { TrustpinError } from '../errors/index.js';
 import { isLoopbackHost } from '../reference/index.js';
+import { Lru } from '../util/index.js';
 import type { Challenge } from './challenge.js';
 import type { Credential } from './credentials.js';
 import { errorBody, type Http } from './http.js';
-import { Lru } from './lru.js';
 
 interface CachedToken {
   header: string;

@@ -5,6 +5,7 @@ import { type Digest, DigestVerifier, readCapped } from '../digest/index.js';
 import { type ErrorCode, TrustpinError } from '../errors/index.js';
 import { MANIFEST_ACCEPT } from '../manifest/index.js';
 import { apiHost } from '../reference/index.js';
+import { Lru } from '../util/index.js';
 import { Authenticator } from './auth.js';
 import { parseChallenges } from './challenge.js';
 import { lookupCredential } from './credentials.js';
@@ -19,7 +20,6 @@ import {
   networkError,
   sleep,
 } from './http.js';
-import { Lru } from './lru.js';
 import { type HostConfig, hostConfig, type RegistryOptions } from './options.js';
 import { type Flight, type HostState, join, ping } from './ping.js';
 

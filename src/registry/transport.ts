@@ -12,7 +12,7 @@ import { BlockList, isIP, type Socket } from 'node:net';
 import { rootCertificates, connect as tlsConnect } from 'node:tls';
 import { TrustpinError } from '../errors/index.js';
 import { isLoopbackHost } from '../reference/index.js';
-import { Lru } from './lru.js';
+import { Lru } from '../util/index.js';
 import type { HostConfig } from './options.js';
 
 /** A URL's host without IPv6 brackets. */

@@ -1,4 +1,6 @@
-// The folder's face: small file-system helpers (atomic writes, locks).
+// The folder's face: small helpers (atomic writes, locks, the concurrency limiter, a bounded LRU, a memo).
 // Other folders import them from here.
 export * from './fs.js';
 export * from './limit.js';
+export * from './lru.js';
+export * from './memo.js';

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { json, MemoryRegistry } from '../../../src/demo/registry-server.js';
 import { expiry, MAX_TOKENS, TOKEN_EXPIRY_MARGIN_MS } from '../../../src/registry/auth.js';
 import { MAX_HOSTS, RegistryClient } from '../../../src/registry/client.js';
-import { Lru } from '../../../src/registry/lru.js';
+import { Lru } from '../../../src/util/lru.js';
 
 test('Lru: the least recently used entry goes; get() refreshes; the size never passes the bound', () => {
   const evicted: string[] = [];
