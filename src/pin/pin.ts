@@ -64,15 +64,19 @@ export const DEFAULT_PIN_CONCURRENCY = 8;
  * - `refused`: the policy (or verification) rejected the image: nothing written;
  * - `error`: it could not be resolved (network, auth, unknown tag): nothing written.
  */
-export type PinSiteStatus =
-  | 'pinned'
-  | 'updated'
-  | 'current'
-  | 'unpinned'
-  | 'stale'
-  | 'not-pinnable'
-  | 'refused'
-  | 'error';
+export type PinSiteStatus = (typeof STATUSES)[number];
+
+/** Every site status, in the order the counts are reported. */
+const STATUSES = [
+  'pinned',
+  'updated',
+  'current',
+  'unpinned',
+  'stale',
+  'not-pinnable',
+  'refused',
+  'error',
+] as const;
 
 /** One site's outcome. */
 export interface PinSiteResult {
@@ -91,6 +95,8 @@ export interface PinSiteResult {
   problems: Problem[];
   /** the policy's verdict on the digest, when a policy was given */
   verdict?: PolicyVerdict | undefined;
+  /** the site makes the run fail: refused or unresolvable in any mode; with `check`, also unpinned, stale, not pinnable */
+  failing: boolean;
 }
 
 /** One file's outcome. */
@@ -163,7 +169,12 @@ export async function pinFiles(paths: readonly string[], o: PinOptions = {}): Pr
   for (const l of loaded)
     for (const s of l.sites) {
       if (s.notPinnable || !s.ref) {
-        results.set(s, { site: s, status: 'not-pinnable', problems: [notPinnableProblem(s)] });
+        results.set(s, {
+          site: s,
+          status: 'not-pinnable',
+          problems: [notPinnableProblem(s)],
+          failing: false,
+        });
         continue;
       }
       const ref = parseDockerReference(s.ref);
@@ -272,11 +283,14 @@ export async function pinFiles(paths: readonly string[], o: PinOptions = {}): Pr
     w.rep.written = true;
   });
   const counts = Object.fromEntries(STATUSES.map((k) => [k, 0])) as Record<PinSiteStatus, number>;
-  for (const f of reports) for (const s of f.sites) counts[s.status]++;
-  const failing =
-    counts.refused +
-    counts.error +
-    (mode === 'check' ? counts.unpinned + counts.stale + counts['not-pinnable'] : 0);
+  let failing = 0;
+  for (const f of reports)
+    for (const s of f.sites) {
+      counts[s.status]++;
+      s.failing =
+        s.status === 'refused' || s.status === 'error' || (mode === 'check' && CHECK_FINDINGS.has(s.status));
+      if (s.failing) failing++;
+    }
   return {
     mode,
     ok: failing === 0 && reports.every((f) => !f.error),
@@ -286,16 +300,8 @@ export async function pinFiles(paths: readonly string[], o: PinOptions = {}): Pr
   };
 }
 
-const STATUSES: PinSiteStatus[] = [
-  'pinned',
-  'updated',
-  'current',
-  'unpinned',
-  'stale',
-  'not-pinnable',
-  'refused',
-  'error',
-];
+/** What `--check` reports as a finding, beside refused and unresolvable sites. */
+const CHECK_FINDINGS: ReadonlySet<PinSiteStatus> = new Set(['unpinned', 'stale', 'not-pinnable']);
 
 /** The key a tag is resolved under: its normalised name and tag (a site's own digest does not matter). */
 function tagKey(ref: Reference): string {
@@ -357,7 +363,7 @@ function decide(
   resolved: Map<string, Resolved | TrustpinError>,
   o: PinOptions,
 ): Decision {
-  const result: PinSiteResult = { site: s, status: 'current', problems: [] };
+  const result: PinSiteResult = { site: s, status: 'current', problems: [], failing: false };
   const pinned = ref.digest;
   const written = formatReference(ref);
   if (mode === 'check' && !pinned) {

@@ -19,12 +19,6 @@ const WORD: Record<PinSiteStatus, string> = {
   error: 'unresolved',
 };
 
-/** Whether a status is a finding that makes `--check` (or, for refused/error, any mode) fail. */
-export function pinFailing(status: PinSiteStatus, check: boolean): boolean {
-  if (status === 'refused' || status === 'error') return true;
-  return check && (status === 'unpinned' || status === 'stale' || status === 'not-pinnable');
-}
-
 /** The report as text: each changed or failing site, each unreadable file, then the counts. */
 export function renderPinReport(r: PinReport, style: Style, o: { verbose?: boolean } = {}): string {
   const lines: string[] = [];
@@ -56,8 +50,7 @@ export function renderPinReport(r: PinReport, style: Style, o: { verbose?: boole
         lines.push(`${where}: ${style.dim('current')} ${text}`);
         continue;
       }
-      const fail = pinFailing(s.status, check);
-      const label = fail ? style.bad(WORD[s.status]) : style.warn(WORD[s.status]);
+      const label = s.failing ? style.bad(WORD[s.status]) : style.warn(WORD[s.status]);
       for (const p of s.problems) {
         lines.push(`${where}: ${label} error[${p.code}] ${printable(p.message)}`);
         if (p.hint) lines.push(`  hint: ${printable(p.hint)}`);
@@ -84,14 +77,6 @@ function sameName(a: string, ref: string | undefined): boolean {
   return ref !== undefined && a.endsWith(ref.replace(/@.*$/, ''));
 }
 
-const LEVELS: Partial<Record<PinSiteStatus, 'error' | 'warning'>> = {
-  unpinned: 'error',
-  stale: 'error',
-  'not-pinnable': 'error',
-  refused: 'error',
-  error: 'error',
-};
-
 /** Options of {@link pinSarif}. */
 export interface PinSarifOptions {
   toolVersion?: string | undefined;
@@ -101,7 +86,6 @@ export interface PinSarifOptions {
 export function pinSarif(r: PinReport, o: PinSarifOptions = {}): object {
   const rules = new Map<string, { id: string; shortDescription: { text: string } }>();
   const results: object[] = [];
-  const check = r.mode === 'check';
   const rule = (code: string, text: string) => {
     if (!rules.has(code)) rules.set(code, { id: code, shortDescription: { text } });
   };
@@ -118,8 +102,7 @@ export function pinSarif(r: PinReport, o: PinSarifOptions = {}): object {
       continue;
     }
     for (const s of f.sites) {
-      const level = LEVELS[s.status];
-      if (!level || !pinFailing(s.status, check)) continue;
+      if (!s.failing) continue;
       for (const p of s.problems) {
         rule(p.code, DESCRIPTIONS[p.code] ?? 'the image does not meet the policy');
         const fp = createHash('sha256')
@@ -127,7 +110,7 @@ export function pinSarif(r: PinReport, o: PinSarifOptions = {}): object {
           .digest('hex');
         results.push({
           ruleId: p.code,
-          level,
+          level: 'error',
           message: { text: p.message.includes(s.site.text) ? p.message : `${s.site.text}: ${p.message}` },
           locations: [
             {
