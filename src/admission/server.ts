@@ -117,7 +117,7 @@ export class WebhookServer {
     return { url: `${scheme}://${shown}:${a.port}`, port: a.port };
   }
 
-  /** Stop taking requests, let the ones in flight finish, then close the registry client. */
+  /** Stop taking requests, let the ones in flight finish, then close the registry client if it made it. */
   async close(): Promise<void> {
     this.closing = true;
     if (this.timer) clearInterval(this.timer);
@@ -125,7 +125,8 @@ export class WebhookServer {
       this.server.close(() => r());
       this.server.closeIdleConnections();
     });
-    await this.client.close?.();
+    // a client the caller passed in is the caller's to close
+    if (!this.o.client) await this.client.close();
   }
 
   /** Check the watched files; reload what changed (a file that fails to load keeps the last good one). */
@@ -146,7 +147,8 @@ export class WebhookServer {
         if (w.path === this.o.policyFile) {
           this.policy = loadPolicy(w.path);
           this.log({ level: 'info', msg: 'policy reloaded', policy: w.path, digest: this.policy.digest });
-        } else if (this.server instanceof Object && 'setSecureContext' in this.server) {
+        } else {
+          // only a TLS server watches its certificate and key
           (this.server as HttpsServer).setSecureContext({
             cert: readFileSync(this.o.tlsCert!),
             key: readFileSync(this.o.tlsKey!),
