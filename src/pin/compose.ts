@@ -26,19 +26,7 @@ function parse(text: string, o?: ExtractOptions): YamlFile {
  * `$` interpolation is reported `TEMPLATED`, never expanded (not even from a `${VAR:-default}`).
  */
 export function extractCompose(text: string, o?: ExtractOptions): ImageSite[] {
-  const f = parse(text, o);
-  const out = new SiteCollector();
-  for (const d of f.docs) {
-    const root = rootMap(d);
-    const services = root && mapGetMap(d, root, 'services');
-    if (!services) continue;
-    for (const [name, svc] of mapEntries(d, services)) {
-      if (!isMap(svc)) continue;
-      const image = nonNullScalar(mapGet(d, svc, 'image'));
-      if (image) out.add(referenceSite(f, image, 'compose', `services.${name}.image`), image, svc);
-    }
-  }
-  return out.sites();
+  return readCompose(text, o).sites;
 }
 
 /**
@@ -47,8 +35,14 @@ export function extractCompose(text: string, o?: ExtractOptions): ImageSite[] {
  * service}`. The caller reads those files too.
  */
 export function composeExtendsFiles(text: string, o?: ExtractOptions): string[] {
+  return readCompose(text, o).files;
+}
+
+/** Both of the above from one parse: the image sites and the files the Compose file brings in. */
+export function readCompose(text: string, o?: ExtractOptions): { sites: ImageSite[]; files: string[] } {
   const f = parse(text, o);
-  const out: string[] = [];
+  const sites = new SiteCollector();
+  const files = new Set<string>();
   for (const d of f.docs) {
     const root = rootMap(d);
     if (!root) continue;
@@ -59,17 +53,19 @@ export function composeExtendsFiles(text: string, o?: ExtractOptions): string[] 
         const paths = isMap(item) ? mapGet(d, item, 'path') : item;
         for (const p of isSeq(paths) ? seqItems(d, paths) : [paths]) {
           const v = nonNullScalar(p)?.value;
-          if (typeof v === 'string' && !out.includes(v)) out.push(v);
+          if (typeof v === 'string') files.add(v);
         }
       }
     const services = mapGetMap(d, root, 'services');
     if (!services) continue;
-    for (const [, svc] of mapEntries(d, services)) {
+    for (const [name, svc] of mapEntries(d, services)) {
       if (!isMap(svc)) continue;
+      const image = nonNullScalar(mapGet(d, svc, 'image'));
+      if (image) sites.add(referenceSite(f, image, 'compose', `services.${name}.image`), image, svc);
       const ext = mapGetMap(d, svc, 'extends');
       const file = ext && nonNullScalar(mapGet(d, ext, 'file'));
-      if (file && typeof file.value === 'string' && !out.includes(file.value)) out.push(file.value);
+      if (file && typeof file.value === 'string') files.add(file.value);
     }
   }
-  return out;
+  return { sites: sites.sites(), files: [...files] };
 }

@@ -1,6 +1,6 @@
 // The pin face: find image references in the files people deploy from (Dockerfiles, compose, Kubernetes, Helm
 // values, GitHub Actions workflows), resolve them by verified digest, judge them by the policy, write them back.
-export { composeExtendsFiles, extractCompose } from './compose.js';
+export { composeExtendsFiles, extractCompose, readCompose } from './compose.js';
 export { detectFormat } from './detect.js';
 export { extractDockerfile } from './dockerfile.js';
 export { type FindOptions, findPinFiles, MAX_PIN_FILE_BYTES, MAX_PIN_FILES, type PinFile } from './files.js';

@@ -12,7 +12,7 @@ import { RegistryClient } from '../registry/index.js';
 import { RegistrySource } from '../source/index.js';
 import { type Problem, problemOf } from '../trust/index.js';
 import { mapLimit } from '../util/index.js';
-import { composeExtendsFiles, extractCompose } from './compose.js';
+import { readCompose } from './compose.js';
 import { extractDockerfile } from './dockerfile.js';
 import { findPinFiles, type PinFile, type ReadFileResult, readPinFile, writePinFile } from './files.js';
 import { extractHelmValues } from './helm.js';
@@ -136,9 +136,9 @@ interface Resolved {
   mirror?: { digest: Digest; children: string[] } | undefined;
 }
 
-const EXTRACT: Record<PinFormat, (text: string, o: ExtractOptions) => ImageSite[]> = {
+/** The extractor of each format but compose (read with the files it brings in, by `readCompose`). */
+const EXTRACT: Record<Exclude<PinFormat, 'compose'>, (text: string, o: ExtractOptions) => ImageSite[]> = {
   dockerfile: extractDockerfile,
-  compose: extractCompose,
   kubernetes: extractKubernetes,
   helm: extractHelmValues,
   workflow: extractWorkflow,
@@ -457,9 +457,13 @@ async function loadAll(files: PinFile[], o: PinOptions): Promise<Loaded[]> {
 async function loadOne(file: PinFile, o: PinOptions): Promise<Loaded & { brings?: string[] }> {
   try {
     const read = await readPinFile(file.path);
-    const sites = EXTRACT[file.format](read.text, { buildArgs: o.buildArgs, file: file.path });
-    const brings = file.format === 'compose' ? composeExtendsFiles(read.text) : undefined;
-    return { file, read, sites, ...(brings?.length ? { brings } : {}) };
+    const opts = { buildArgs: o.buildArgs, file: file.path };
+    if (file.format === 'compose') {
+      // one parse gives the sites and the files it includes or extends
+      const c = readCompose(read.text, opts);
+      return { file, read, sites: c.sites, ...(c.files.length ? { brings: c.files } : {}) };
+    }
+    return { file, read, sites: EXTRACT[file.format](read.text, opts) };
   } catch (e) {
     if (!isTrustpinError(e)) throw e;
     return { file, sites: [], error: problemOf(e) };
