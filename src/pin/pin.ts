@@ -227,7 +227,13 @@ export async function pinFiles(paths: readonly string[], o: PinOptions = {}): Pr
     }
     if (byTag.size) {
       const tags = [...byTag.keys()];
-      const again = await evaluate(o.policy, tags, { client, signal: o.signal, home: o.home, now: o.now });
+      const again = await evaluate(o.policy, tags, {
+        client,
+        signal: o.signal,
+        home: o.home,
+        now: o.now,
+        concurrency: o.concurrency,
+      });
       for (const [i, t] of tags.entries()) byTag.set(t, again.verdicts[i]);
     }
     for (const { d, s } of planned) {
