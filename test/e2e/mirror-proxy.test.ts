@@ -124,22 +124,29 @@ rules:
     if (dir) await removeDir(dir);
   });
 
-  /** The mirror's JSON request lines so far. */
-  const mirrorLog = async () =>
-    (await readFile(mirror.logFile, 'utf8'))
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map(
-        (l) =>
-          JSON.parse(l) as {
-            method: string;
-            path: string;
-            status: number;
-            ms: number;
-            decision: string;
-            rule?: string;
-          },
-      );
+  type MirrorLine = {
+    method: string;
+    path: string;
+    status: number;
+    ms: number;
+    decision: string;
+    rule?: string;
+  };
+  /**
+   * The mirror's JSON request lines, once `until` holds of them (or 10 s passed). The mirror logs a request when its
+   * response closes, which can come after the client has read the status and exited: reading the log at once races.
+   */
+  const mirrorLog = async (until: (lines: MirrorLine[]) => boolean = () => true) => {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const lines = (await readFile(mirror.logFile, 'utf8'))
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as MirrorLine);
+      if (until(lines) || Date.now() > deadline) return lines;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
   const registryLog = () => readFile(reg.process.logFile, 'utf8');
 
   test('usage errors exit 2 before listening: a bad --upstream, a missing policy, --tls-cert without --tls-key', async () => {
@@ -233,7 +240,9 @@ insecure = true
       }),
     );
     assert.match(refused, /403|denied/i);
-    const lines = await mirrorLog();
+    const lines = await mirrorLog((ls) =>
+      ls.some((l) => l.path.includes('/demo/liar/') && l.decision === 'fail'),
+    );
     const liar = lines.filter((l) => l.path.includes('/demo/liar/'));
     assert.ok(liar.length > 0 && liar.every((l) => l.status === 403), JSON.stringify(liar));
     assert.ok(
@@ -284,7 +293,7 @@ insecure = true
       assert.match(list.stdout.toString(), /origin\.test\/demo\/app:1\.0/);
       const refused = await failure(pull(`${ORIGIN}/demo/liar:1.0`));
       assert.match(refused, /403 Forbidden|denied/i);
-      const lines = await mirrorLog();
+      const lines = await mirrorLog((ls) => ls.some((l) => l.path.includes('/demo/liar/')));
       assert.ok(
         lines.some((l) => l.method === 'HEAD' && l.path.includes('/demo/app/manifests/1.0?ns=origin.test')),
         'containerd sent ns=',
