@@ -12,6 +12,8 @@ const benches: Record<string, () => Promise<void>> = {
   webhook: async () => (await import('./webhook.js')).main(),
   policy: async () => (await import('./policy.js')).main(),
   mirror: async () => (await import('./mirror.js')).main(),
+  startup: async () => (await import('./startup.js')).main(),
+  latency: async () => (await import('./latency.js')).main(),
 };
 const fn = name ? benches[name] : undefined;
 if (!fn) {
