@@ -1,8 +1,19 @@
 // Typed, validated manifests. `parseManifest` accepts only VerifiedBytes: nothing is parsed before its digest
 // has been checked (or computed, for a tag fetch).
-import { z } from 'zod';
 import { type Digest, parseDigest, type Verified, type VerifiedBytes } from '../digest/index.js';
 import { TrustpinError } from '../errors/index.js';
+import {
+  array,
+  type Check,
+  literal,
+  map,
+  object,
+  optional,
+  record,
+  ShapeError,
+  size,
+  str,
+} from '../util/index.js';
 import { requireJsonDepth, requireJsonNumbers } from './json.js';
 import { IMAGE_MANIFEST_TYPES, INDEX_TYPES, isManifestType, MT, SCHEMA1_TYPES } from './media-types.js';
 import type { Platform } from './platform.js';
@@ -54,56 +65,49 @@ export interface Schema1Manifest {
 /** Any parsed manifest, discriminated by `kind`. */
 export type Manifest = IndexManifest | ImageManifest | Schema1Manifest;
 
-const digestSchema = z.string().transform((s, ctx) => {
-  try {
-    return parseDigest(s);
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message });
-    return z.NEVER;
-  }
+const digestSchema = map(str(), (s) => parseDigest(s));
+const annotations = optional(record(str()));
+const platformSchema = object({
+  os: str(),
+  architecture: str(),
+  variant: optional(str()),
+  'os.version': optional(str()),
+  'os.features': optional(array(str())),
 });
-const annotations = z.record(z.string(), z.string()).optional();
-const platformSchema = z.object({
-  os: z.string(),
-  architecture: z.string(),
-  variant: z.string().optional(),
-  'os.version': z.string().optional(),
-  'os.features': z.array(z.string()).optional(),
-});
-const descriptorSchema = z.object({
-  mediaType: z.string().min(1),
+const descriptorSchema = object({
+  mediaType: str(1),
   digest: digestSchema,
-  size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
-  platform: platformSchema.optional(),
+  size,
+  platform: optional(platformSchema),
   annotations,
-  urls: z.array(z.string()).optional(),
-  artifactType: z.string().optional(),
-  data: z.string().optional(),
+  urls: optional(array(str())),
+  artifactType: optional(str()),
+  data: optional(str()),
 });
-const indexSchema = z.object({
-  schemaVersion: z.literal(2),
-  mediaType: z.string().optional(),
-  manifests: z.array(descriptorSchema).max(10000),
+const indexSchema = object({
+  schemaVersion: literal(2),
+  mediaType: optional(str()),
+  manifests: array(descriptorSchema, 10000),
   annotations,
-  subject: descriptorSchema.optional(),
-  artifactType: z.string().optional(),
+  subject: optional(descriptorSchema),
+  artifactType: optional(str()),
 });
-const imageSchema = z.object({
-  schemaVersion: z.literal(2),
-  mediaType: z.string().optional(),
+const imageSchema = object({
+  schemaVersion: literal(2),
+  mediaType: optional(str()),
   config: descriptorSchema,
-  layers: z.array(descriptorSchema).max(10000),
+  layers: array(descriptorSchema, 10000),
   annotations,
-  subject: descriptorSchema.optional(),
-  artifactType: z.string().optional(),
+  subject: optional(descriptorSchema),
+  artifactType: optional(str()),
 });
-const schema1Schema = z.object({
-  schemaVersion: z.literal(1),
-  name: z.string(),
-  tag: z.string(),
-  architecture: z.string(),
-  fsLayers: z.array(z.object({ blobSum: digestSchema })),
-  history: z.array(z.object({ v1Compatibility: z.string() })),
+const schema1Schema = object({
+  schemaVersion: literal(1),
+  name: str(),
+  tag: str(),
+  architecture: str(),
+  fsLayers: array(object({ blobSum: digestSchema })),
+  history: array(object({ v1Compatibility: str() })),
 });
 
 function invalid(digest: string, why: string, found?: string): TrustpinError {
@@ -113,9 +117,14 @@ function invalid(digest: string, why: string, found?: string): TrustpinError {
   });
 }
 
-function zodWhy(e: z.ZodError): string {
-  const i = e.issues[0];
-  return i ? `${i.path.join('.') || '(root)'}: ${i.message}` : 'schema mismatch';
+/** `check` of the document, or MANIFEST_INVALID saying where it does not fit. */
+function shaped<T>(digest: string, check: Check<T>, obj: unknown): T {
+  try {
+    return check(obj, '');
+  } catch (e) {
+    if (e instanceof ShapeError) throw invalid(digest, e.message);
+    throw e;
+  }
 }
 
 /** Guess the media type from the document itself, as containers/image does when `mediaType` is absent. */
@@ -176,19 +185,13 @@ export function parseManifest(vb: VerifiedBytes, hints: ParseHints = {}): Verifi
 
 function toManifest(digest: string, mediaType: string, obj: Record<string, unknown>): Manifest {
   if (INDEX_TYPES.includes(mediaType)) {
-    const r = indexSchema.safeParse(obj);
-    if (!r.success) throw invalid(digest, zodWhy(r.error));
-    return { kind: 'index', ...r.data, mediaType };
+    return { kind: 'index', ...shaped(digest, indexSchema, obj), mediaType };
   }
   if (IMAGE_MANIFEST_TYPES.includes(mediaType)) {
-    const r = imageSchema.safeParse(obj);
-    if (!r.success) throw invalid(digest, zodWhy(r.error));
-    return { kind: 'image', ...r.data, mediaType };
+    return { kind: 'image', ...shaped(digest, imageSchema, obj), mediaType };
   }
   if (SCHEMA1_TYPES.includes(mediaType)) {
-    const r = schema1Schema.safeParse(obj);
-    if (!r.success) throw invalid(digest, zodWhy(r.error));
-    return { kind: 'schema1', ...r.data, mediaType };
+    return { kind: 'schema1', ...shaped(digest, schema1Schema, obj), mediaType };
   }
   throw invalid(digest, `unsupported media type ${mediaType}`, mediaType);
 }

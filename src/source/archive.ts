@@ -3,7 +3,6 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { z } from 'zod';
 import {
   algorithmOf,
   type Digest,
@@ -15,6 +14,7 @@ import {
 import { TrustpinError } from '../errors/index.js';
 import { type Descriptor, type Manifest, MT, parseManifest } from '../manifest/index.js';
 import { formatReference, parseReference, withDefaultTag } from '../reference/index.js';
+import { array, nullish, object, type Shape, ShapeError, str } from '../util/index.js';
 import { blobPath, REF_NAME } from './layout-format.js';
 import { type TarEntry, TarFs, TarIndex, verifiedStream } from './layout-fs.js';
 import { LazySource, layoutName, OciLayout, OciLayoutSource, parseOciRef } from './oci-layout.js';
@@ -82,16 +82,15 @@ function openOciArchive(spec: string): ImageSource {
 }
 
 // manifest.json of `docker save`: untrusted like index.json, so it only chooses files whose bytes get hashed.
-const legacySchema = z
-  .array(
-    z.object({
-      Config: z.string().min(1),
-      RepoTags: z.array(z.string()).nullish(),
-      Layers: z.array(z.string().min(1)).max(10000),
-    }),
-  )
-  .max(10000);
-type LegacyEntry = z.infer<typeof legacySchema>[number];
+const legacySchema = array(
+  object({
+    Config: str(1),
+    RepoTags: nullish(array(str())),
+    Layers: array(str(1), 10000),
+  }),
+  10000,
+);
+type LegacyEntry = Shape<typeof legacySchema>[number];
 
 async function readLegacyManifest(tar: TarIndex, where: string): Promise<LegacyEntry[] | undefined> {
   const e = tar.lookup('manifest.json');
@@ -105,15 +104,15 @@ async function readLegacyManifest(tar: TarIndex, where: string): Promise<LegacyE
       found: (err as Error).message,
     });
   }
-  const r = legacySchema.safeParse(doc);
-  if (!r.success) {
-    const i = r.error.issues[0];
+  try {
+    return legacySchema(doc, '');
+  } catch (e) {
+    if (!(e instanceof ShapeError)) throw e;
     throw new TrustpinError('SOURCE_INVALID', `manifest.json in ${where} is not a docker save manifest`, {
       expected: '[{"Config": …, "RepoTags": […], "Layers": […]}]',
-      found: i ? `${i.path.join('.') || '(root)'}: ${i.message}` : undefined,
+      found: e.message,
     });
   }
-  return r.data;
 }
 
 function tagsMatch(e: LegacyEntry, want: string): boolean {

@@ -4,3 +4,4 @@ export * from './fs.js';
 export * from './limit.js';
 export * from './lru.js';
 export * from './memo.js';
+export * from './shape.js';
