@@ -1,4 +1,145 @@
-// placeholder: filled in by issue 17
+// Start-up: the single calls people type and CI scripts run, one process each, against the tool they would run
+// otherwise, in one run: `--version` vs `node -e 0`, `trust inspect` (cold trust store) vs `docker trust inspect`,
+// one `digest REF` vs one `skopeo inspect`, `compare` vs the 6-call `skopeo inspect --raw` walk. Median of RUNS,
+// runs interleaved so a slow moment of the machine hits both sides. Goals from issue 17.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { seedRegistry } from '../test/harness/images.js';
+import { startNotary } from '../test/harness/notary.js';
+import { seedTrust } from '../test/harness/notary-seed.js';
+import { requireBinary } from '../test/harness/processes.js';
+import { startRegistry } from '../test/harness/registry.js';
+import { CLI, ensureBuilt, exec } from './util.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 11);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/** One step of a side: a command (or a few, for the manual walk) that must exit 0. */
+type Side = () => Promise<void>;
+
+async function ok(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<string> {
+  const r = await exec(cmd, args, { env });
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}): ${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+/** Median wall time of each side, the sides interleaved run by run. */
+async function race(sides: Side[]): Promise<number[]> {
+  const times = sides.map(() => [] as number[]);
+  for (const s of sides) await s(); // warm the page cache and the registry
+  for (let i = 0; i < RUNS; i++) {
+    for (const [k, s] of sides.entries()) {
+      const t = performance.now();
+      await s();
+      times[k]!.push(performance.now() - t);
+    }
+  }
+  return times.map(median);
+}
+
 export async function main(): Promise<void> {
-  throw new Error('not yet');
+  await ensureBuilt();
+  const skopeo = requireBinary('skopeo', 'skopeo');
+  const docker = requireBinary('docker', 'docker-ce-cli');
+  const node = process.execPath;
+  const [reg, notary] = await Promise.all([startRegistry({ mode: 'plain' }), startNotary()]);
+  const tmp = await mkdtemp(join(tmpdir(), 'tp-bench-startup-'));
+  try {
+    const images = await seedRegistry(reg);
+    const trust = await seedTrust(notary, reg.host, images);
+    const ref = `${reg.host}/demo/app:1.0`;
+    const fresh = (p: string) => mkdtemp(join(tmp, p));
+    const tpTrust = ['--trust-server', notary.url, '--trust-ca', notary.caFile];
+    const a = images.demoApp.ref;
+    const b = images.mirrorApp.ref;
+    const raw = (r: string) => ok(skopeo, ['inspect', '--raw', '--tls-verify=false', `docker://${r}`]);
+    const walk = async () => {
+      const configs: string[][] = [];
+      for (const r of [a, b]) {
+        const idx = JSON.parse(await raw(r)) as { manifests: { digest: string }[] };
+        const repo = r.slice(0, r.lastIndexOf(':'));
+        const c: string[] = [];
+        for (const m of idx.manifests) {
+          c.push(
+            (JSON.parse(await raw(`${repo}@${m.digest}`)) as { config: { digest: string } }).config.digest,
+          );
+        }
+        configs.push(c);
+      }
+      if (configs[0]!.join() !== configs[1]!.join())
+        throw new Error('the manual walk found different configs');
+    };
+
+    const rows: { what: string; tp: number; anchor: number; anchorLabel: string; goal: number }[] = [];
+    const add = async (what: string, tp: Side, anchorLabel: string, anchor: Side, goal: number) => {
+      const [t, b] = await race([tp, anchor]);
+      rows.push({ what, tp: t!, anchor: b!, anchorLabel, goal });
+    };
+    await add(
+      'trustpin --version',
+      async () => void (await ok(node, [CLI, '--version'])),
+      'node -e 0',
+      async () => void (await ok(node, ['-e', '0'])),
+      1.3,
+    );
+    await add(
+      'trustpin trust inspect (cold trust store)',
+      async () =>
+        void (await ok(node, [CLI, 'trust', 'inspect', ...tpTrust, ref], {
+          TRUSTPIN_HOME: await fresh('tp-'),
+        })),
+      'docker trust inspect (cold)',
+      async () =>
+        void (await ok(docker, ['trust', 'inspect', ref], {
+          ...trust.env,
+          DOCKER_CONFIG: await fresh('d-'),
+        })),
+      2.5,
+    );
+    await add(
+      'trustpin digest REF (one call)',
+      async () => void (await ok(node, [CLI, 'digest', ref])),
+      'skopeo inspect --format {{.Digest}}',
+      async () =>
+        void (await ok(skopeo, [
+          'inspect',
+          '--tls-verify=false',
+          '--format',
+          '{{.Digest}}',
+          `docker://${ref}`,
+        ])),
+      2,
+    );
+    await add(
+      'trustpin compare A B',
+      async () => void (await ok(node, [CLI, 'compare', a, b])),
+      'skopeo inspect --raw × 6 (manual walk)',
+      walk,
+      1,
+    );
+
+    console.log(
+      `\nbench startup: one process per call, median of ${RUNS} interleaved runs (registry, notary on loopback)\n`,
+    );
+    console.log(
+      `${'trustpin'.padEnd(42)} ${'ms'.padStart(6)}   ${'anchor'.padEnd(38)} ${'ms'.padStart(6)}  ratio  goal`,
+    );
+    for (const r of rows) {
+      const ratio = r.tp / r.anchor;
+      console.log(
+        `${r.what.padEnd(42)} ${r.tp.toFixed(0).padStart(6)}   ${r.anchorLabel.padEnd(38)} ${r.anchor.toFixed(0).padStart(6)}  ${ratio.toFixed(2).padStart(5)}  ≤ ${r.goal.toFixed(1)} ${ratio <= r.goal ? 'met' : 'MISSED'}`,
+      );
+    }
+    const floor = rows[0]!.anchor;
+    console.log(
+      `\nfloor: node itself starts in ${floor.toFixed(0)} ms here; ratio = trustpin time / anchor time (lower is better)`,
+    );
+  } finally {
+    await Promise.allSettled([reg.stop(), notary.stop(), rm(tmp, { recursive: true, force: true })]);
+  }
 }

@@ -7,8 +7,9 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI = resolve(ROOT, 'dist/trustpin.mjs');
 
+/** Build the CLI, unless BENCH_NO_BUILD=1 (several benches at once must not rebuild dist under each other). */
 export async function ensureBuilt(): Promise<void> {
-  await exec('npm', ['run', 'build'], { cwd: ROOT });
+  if (process.env.BENCH_NO_BUILD !== '1') await exec('npm', ['run', 'build'], { cwd: ROOT });
   if (!existsSync(CLI)) throw new Error(`build did not produce ${CLI}`);
 }
 
