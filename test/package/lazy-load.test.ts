@@ -65,3 +65,48 @@ test('only cosign commands load the Sigstore libraries', {
     'commands whose static imports reach cbor2',
   );
 });
+
+test('the single calls people type load only what they use: no validation library, tar, YAML or HTML report', {
+  skip: existsSync(chunks) ? false : 'dist/chunks not built (npm run build)',
+}, () => {
+  const files = readdirSync(chunks).filter((f) => f.endsWith('.mjs'));
+  const text = new Map(files.map((f) => [f, readFileSync(join(chunks, f), 'utf8')]));
+  const reaches = (start: string): Set<string> => {
+    const seen = new Set<string>([start]);
+    const todo = [start];
+    while (todo.length) {
+      for (const m of (text.get(todo.pop()!) ?? '').matchAll(
+        /from\s*"\.\/([\w.-]+\.mjs)"|import\s*"\.\/([\w.-]+\.mjs)"/g,
+      )) {
+        const n = (m[1] ?? m[2])!;
+        if (!seen.has(n)) {
+          seen.add(n);
+          todo.push(n);
+        }
+      }
+    }
+    return seen;
+  };
+  // esbuild marks each bundled file with a `// path` comment
+  const heavy = [
+    'node_modules/zod/',
+    'node_modules/tar-stream/',
+    'node_modules/yaml/',
+    'src/report/html.ts',
+    'src/trust/dct/updater.ts',
+  ];
+  for (const command of ['digest', 'inspect', 'tags']) {
+    const start = files.find((f) => f.startsWith(`${command}-`));
+    assert.ok(start, `a ${command} chunk`);
+    const loaded = [...reaches(start)].map((f) => text.get(f)!).join('\n');
+    const found = heavy.filter((h) => loaded.includes(`// ${h}`));
+    assert.deepEqual(found, [], `what \`trustpin ${command}\` loads`);
+  }
+  // commander's executable subcommands (unused) would load node:child_process at every start-up
+  const entry = readFileSync(join(root, 'dist', 'trustpin.mjs'), 'utf8');
+  assert.doesNotMatch(
+    entry,
+    /^\s*var \w+ = (__)?require\("(node:)?child_process"\)/m,
+    'the entry requires child_process at load',
+  );
+});
