@@ -221,6 +221,16 @@ export async function diffImages(a: ImageSource, b: ImageSource, opts: DiffOptio
   }
   if (basis === 'files') {
     const reader = new LayerReader(opts);
+    // both images' layers asked for in turn (A0, B0, A1, …): the two streams run side by side from the start,
+    // not B's after all of A's; flattenImage finds them in the reader's cache and sees any failure itself
+    for (let i = 0; i < Math.max(ma.layers.length, mb.layers.length); i++)
+      for (const [src, m] of [
+        [a, ma],
+        [b, mb],
+      ] as const) {
+        const d = m.layers[i];
+        if (d) reader.layer(src, d).catch(() => undefined);
+      }
     const both = Promise.all([flattenImage(a, ma, ca.value, reader), flattenImage(b, mb, cb.value, reader)]);
     const [fa, fb] = await both.catch(async (e) => {
       await reader.settle();

@@ -1,42 +1,23 @@
 // Flatten one image into a FileTree by streaming its proven layers through the tar parser: blob → verified temp
 // file → decompressor (bomb limits) → tar entries, every file body hashed. Nothing is unpacked to disk.
-import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
-import { finished } from 'node:stream/promises';
-import type { Digest } from '../digest/index.js';
 import type { Limits } from '../layer/index.js';
-import {
-  DEFAULT_TAR_LIMITS,
-  FileTree,
-  fetchVerifiedFile,
-  type LayerEntry,
-  readLayer,
-  type TarLimits,
-  type TreeLimits,
-  walkTar,
-} from '../layer/index.js';
+import { FileTree, fetchVerifiedFile, type TarLimits, type TreeLimits } from '../layer/index.js';
 import type { Descriptor, ImageConfig, ImageManifest } from '../manifest/index.js';
 import type { ImageSource } from '../source/index.js';
 import { Limiter, mapLimit } from '../util/index.js';
 import type { DiffFinding } from './findings.js';
+import {
+  defaultParserThreads,
+  type LayerFingerprint,
+  PARSER_THREAD_MIN_BYTES,
+  type ParsedLayer,
+  type ParserPool,
+  parseLayerFile,
+  parserLost,
+  sharedParserPool,
+} from './parse.js';
 
-/** What a layer's tar looked like, beyond the tree it leaves: for strict mode's layer and order checks. */
-export interface LayerFingerprint {
-  /** the blob digest (compressed) */
-  digest: Digest;
-  /** sha256 of the decompressed tar, computed here */
-  diffId: Digest;
-  entries: number;
-  /** sha256 over the entry names in tar order (whiteouts included) */
-  order: string;
-  /** sha256 over the sorted entry names: equal `names` with other `order` means only the order changed */
-  names: string;
-}
-
-export interface ParsedLayer {
-  fingerprint: LayerFingerprint;
-  entries: { entry: LayerEntry; sha256?: string }[];
-}
+export type { LayerFingerprint, ParsedLayer } from './parse.js';
 
 export interface FlatImage {
   tree: FileTree;
@@ -54,6 +35,11 @@ export interface LayerReadOptions {
   treeLimits?: TreeLimits;
   /** layers read at once, shared by every image read through the same reader */
   concurrency?: number;
+  /**
+   * threads that decompress, hash and parse layers besides the calling one (default: one per core, at most
+   * `concurrency`, none on a single core); 0 parses on the calling thread
+   */
+  parserThreads?: number;
 }
 
 /**
@@ -66,14 +52,19 @@ export class LayerReader {
   /** blob digests actually read (for reports and tests: a fast path reads none) */
   readonly read: string[] = [];
 
+  private readonly pool: ParserPool | undefined;
+
   constructor(readonly opts: LayerReadOptions = {}) {
-    this.limiter = new Limiter(opts.concurrency ?? 3);
+    const concurrency = opts.concurrency ?? 3;
+    this.limiter = new Limiter(concurrency);
+    const threads = opts.parserThreads ?? defaultParserThreads(concurrency);
+    this.pool = threads > 0 ? sharedParserPool(threads) : undefined;
   }
 
   layer(src: ImageSource, d: Descriptor): Promise<ParsedLayer> {
     let p = this.cache.get(d.digest);
     if (!p) {
-      p = this.limiter.run(() => parseLayer(src, d, this.opts));
+      p = this.limiter.run(() => parseLayer(src, d, this.opts, this.pool));
       this.cache.set(d.digest, p);
       this.read.push(d.digest);
     }
@@ -86,50 +77,25 @@ export class LayerReader {
   }
 }
 
-/** Read one layer: fetch and verify the blob into a temp file, then decompress, hash and parse it in one pass. */
+/**
+ * Read one layer: fetch and verify the blob into a temp file, then decompress, hash and parse it in one pass, on
+ * a parser thread when there is a pool. A thread that died under the layer (it never judged it) is not the
+ * layer's fault: the proven file is parsed here instead.
+ */
 async function parseLayer(
   src: ImageSource,
   d: Descriptor,
-  opts: LayerReadOptions = {},
+  opts: LayerReadOptions,
+  pool: ParserPool | undefined,
 ): Promise<ParsedLayer> {
   const file = await fetchVerifiedFile(src, d);
   try {
-    const entries: ParsedLayer['entries'] = [];
-    const order = createHash('sha256');
-    const names: string[] = [];
-    // readLayer hashes every decompressed byte (padding and end blocks included) into the diff_id
-    const { diffId } = await readLayer(
-      file,
-      async (decompressed) => {
-        const tar = decompressed as Readable;
-        for await (const { entry, body } of walkTar(tar, d.digest, opts.tarLimits ?? DEFAULT_TAR_LIMITS)) {
-          const name = entry.whiteout ? `${entry.path}\0wh` : entry.path;
-          order.update(`${name}\n`);
-          names.push(name);
-          if (entry.type !== 'file') {
-            entries.push({ entry });
-            continue;
-          }
-          const h = createHash('sha256');
-          for await (const c of body) h.update(c as Buffer);
-          entries.push({ entry, sha256: h.digest('hex') });
-        }
-        // the parser may stop at the end-of-archive blocks; the diff_id needs the stream to its end
-        await finished(tar);
-      },
-      opts.limits,
-    );
-    names.sort();
-    return {
-      fingerprint: {
-        digest: d.digest,
-        diffId,
-        entries: names.length,
-        order: order.digest('hex'),
-        names: createHash('sha256').update(names.join('\n')).digest('hex'),
-      },
-      entries,
-    };
+    const limits = { limits: opts.limits, tarLimits: opts.tarLimits };
+    if (!pool || d.size < PARSER_THREAD_MIN_BYTES) return await parseLayerFile(file, limits);
+    return await pool.parse(file, limits).catch((e: unknown) => {
+      if (parserLost(e)) return parseLayerFile(file, limits);
+      throw e;
+    });
   } finally {
     await file.dispose();
   }
