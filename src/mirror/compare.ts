@@ -4,7 +4,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Digest } from '../digest/index.js';
 import { type ImageNode, type ImageTree, shortType, walkImage } from '../image/index.js';
-import { diffIdOf } from '../layer/index.js';
 import {
   classifyEntry,
   type Descriptor,
@@ -282,6 +281,9 @@ async function comparePlatform(
       );
     return { ...base, level: 'none', reasons };
   }
+  // the layer reader (inflate, tar, a worker) is loaded only by a deep comparison: `compare` without --deep is a
+  // start-up-bound single call
+  const { diffIdOf } = await import('../layer/index.js');
   const [da, db] = await Promise.all([
     mapLimit(ma.layers, 3, (l) => diffIdOf(A.source, l)),
     mapLimit(mb.layers, 3, (l) => diffIdOf(B.source, l)),
