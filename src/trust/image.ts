@@ -131,7 +131,22 @@ function configNode(b: ChainBuilder, parent: string, digest: string, platform: s
   b.edge(parent, id, 'contains');
 }
 
-/** What the registry serves for the tag today must be the signed digest; adds the registry-tag node. */
+/**
+ * What the registry serves for the tag today (its digest computed from the bytes). Started on its own, it can run
+ * beside the fetch of the signed image; {@link verifyTagServes} judges it.
+ */
+export function tagServes(
+  client: RegistryClient,
+  ref: Reference & { tag: string },
+  signal?: AbortSignal,
+): Promise<{ digest: string }> {
+  return new RegistrySource({ ...ref, digest: undefined }, client).resolve({ signal });
+}
+
+/**
+ * What the registry serves for the tag today must be the signed digest; adds the registry-tag node. `served` is
+ * the answer of {@link tagServes} when it was started earlier.
+ */
 export async function verifyTagServes(
   client: RegistryClient,
   ref: Reference & { tag: string },
@@ -139,10 +154,10 @@ export async function verifyTagServes(
   b: ChainBuilder,
   prev: string | undefined,
   signal?: AbortSignal,
+  served?: Promise<{ digest: string }>,
 ): Promise<string> {
-  const byTag = new RegistrySource({ ...ref, digest: undefined }, client);
   const id = `registry-tag:${ref.tag}`;
-  const now = await byTag.resolve({ signal });
+  const now = await (served ?? tagServes(client, ref, signal));
   const ok = now.digest === digest;
   chainStep(b, prev, {
     id,

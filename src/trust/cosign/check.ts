@@ -372,6 +372,8 @@ function compareTlogKey(keys: TlogKey[], signer: Buffer, certDer: Buffer | undef
     try {
       // the same certificate as the signature's: its key is the signer's, no parsing needed
       if (k.kind === 'certificate' && certDer !== undefined && k.der.equals(certDer)) bodySpki = signer;
+      // the very bytes of the signer's SPKI: the same key, no parsing needed (a re-encoding is parsed below)
+      else if (k.kind !== 'certificate' && k.der.equals(signer)) bodySpki = signer;
       else
         bodySpki =
           k.kind === 'certificate'

@@ -59,6 +59,13 @@ export interface DiscoverOptions {
   signal?: AbortSignal | undefined;
 }
 
+/** What one place searched gave. */
+interface Found {
+  record: SearchRecord;
+  artifacts: SignatureArtifact[];
+  refused: RefusedArtifact[];
+}
+
 /** What {@link discoverArtifacts} found. */
 export interface Discovery {
   /** every artifact fetched and checked against its descriptor; nothing in it is trusted yet */
@@ -95,8 +102,9 @@ export async function discoverArtifacts(
     return store.blob(d, layerCap, { signal });
   };
 
-  if (kinds.length > 0) {
-    // (1)/(2) Sigstore bundles as referrers
+  /** (1)/(2) Sigstore bundles as referrers */
+  const referrerSearch = async (): Promise<Found> => {
+    const found: Found = { record: { where: store.where, found: 0 }, artifacts: [], refused: [] };
     const ignored = new Ignored();
     const record = await forEachReferrer(
       store,
@@ -107,7 +115,7 @@ export async function discoverArtifacts(
         unit: 'referrer',
         kind: 'Sigstore bundles',
         budget,
-        refused: out.refused,
+        refused: found.refused,
         ignored,
         signal,
       },
@@ -118,12 +126,12 @@ export async function discoverArtifacts(
           ignored.add('without a bundle layer');
           return 0;
         }
-        let found = 0;
+        let n = 0;
         for (const [i, l] of layers.entries()) {
           const where = layers.length > 1 ? `${origin} layer ${i + 1}` : origin;
           try {
             const bytes = await fetchLayer(l);
-            out.artifacts.push({
+            found.artifacts.push({
               format: 'bundle',
               origin: where,
               manifestDigest: m.digest,
@@ -134,82 +142,96 @@ export async function discoverArtifacts(
               artifactType: at,
               predicateTypeHint: v.annotations?.['dev.sigstore.bundle.predicateType'],
             });
-            found++;
+            n++;
           } catch (e) {
             if (!isArtifactFailure(e)) throw e;
-            out.refused.push({ origin: where, error: e });
+            found.refused.push({ origin: where, error: e });
           }
         }
-        return found;
+        return n;
       },
     );
     record.note = joinNotes(record.note, ignored.note());
-    out.searched.push(record);
-  }
+    found.record = record;
+    return found;
+  };
 
-  if (options.legacy !== false) {
-    // (3) cosign's legacy tags: each layer of the manifest is one signature (or attestation)
-    const legacy: ['sig' | 'att', SignatureArtifact['format']][] = [];
-    if (kinds.includes('signatures')) legacy.push(['sig', 'legacy-signature']);
-    if (kinds.includes('attestations')) legacy.push(['att', 'legacy-attestation']);
-    for (const [suffix, format] of legacy) {
-      const tag = cosignTag(digest, suffix);
-      const record: SearchRecord = { where: `${store.where}:${tag}`, found: 0 };
-      out.searched.push(record);
-      const m = await store.resolveTag(tag, { signal }).catch((e: unknown) => {
-        if (isArtifactFailure(e)) {
-          out.refused.push({ origin: record.where, error: e });
-          return null;
-        }
-        throw e;
-      });
-      if (m === null) {
-        record.note = 'refused';
-        continue;
+  /** (3) one of cosign's legacy tags: each layer of the manifest is one signature (or attestation) */
+  const legacySearch = async (suffix: 'sig' | 'att', format: SignatureArtifact['format']): Promise<Found> => {
+    const tag = cosignTag(digest, suffix);
+    const record: SearchRecord = { where: `${store.where}:${tag}`, found: 0 };
+    const found: Found = { record, artifacts: [], refused: [] };
+    const m = await store.resolveTag(tag, { signal }).catch((e: unknown) => {
+      if (isArtifactFailure(e)) {
+        found.refused.push({ origin: record.where, error: e });
+        return null;
       }
-      if (!m) {
-        record.note = 'no such tag';
-        continue;
-      }
-      if (m.value.kind !== 'image') {
-        record.note = `the tag names a ${m.value.mediaType}, not an image manifest; ignored`;
-        continue;
-      }
-      const v: ImageManifest = m.value;
-      if (v.layers.length > maxLayers) {
-        out.refused.push({
-          origin: record.where,
-          error: new TrustpinError('SIZE_EXCEEDED', `${record.where} has ${v.layers.length} layers`, {
-            expected: `at most ${maxLayers} signatures in one manifest (cosign's limit)`,
-            found: `${v.layers.length} layers`,
-            hint: 'none of its layers was downloaded',
-          }),
-        });
-        record.note = 'refused: too many layers';
-        continue;
-      }
-      for (const [i, l] of v.layers.entries()) {
-        const origin = `${store.where}:${tag} layer ${i + 1}`;
-        try {
-          const bytes = await fetchLayer(l);
-          out.artifacts.push({
-            format,
-            origin,
-            manifestDigest: m.digest,
-            layerDigest: l.digest,
-            mediaType: l.mediaType,
-            annotations: l.annotations ?? {},
-            bytes,
-          });
-          record.found++;
-        } catch (e) {
-          if (!isArtifactFailure(e)) throw e;
-          out.refused.push({ origin, error: e });
-        }
-      }
-      if (out.refused.some((r) => r.origin.startsWith(`${store.where}:${tag} `)))
-        record.note = `${out.refused.filter((r) => r.origin.startsWith(`${store.where}:${tag} `)).length} layer(s) refused`;
+      throw e;
+    });
+    if (m === null) {
+      record.note = 'refused';
+      return found;
     }
+    if (!m) {
+      record.note = 'no such tag';
+      return found;
+    }
+    if (m.value.kind !== 'image') {
+      record.note = `the tag names a ${m.value.mediaType}, not an image manifest; ignored`;
+      return found;
+    }
+    const v: ImageManifest = m.value;
+    if (v.layers.length > maxLayers) {
+      found.refused.push({
+        origin: record.where,
+        error: new TrustpinError('SIZE_EXCEEDED', `${record.where} has ${v.layers.length} layers`, {
+          expected: `at most ${maxLayers} signatures in one manifest (cosign's limit)`,
+          found: `${v.layers.length} layers`,
+          hint: 'none of its layers was downloaded',
+        }),
+      });
+      record.note = 'refused: too many layers';
+      return found;
+    }
+    for (const [i, l] of v.layers.entries()) {
+      const origin = `${store.where}:${tag} layer ${i + 1}`;
+      try {
+        const bytes = await fetchLayer(l);
+        found.artifacts.push({
+          format,
+          origin,
+          manifestDigest: m.digest,
+          layerDigest: l.digest,
+          mediaType: l.mediaType,
+          annotations: l.annotations ?? {},
+          bytes,
+        });
+        record.found++;
+      } catch (e) {
+        if (!isArtifactFailure(e)) throw e;
+        found.refused.push({ origin, error: e });
+      }
+    }
+    if (found.refused.length) record.note = `${found.refused.length} layer(s) refused`;
+    return found;
+  };
+
+  // The places are independent: all are searched at once (their round trips overlap), each into its own record,
+  // and the results are joined in the fixed order referrers, `.sig`, `.att` — what is found, refused and reported
+  // does not depend on which answer came first. Every search has ended before this returns or throws, and the
+  // first failure in that order is the one thrown, as when they ran one after another.
+  const searches: Promise<Found>[] = [];
+  if (kinds.length > 0) searches.push(referrerSearch());
+  if (options.legacy !== false) {
+    if (kinds.includes('signatures')) searches.push(legacySearch('sig', 'legacy-signature'));
+    if (kinds.includes('attestations')) searches.push(legacySearch('att', 'legacy-attestation'));
+  }
+  const settled = await Promise.allSettled(searches);
+  for (const r of settled) if (r.status === 'rejected') throw r.reason;
+  for (const r of settled as PromiseFulfilledResult<Found>[]) {
+    out.searched.push(r.value.record);
+    out.artifacts.push(...r.value.artifacts);
+    out.refused.push(...r.value.refused);
   }
   return out;
 }

@@ -5,6 +5,7 @@ import { X509Certificate } from '@sigstore/core';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toTrustMaterial } from '@sigstore/verify';
 import type { TrustpinError } from '../../errors/index.js';
+import { Lru } from '../../util/index.js';
 import { asObject, decodeBase64, fail, type Json, parseJsonBounded, shown, text } from './check-util.js';
 import type { LoadedTrustedRoot } from './types.js';
 
@@ -110,6 +111,31 @@ function checkCa(source: string, field: string, c: Record<string, Json>): void {
  * TRUSTED_ROOT_INVALID naming `source` and the field. Never throws anything else.
  */
 export function loadTrustedRoot(input: Buffer | string | object, source: string): LoadedTrustedRoot {
+  if (typeof input !== 'string' && !Buffer.isBuffer(input)) return parseTrustedRoot(input, source);
+  const key = `${contentKey(input)}\0${source}`;
+  let r = loadedRoots.get(key);
+  if (!r) {
+    r = parseTrustedRoot(input, source);
+    loadedRoots.set(key, r);
+  }
+  return r;
+}
+
+/**
+ * Trusted roots and public keys loaded before, by the SHA-256 of their exact bytes (and the name the root is shown
+ * under): a caller that makes a verifier per request (the policy evaluator does, per evaluation) would otherwise
+ * re-parse the same root and key each time, and miss the per-root caches of check.ts (keyed trust material,
+ * certificate checks) that hang off the loaded objects. Loading is a pure function of the bytes and the objects
+ * are never changed after; only successes are kept (a bad root is refused again), and the bounds keep memory flat.
+ */
+export const MAX_LOADED_TRUSTED_ROOTS = 16;
+/** Public keys remembered by {@link loadPublicKey} (see {@link MAX_LOADED_TRUSTED_ROOTS}). */
+export const MAX_LOADED_PUBLIC_KEYS = 256;
+const loadedRoots = new Lru<string, LoadedTrustedRoot>(MAX_LOADED_TRUSTED_ROOTS);
+const loadedKeys = new Lru<string, { keyId: string; key: KeyObject }>(MAX_LOADED_PUBLIC_KEYS);
+const contentKey = (b: string | Buffer) => createHash('sha256').update(b).digest('base64');
+
+function parseTrustedRoot(input: Buffer | string | object, source: string): LoadedTrustedRoot {
   let doc: Json;
   if (typeof input === 'string' || Buffer.isBuffer(input)) {
     const b = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
@@ -164,6 +190,17 @@ export function loadTrustedRoot(input: Buffer | string | object, source: string)
  * takes it; keyId = hex SHA-256 of the DER SPKI. Anything else is USAGE naming `source`.
  */
 export function loadPublicKey(pem: string | Buffer, source: string): { keyId: string; key: KeyObject } {
+  // the source only names the key in a refusal, and refusals are not kept: the bytes alone are the key
+  const id = `${typeof pem}\0${contentKey(pem)}`;
+  let k = loadedKeys.get(id);
+  if (!k) {
+    k = parsePublicKey(pem, source);
+    loadedKeys.set(id, k);
+  }
+  return { ...k };
+}
+
+function parsePublicKey(pem: string | Buffer, source: string): { keyId: string; key: KeyObject } {
   const size = typeof pem === 'string' ? Buffer.byteLength(pem) : pem.length;
   const usage = (why: string, found?: string) =>
     fail('USAGE', `public key ${source}: ${why}`, {

@@ -3,12 +3,14 @@
 // check each artifact against the keys or identities and the trusted root → fetch the image by the signed digest
 // down to its configs. Nothing found next to an image is trusted before its check; everything is fetched by digest.
 import { readFileSync } from 'node:fs';
+import type { Digest } from '../../digest/index.js';
 import { TrustpinError } from '../../errors/index.js';
 import { fullName, parseDockerReference, type Reference } from '../../reference/index.js';
 import { RegistryClient } from '../../registry/index.js';
 import { type ImageSource, RegistrySource } from '../../source/index.js';
 import { type AttachmentStore, openWithAttachments, registryAttachments } from '../attachments/index.js';
 import { ChainBuilder } from '../chain.js';
+import { settleLater } from '../early.js';
 import { verifyResolvedSource } from '../image.js';
 import {
   failureWith,
@@ -150,13 +152,18 @@ class CosignVerifier implements TrustVerifier<CosignVerdict> {
       signatures: [],
       searched: [],
     };
-    try {
-      const top = await target.source.resolve({ signal });
-      v.subject.digest = top.digest;
-      const found = await discoverArtifacts(target.store, top.digest, {
+    const discover = (digest: Digest) =>
+      discoverArtifacts(target.store, digest, {
         kinds: this.o.attestation !== undefined ? ['attestations'] : ['signatures'],
         signal,
       });
+    // a reference by digest names what to look for before the image is fetched: the search runs beside the
+    // fetch (one round trip instead of two); what it finds is checked only once the image's bytes matched
+    const early = target.digest === undefined ? undefined : settleLater(discover(target.digest));
+    try {
+      const top = await target.source.resolve({ signal });
+      v.subject.digest = top.digest;
+      const found = await (early && top.digest === target.digest ? early : discover(top.digest as Digest));
       v.searched = found.searched;
       const refused: Problem[] = found.refused.map((r) => ({
         ...problemOf(r.error),
@@ -207,6 +214,8 @@ class CosignVerifier implements TrustVerifier<CosignVerdict> {
       if (!(e instanceof TrustpinError) || !e.isVerificationFailure) throw e;
       v.problems.push(...problemsOfFailure(e));
     } finally {
+      // a search started early whose result was not used (the fetch failed) ends before the source closes
+      await early?.catch(() => undefined);
       await target.source.close();
     }
     v.chain = b.graph();
@@ -262,7 +271,15 @@ class CosignVerifier implements TrustVerifier<CosignVerdict> {
       const repository = this.o.identityRepository
         ? fullName(parseDockerReference(this.o.identityRepository))
         : undefined;
-      return { source, store, name: source.name, repository, tag: undefined, pinName: source.name };
+      return {
+        source,
+        store,
+        name: source.name,
+        repository,
+        tag: undefined,
+        pinName: source.name,
+        digest: undefined,
+      };
     }
     const ref = typeof subject === 'string' ? parseDockerReference(subject) : subject;
     if (this.o.offline)
@@ -282,6 +299,7 @@ class CosignVerifier implements TrustVerifier<CosignVerdict> {
       repository: fullName(ref),
       tag,
       pinName: fullName(ref),
+      digest: ref.digest as Digest | undefined,
     };
   }
 
@@ -360,6 +378,8 @@ interface Target {
   tag: string | undefined;
   /** what precedes `@digest` in `pinned` */
   pinName: string;
+  /** the digest the reference names (a registry reference by digest), known before anything is fetched */
+  digest: Digest | undefined;
 }
 
 /** The failure when no artifact verified: each distinct problem once, with the first artifact it came from. */

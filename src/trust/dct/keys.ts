@@ -9,6 +9,7 @@ import {
   X509Certificate,
 } from 'node:crypto';
 import { TrustpinError } from '../../errors/index.js';
+import { Lru } from '../../util/index.js';
 import { canonicalJson } from './canonical.js';
 
 export interface TufKey {
@@ -26,8 +27,38 @@ export function isX509(k: TufKey): boolean {
   return k.keytype === 'ecdsa-x509' || k.keytype === 'rsa-x509';
 }
 
+/**
+ * Keys parsed before, by their exact content (`keytype` and `public`): every update re-reads the same root,
+ * targets and delegation keys, and parsing certificates dominated a warm verification. A parse is a pure function
+ * of those bytes, so the entry is the same answer; only successes are kept (a key that does not parse is parsed,
+ * and refused, again), and the bound keeps a hostile server's stream of new keys from growing memory.
+ */
+export const MAX_PARSED_KEYS = 512;
+interface ParsedKey {
+  chain?: X509Certificate[];
+  leafKey?: KeyObject;
+  key?: KeyObject;
+  canonicalId?: string;
+}
+const parsedKeys = new Lru<string, ParsedKey>(MAX_PARSED_KEYS);
+function parsedOf(k: TufKey): ParsedKey {
+  const id = `${k.keytype}\0${k.keyval.public}`;
+  let p = parsedKeys.get(id);
+  if (!p) {
+    p = {};
+    parsedKeys.set(id, p);
+  }
+  return p;
+}
+
 /** The certificates in an x509 key's `public` (base64 of PEM text): leaf first, then intermediates. */
 export function certChain(k: TufKey): X509Certificate[] {
+  const p = parsedOf(k);
+  p.chain ??= parseCertChain(k);
+  return [...p.chain];
+}
+
+function parseCertChain(k: TufKey): X509Certificate[] {
   const pem = Buffer.from(k.keyval.public, 'base64').toString('utf8');
   const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
   if (blocks.length === 0) throw invalidKey(k, 'no certificate in the key');
@@ -40,6 +71,12 @@ export function certChain(k: TufKey): X509Certificate[] {
 
 /** The public key of an x509 key's leaf certificate; a key that does not decode is TUF_METADATA_INVALID. */
 export function leafPublicKey(k: TufKey): KeyObject {
+  const p = parsedOf(k);
+  p.leafKey ??= parseLeafPublicKey(k);
+  return p.leafKey;
+}
+
+function parseLeafPublicKey(k: TufKey): KeyObject {
   const leaf = certChain(k)[0]!;
   try {
     // X509Certificate parses lazily: a hostile server's certificate can parse and still hold a key that does not
@@ -52,6 +89,12 @@ export function leafPublicKey(k: TufKey): KeyObject {
 /** The ID docker shows for private keys and signers: the plain key ID of the certificate's public key. */
 export function canonicalKeyId(k: TufKey): string {
   if (!isX509(k)) return keyId(k);
+  const p = parsedOf(k);
+  p.canonicalId ??= x509CanonicalKeyId(k);
+  return p.canonicalId;
+}
+
+function x509CanonicalKeyId(k: TufKey): string {
   const spki = leafPublicKey(k).export({ type: 'spki', format: 'der' });
   return keyId({
     keytype: k.keytype === 'ecdsa-x509' ? 'ecdsa' : 'rsa',
@@ -67,6 +110,12 @@ function invalidKey(k: TufKey, why: string): TrustpinError {
 }
 
 export function publicKey(k: TufKey): KeyObject {
+  const p = parsedOf(k);
+  p.key ??= parsePublicKey(k);
+  return p.key;
+}
+
+function parsePublicKey(k: TufKey): KeyObject {
   try {
     switch (k.keytype) {
       case 'ecdsa':

@@ -4,7 +4,8 @@ import { TrustpinError } from '../../errors/index.js';
 import { fullName, parseDockerReference, type Reference } from '../../reference/index.js';
 import { RegistryClient } from '../../registry/index.js';
 import { ChainBuilder, chainStep } from '../chain.js';
-import { verifySignedImage, verifyTagServes } from '../image.js';
+import { settleLater } from '../early.js';
+import { tagServes, verifySignedImage, verifyTagServes } from '../image.js';
 import {
   type Problem,
   problemOf,
@@ -120,10 +121,13 @@ class DctVerifier implements TrustVerifier<DctVerdict> {
       gun,
       server: '',
     };
+    let served: Promise<{ digest: string }> | undefined;
     try {
       const trust = await this.loadTrust(gun, ref, b, v, signal);
       const target = this.signedTarget(trust.repo, ref, tag, b, v);
       if (this.o.fetchImage !== false) {
+        // the tag's answer is asked beside the fetch of the signed image (one round trip fewer) and judged after it
+        served = settleLater(tagServes(this.client, { ...ref, tag }, signal));
         const image = await verifySignedImage(
           this.client,
           ref,
@@ -132,12 +136,15 @@ class DctVerifier implements TrustVerifier<DctVerdict> {
           `signed-tag:${tag}`,
           signal,
         );
-        await verifyTagServes(this.client, { ...ref, tag }, target.digest, b, image.id, signal);
+        await verifyTagServes(this.client, { ...ref, tag }, target.digest, b, image.id, signal, served);
       }
       v.pinned = `${gun}@${target.digest}`;
     } catch (e) {
       if (!(e instanceof TrustpinError) || !e.isVerificationFailure) throw e;
       v.problems.push(problemOf(e));
+    } finally {
+      // the tag's answer, when the image failed first and it was never judged, ends before verify() returns
+      await served?.catch(() => undefined);
     }
     v.chain = b.graph();
     v.ok = v.problems.length === 0;

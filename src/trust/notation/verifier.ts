@@ -4,12 +4,14 @@
 // each (check.ts) against the statement's trust stores and identities → the first that verifies decides, as in
 // notation → fetch the image by the signed digest down to its configs. Offline by design: no CRL/OCSP/TSA fetch.
 import { readFileSync } from 'node:fs';
+import type { Digest } from '../../digest/index.js';
 import { TrustpinError } from '../../errors/index.js';
 import { fullName, parseDockerReference, type Reference } from '../../reference/index.js';
 import { RegistryClient } from '../../registry/index.js';
 import { type ImageSource, RegistrySource } from '../../source/index.js';
 import { type AttachmentStore, openWithAttachments, registryAttachments } from '../attachments/index.js';
 import { ChainBuilder } from '../chain.js';
+import { settleLater } from '../early.js';
 import { verifyResolvedSource } from '../image.js';
 import {
   failureWith,
@@ -159,6 +161,9 @@ class NotationVerifier implements TrustVerifier<NotationVerdict> {
       signatures: [],
       searched: [],
     };
+    const discover = (digest: Digest) =>
+      discoverNotationSignatures(target.store, digest, { maxSignatures: this.o.maxSignatures, signal });
+    let early: ReturnType<typeof discover> | undefined;
     try {
       const statement = target.scope
         ? selectStatement(this.policy, target.scope)
@@ -169,6 +174,10 @@ class NotationVerifier implements TrustVerifier<NotationVerdict> {
           code: 'IDENTITY_NOT_CHECKED',
           message: `${target.name} carries no repository name: the trust policy statement ${statement.name} (registryScopes *) was applied (option scope)`,
         });
+      // a reference by digest names what to look for before the image is fetched: the search runs beside the
+      // fetch (one round trip instead of two); what it finds is checked only once the image's bytes matched
+      if (target.digest !== undefined && statement.level !== 'skip')
+        early = settleLater(discover(target.digest));
       const top = await target.source.resolve({ signal });
       v.subject.digest = top.digest;
       if (statement.level === 'skip') {
@@ -180,10 +189,7 @@ class NotationVerifier implements TrustVerifier<NotationVerdict> {
       } else {
         const stores = this.storesFor(statement);
         const m = await target.source.manifest(top, { signal });
-        const found = await discoverNotationSignatures(target.store, top.digest, {
-          maxSignatures: this.o.maxSignatures,
-          signal,
-        });
+        const found = await (early && top.digest === target.digest ? early : discover(top.digest as Digest));
         v.searched = found.searched;
         const refused: Problem[] = found.refused.map((r) => ({
           ...problemOf(r.error),
@@ -238,6 +244,8 @@ class NotationVerifier implements TrustVerifier<NotationVerdict> {
       if (!(e instanceof TrustpinError) || !e.isVerificationFailure) throw e;
       v.problems.push(...problemsOfFailure(e));
     } finally {
+      // a search started early whose result was not used (the fetch failed) ends before the source closes
+      await early?.catch(() => undefined);
       await target.source.close();
     }
     v.chain = b.graph();
@@ -249,7 +257,15 @@ class NotationVerifier implements TrustVerifier<NotationVerdict> {
     if (typeof subject === 'string' && /^oci(-archive)?:/.test(subject)) {
       const { source, store } = openWithAttachments(subject, this.client);
       const scope = this.o.scope ? fullName(parseDockerReference(this.o.scope)) : undefined;
-      return { source, store, name: source.name, scope, tag: undefined, pinName: source.name };
+      return {
+        source,
+        store,
+        name: source.name,
+        scope,
+        tag: undefined,
+        pinName: source.name,
+        digest: undefined,
+      };
     }
     const ref = typeof subject === 'string' ? parseDockerReference(subject) : subject;
     if (this.o.offline)
@@ -267,6 +283,7 @@ class NotationVerifier implements TrustVerifier<NotationVerdict> {
       scope: fullName(ref),
       tag: ref.digest ? undefined : (ref.tag ?? 'latest'),
       pinName: fullName(ref),
+      digest: ref.digest as Digest | undefined,
     };
   }
 
@@ -326,6 +343,8 @@ interface Target {
   scope: string | undefined;
   tag: string | undefined;
   pinName: string;
+  /** the digest the reference names (a registry reference by digest), known before anything is fetched */
+  digest: Digest | undefined;
 }
 
 function warningsOf(c: NotationCheck): VerdictWarning[] {

@@ -1,0 +1,242 @@
+// Issue 17 (in-process latency): the caches of parsed trust material are keyed on the exact bytes and keep only
+// successes, and the signature search asks every place at once while reporting in a fixed order and failing as
+// the one-after-another search did.
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { describe, test } from 'node:test';
+import type { Digest } from '../../../src/digest/index.js';
+import { isTrustpinError, TrustpinError } from '../../../src/errors/index.js';
+import { buildCert, p256 } from '../../../src/testing/index.js';
+import type { AttachmentStore } from '../../../src/trust/attachments/index.js';
+import { discoverArtifacts, loadPublicKey, loadTrustedRoot } from '../../../src/trust/cosign/index.js';
+import { canonicalKeyId, keyId, type TufKey } from '../../../src/trust/dct/index.js';
+import { certChain, publicKey } from '../../../src/trust/dct/keys.js';
+
+const spki = (k: ReturnType<typeof generateKeyPairSync>['publicKey']) =>
+  k.export({ type: 'spki', format: 'der' });
+const pemOf = (k: ReturnType<typeof generateKeyPairSync>['publicKey']) =>
+  k.export({ type: 'spki', format: 'pem' }) as string;
+
+function trustedRoot(key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey) {
+  return {
+    mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+    tlogs: [
+      {
+        baseUrl: 'https://rekor.test',
+        hashAlgorithm: 'SHA2_256',
+        publicKey: {
+          rawBytes: spki(key).toString('base64'),
+          keyDetails: 'PKIX_ECDSA_P256_SHA_256',
+          validFor: { start: '2021-01-01T00:00:00Z' },
+        },
+        logId: { keyId: Buffer.alloc(32, 1).toString('base64') },
+      },
+    ],
+  };
+}
+
+describe('cosign trust material is loaded once per content', () => {
+  test('the same bytes give the same loaded root; other bytes or another name give another', () => {
+    const doc = trustedRoot();
+    const bytes = Buffer.from(JSON.stringify(doc));
+    const a = loadTrustedRoot(bytes, 'root.json');
+    assert.equal(loadTrustedRoot(Buffer.from(bytes), 'root.json'), a, 'a copy of the same bytes');
+    assert.equal(loadTrustedRoot(bytes.toString('utf8'), 'root.json'), a, 'the same text');
+    const other = loadTrustedRoot(Buffer.from(JSON.stringify(trustedRoot())), 'root.json');
+    assert.notEqual(other, a);
+    assert.notEqual(other.material, a.material);
+    const renamed = loadTrustedRoot(bytes, 'elsewhere.json');
+    assert.notEqual(renamed, a);
+    assert.equal(renamed.source, 'elsewhere.json');
+  });
+
+  test('a root refused once is refused again, even after a good root of the same name was loaded', () => {
+    const good = trustedRoot();
+    loadTrustedRoot(Buffer.from(JSON.stringify(good)), 'root.json');
+    const bad = structuredClone(good) as { tlogs: { publicKey: { validFor?: unknown } }[] };
+    delete bad.tlogs[0]!.publicKey.validFor;
+    for (let i = 0; i < 2; i++)
+      assert.throws(
+        () => loadTrustedRoot(Buffer.from(JSON.stringify(bad)), 'root.json'),
+        (e: unknown) => isTrustpinError(e) && e.code === 'TRUSTED_ROOT_INVALID',
+      );
+  });
+
+  test('public keys: the same PEM gives the same key object, another PEM its own key ID; refusals repeat', () => {
+    const k1 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
+    const k2 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
+    const a = loadPublicKey(pemOf(k1), 'a.pub');
+    const again = loadPublicKey(pemOf(k1), 'b.pub');
+    assert.equal(again.key, a.key);
+    assert.equal(again.keyId, a.keyId);
+    assert.equal(
+      loadPublicKey(Buffer.from(pemOf(k1)), 'b.pub').keyId,
+      a.keyId,
+      'the file bytes of that text',
+    );
+    const b = loadPublicKey(pemOf(k2), 'a.pub');
+    assert.notEqual(b.keyId, a.keyId);
+    assert.ok(b.key.equals(k2) && a.key.equals(k1));
+    // the caller's copy is its own: changing it does not change what the next caller gets
+    (again as { keyId: string }).keyId = 'changed';
+    assert.equal(loadPublicKey(pemOf(k1), 'a.pub').keyId, a.keyId);
+    const broken = '-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n';
+    for (let i = 0; i < 2; i++)
+      assert.throws(
+        () => loadPublicKey(broken, 'x.pub'),
+        (e: unknown) => isTrustpinError(e) && e.code === 'USAGE',
+      );
+  });
+});
+
+describe('DCT keys are parsed once per content', () => {
+  const ecKey = (): TufKey => {
+    const k = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
+    return { keytype: 'ecdsa', keyval: { public: spki(k).toString('base64') } };
+  };
+
+  test('the same key content gives the same key object; other content its own', () => {
+    const k = ecKey();
+    const a = publicKey(k);
+    assert.equal(publicKey({ keytype: k.keytype, keyval: { ...k.keyval } }), a);
+    const o = ecKey();
+    const b = publicKey(o);
+    assert.notEqual(b, a);
+    assert.ok(!a.equals(b));
+    // the same bytes under another key type are another key (and here not a usable one)
+    assert.throws(
+      () => publicKey({ keytype: 'ed25519', keyval: k.keyval }),
+      (e: unknown) => e instanceof TrustpinError && e.code === 'TUF_METADATA_INVALID',
+    );
+  });
+
+  test('a key that does not parse is refused every time, and a good one after it still parses', () => {
+    const bad: TufKey = { keytype: 'ed25519', keyval: { public: Buffer.alloc(31).toString('base64') } };
+    for (let i = 0; i < 2; i++)
+      assert.throws(
+        () => publicKey(bad),
+        (e: unknown) => e instanceof TrustpinError && e.code === 'TUF_METADATA_INVALID',
+      );
+    const good: TufKey = { keytype: 'ed25519', keyval: { public: Buffer.alloc(32, 7).toString('base64') } };
+    assert.equal(publicKey(good).asymmetricKeyType, 'ed25519');
+  });
+
+  test('x509 keys: the canonical ID is the bare key’s ID, per certificate; the chain handed out is a copy', () => {
+    const certKey = (): TufKey => {
+      const { privateKey, publicKey: pub } = p256();
+      const now = Date.now();
+      const c = buildCert({
+        subjectCn: 'a/b',
+        publicKey: pub,
+        selfKey: privateKey,
+        notBefore: now - 1000,
+        notAfter: now + 1e9,
+      });
+      const b64 = c.der
+        .toString('base64')
+        .match(/.{1,64}/g)!
+        .join('\n');
+      const pem = `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
+      return { keytype: 'ecdsa-x509', keyval: { public: Buffer.from(pem).toString('base64') } };
+    };
+    const x1 = certKey();
+    const x2 = certKey();
+    const bare = (x: TufKey) =>
+      keyId({
+        keytype: 'ecdsa',
+        keyval: {
+          public: certChain(x)[0]!.publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
+        },
+      });
+    assert.equal(canonicalKeyId(x1), bare(x1));
+    assert.equal(canonicalKeyId(x1), canonicalKeyId({ keytype: x1.keytype, keyval: { ...x1.keyval } }));
+    assert.equal(canonicalKeyId(x2), bare(x2));
+    assert.notEqual(canonicalKeyId(x1), canonicalKeyId(x2));
+    const chain = certChain(x1);
+    chain.length = 0;
+    assert.equal(certChain(x1).length, 1);
+  });
+});
+
+describe('the cosign signature search asks every place at once', () => {
+  const digest = `sha256:${'ab'.repeat(32)}` as Digest;
+
+  /** A store with nothing attached whose every answer takes `ms`; counts calls in flight; `fail` names a tag. */
+  function slowStore(ms: number, fail?: { tag: string; error: Error; afterMs?: number }) {
+    let inFlight = 0;
+    const seen = { maxInFlight: 0, settled: 0 };
+    const wait = (t: number) => new Promise((r) => setTimeout(r, t));
+    const call = async <T>(f: () => T, t = ms): Promise<T> => {
+      inFlight++;
+      seen.maxInFlight = Math.max(seen.maxInFlight, inFlight);
+      try {
+        await wait(t);
+        return f();
+      } finally {
+        inFlight--;
+        seen.settled++;
+      }
+    };
+    const store: AttachmentStore = {
+      where: 'fake/repo',
+      resolveTag: (tag) =>
+        call(
+          () => {
+            if (fail && tag === fail.tag) throw fail.error;
+            return undefined;
+          },
+          fail && tag === fail.tag ? (fail.afterMs ?? ms) : ms,
+        ),
+      referrers: () =>
+        call(() => ({
+          supported: true as const,
+          descriptors: [],
+          truncated: false,
+          serverFiltered: true,
+          pages: 1,
+        })),
+      manifest: () => Promise.reject(new Error('not called')),
+      blob: () => Promise.reject(new Error('not called')),
+    };
+    return { store, seen };
+  }
+
+  test('referrers, .sig and .att are asked at once; the record keeps that order', async () => {
+    const { store, seen } = slowStore(40);
+    const t = performance.now();
+    const found = await discoverArtifacts(store, digest, { kinds: ['signatures', 'attestations'] });
+    const ms = performance.now() - t;
+    assert.equal(seen.maxInFlight, 3, 'the three places in flight together');
+    assert.ok(ms < 3 * 40, `took ${ms.toFixed(0)} ms: the searches ran one after another`);
+    assert.deepEqual(
+      found.searched.map((r) => r.where),
+      [
+        'fake/repo referrers API',
+        `fake/repo:${digest.replace(':', '-')}.sig`,
+        `fake/repo:${digest.replace(':', '-')}.att`,
+      ],
+    );
+    assert.deepEqual(found.artifacts, []);
+  });
+
+  test('a failing place fails the search with its error, after every other search ended', async () => {
+    const tag = `${digest.replace(':', '-')}.sig`;
+    const error = new TrustpinError('NETWORK_ERROR', 'the registry went away');
+    const { store, seen } = slowStore(60, { tag, error, afterMs: 5 });
+    await assert.rejects(discoverArtifacts(store, digest), (e: unknown) => e === error);
+    assert.equal(seen.settled, 2, 'the referrers search had ended too: nothing left running');
+  });
+
+  test('the first failure in the fixed order is the one thrown, whichever came first', async () => {
+    const first = new TrustpinError('NETWORK_ERROR', 'referrers failed (slowly)');
+    const second = new TrustpinError('NETWORK_ERROR', 'sig failed (fast)');
+    const store: AttachmentStore = {
+      where: 'fake/repo',
+      resolveTag: () => Promise.reject(second),
+      referrers: () => new Promise((_, rej) => setTimeout(() => rej(first), 30)),
+      manifest: () => Promise.reject(new Error('not called')),
+      blob: () => Promise.reject(new Error('not called')),
+    };
+    await assert.rejects(discoverArtifacts(store, digest), (e: unknown) => e === first);
+  });
+});
