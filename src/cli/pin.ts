@@ -10,6 +10,7 @@ import { writeAtomic } from '../util/index.js';
 import type { Action, ExitCode } from './command.js';
 import { EXIT } from './common.js';
 import type { PinFlags } from './specs.js';
+import { VERSION } from './version.js';
 
 const FORMATS = ['text', 'json', 'sarif'] as const;
 
@@ -45,7 +46,7 @@ export const action: Action<PinFlags> = async (args, f, ctx) => {
   const summary = renderPinReport(report, ctx.style, { verbose: ctx.opts.verbose === true });
   const body =
     format === 'sarif'
-      ? `${JSON.stringify(pinSarif(report, { toolVersion: '0.1.0' }), null, 2)}\n`
+      ? `${JSON.stringify(pinSarif(report, { toolVersion: VERSION }), null, 2)}\n`
       : format === 'json'
         ? `${JSON.stringify(jsonOf(report), null, 2)}\n`
         : undefined;

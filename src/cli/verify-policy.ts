@@ -8,6 +8,7 @@ import { writeAtomic } from '../util/index.js';
 import type { Outcome } from './command.js';
 import { type Context, EXIT } from './common.js';
 import type { VerifyFlags } from './trust-specs.js';
+import { VERSION } from './version.js';
 
 const FORMATS = ['text', 'json', 'sarif', 'html'] as const;
 type Format = (typeof FORMATS)[number];
@@ -24,7 +25,7 @@ export async function renderReport(r: PolicyReport, format: Format, ctx: Context
   if (format === 'json') return `${JSON.stringify(r, null, 2)}\n`;
   if (format === 'sarif') {
     const { policySarif } = await import('../report/index.js');
-    return `${JSON.stringify(policySarif(r, { toolVersion: '0.1.0' }), null, 2)}\n`;
+    return `${JSON.stringify(policySarif(r, { toolVersion: VERSION }), null, 2)}\n`;
   }
   if (format === 'html') return (await import('../report/index.js')).policyHtml(r);
   return renderPolicyReport(r, ctx.style);
