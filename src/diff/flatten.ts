@@ -45,10 +45,15 @@ export interface LayerReadOptions {
 /**
  * Reads layers once per blob digest per run: two images that share a base layer pay for it once. Concurrency is
  * global to the reader because decompression and hashing compete for the same cores whatever image they serve.
+ * `concurrency` layers are in flight (so at most that many temp files). With parser threads, a layer's slot is no
+ * longer one download then one parse: downloads run (at most two at once by default, in the order asked) while
+ * the threads parse what is on disk, so a thread gets its first layer sooner than with three downloads side by
+ * side, and the next one is ready when it is done.
  */
 export class LayerReader {
   private readonly cache = new Map<string, Promise<ParsedLayer>>();
   private readonly limiter: Limiter;
+  private readonly downloads: Limiter;
   /** blob digests actually read (for reports and tests: a fast path reads none) */
   readonly read: string[] = [];
 
@@ -59,12 +64,15 @@ export class LayerReader {
     this.limiter = new Limiter(concurrency);
     const threads = opts.parserThreads ?? defaultParserThreads(concurrency);
     this.pool = threads > 0 ? sharedParserPool(threads) : undefined;
+    // two downloads at once even when the threads could take every slot: a remote registry serves one connection
+    // slower than a thread parses, a local one is CPU-bound either way
+    this.downloads = new Limiter(Math.min(concurrency, Math.max(2, concurrency - threads)));
   }
 
   layer(src: ImageSource, d: Descriptor): Promise<ParsedLayer> {
     let p = this.cache.get(d.digest);
     if (!p) {
-      p = this.limiter.run(() => parseLayer(src, d, this.opts, this.pool));
+      p = this.limiter.run(() => parseLayer(src, d, this.opts, this.pool, this.downloads));
       this.cache.set(d.digest, p);
       this.read.push(d.digest);
     }
@@ -87,8 +95,9 @@ async function parseLayer(
   d: Descriptor,
   opts: LayerReadOptions,
   pool: ParserPool | undefined,
+  downloads: Limiter,
 ): Promise<ParsedLayer> {
-  const file = await fetchVerifiedFile(src, d);
+  const file = await downloads.run(() => fetchVerifiedFile(src, d));
   try {
     const limits = { limits: opts.limits, tarLimits: opts.tarLimits };
     if (!pool || d.size < PARSER_THREAD_MIN_BYTES) return await parseLayerFile(file, limits);

@@ -147,3 +147,30 @@ test('a diff of big layers through parser threads finds the one changed file, as
   const left = (await readdir(tmp)).filter((f) => f.startsWith('trustpin-'));
   assert.deepEqual(left, [], 'no temp file left behind');
 });
+
+test('with parser threads, at most two layers download at once (the third slot waits on disk for a thread)', async () => {
+  let active = 0;
+  let most = 0;
+  const counted = (tag: string) => {
+    const s = openOciLayout(`${join(dir, 'oci')}:${tag}`);
+    const blob = s.blob.bind(s);
+    s.blob = async (d, o) => {
+      const st = await blob(d, o);
+      if (d.mediaType !== MT.ociLayerGzip) return st;
+      most = Math.max(most, ++active);
+      st.once('close', () => active--);
+      return st;
+    };
+    return s;
+  };
+  const d = await diffImages(counted('a'), counted('b'), {
+    mode: 'semantic',
+    concurrency: 3,
+    parserThreads: 2,
+  });
+  assert.deepEqual(
+    d.files.changed.map((c) => c.path),
+    ['app/big'],
+  );
+  assert.equal(most, 2);
+});
