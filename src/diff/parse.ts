@@ -10,6 +10,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import type { Digest } from '../digest/index.js';
 import { type ErrorCode, TrustpinError } from '../errors/index.js';
 import {
+  asLayerError,
   DEFAULT_TAR_LIMITS,
   type LayerEntry,
   type Limits,
@@ -46,13 +47,16 @@ export interface ParseLimits {
   tarLimits?: TarLimits | undefined;
 }
 
-/** Hash a file body chunk by chunk as the parser hands it on: 'data' events, no async iterator round per chunk. */
-function hashBody(body: Readable): Promise<string> {
+/**
+ * Hash a file body chunk by chunk as the parser hands it on: 'data' events, no async iterator round per chunk. A
+ * body cut short is the layer's fault (LAYER_INVALID), as walkTar's own iterator would say.
+ */
+function hashBody(body: Readable, layer: string): Promise<string> {
   const h = createHash('sha256');
   return new Promise((resolve, reject) => {
     body.on('data', (c: Buffer) => h.update(c));
     body.once('end', () => resolve(h.digest('hex')));
-    body.once('error', reject);
+    body.once('error', (e) => reject(asLayerError(e, layer)));
   });
 }
 
@@ -75,7 +79,7 @@ export async function parseLayerFile(file: VerifiedFile, opts: ParseLimits = {})
           entries.push({ entry });
           continue;
         }
-        entries.push({ entry, sha256: await hashBody(body) });
+        entries.push({ entry, sha256: await hashBody(body, d.digest) });
       }
       // the parser may stop at the end-of-archive blocks; the diff_id needs the stream to its end
       await finished(tar);

@@ -174,3 +174,18 @@ test('with parser threads, at most two layers download at once (the third slot w
   );
   assert.equal(most, 2);
 });
+
+test('a tar cut short inside a file body is LAYER_INVALID, on the calling thread and on a parser thread', async () => {
+  const tar = await tarOf(layer(T1, big));
+  const gz = gzipSync(tar.subarray(0, 1024 + 4096), { level: 1 });
+  const path = join(dir, 'cut.tar.gz');
+  await writeFile(path, gz);
+  const f = verifiedFileAt(path, descriptorOf(blobOf(gz, MT.ociLayerGzip)));
+  await assert.rejects(parseLayerFile(f), (e: unknown) => isTrustpinError(e, 'LAYER_INVALID'));
+  const pool = new ParserPool(1);
+  try {
+    await assert.rejects(pool.parse(f, {}), (e: unknown) => isTrustpinError(e, 'LAYER_INVALID'));
+  } finally {
+    await pool.close();
+  }
+});
