@@ -44,10 +44,32 @@ describe('hostile notary server', () => {
 
   it('control: an honest repository verifies over HTTPS with a verified CA', async () => {
     srv.files = publisher().publish();
+    const from = srv.requests.length;
     const repo = await update();
     assert.equal(repo.pinnedBy, 'first-use');
     assert.equal(resolveTag(repo, 'latest').digest, `sha256:${MANIFEST.digest}`);
-    assert.ok(srv.requests.some((p) => /_trust\/tuf\/snapshot\.[0-9a-f]{64}\.json$/.test(p)));
+    // timestamp, snapshot and targets are asked for at once, the latter two by name (checked against the hashes
+    // their parents sign): the first-use update needs no by-hash round trip
+    const asked = srv.requests.slice(from);
+    assert.ok(asked.some((p) => /_trust\/tuf\/snapshot\.json$/.test(p)));
+    assert.ok(
+      !asked.some((p) => /_trust\/tuf\/(snapshot|targets)\.[0-9a-f]{64}\.json$/.test(p)),
+      asked.join(' '),
+    );
+  });
+
+  it('a current snapshot or targets by name that is not the one its parent signed is fetched again by hash', async () => {
+    const pub = publisher();
+    const files = pub.publish();
+    const other = pub.bump('targets').publish().get('targets.json')!;
+    srv.files = new Map(files).set('targets.json', other);
+    const from = srv.requests.length;
+    const repo = await update();
+    assert.equal(resolveTag(repo, 'latest').digest, `sha256:${MANIFEST.digest}`);
+    assert.ok(
+      srv.requests.slice(from).some((p) => /_trust\/tuf\/targets\.[0-9a-f]{64}\.json$/.test(p)),
+      'fetched by hash',
+    );
   });
 
   it('a flipped signature byte → TUF_SIGNATURE_INVALID', async () => {
@@ -131,7 +153,8 @@ describe('hostile notary server', () => {
     const signedHex = [...files.keys()].find((n) => /^targets\.[0-9a-f]{64}\.json$/.test(n))!;
     const other = pub.bump('targets').publish().get('targets.json')!;
     assert.equal(other.length, files.get('targets.json')!.length, 'same length: only the hash can tell');
-    srv.files = new Map(files).set(signedHex, other);
+    // by name and by hash: whichever trustpin asks for, it gets the other document
+    srv.files = new Map(files).set(signedHex, other).set('targets.json', other);
     const e = await rejects(update(), 'TUF_HASH_MISMATCH');
     assert.match(e.message, /targets is not the file snapshot signed \(sha256\)/);
   });

@@ -94,8 +94,36 @@ class Run {
     return { gun: this.o.gun, now: this.o.now, allowExpiredRoot: this.o.allowExpiredRoot };
   }
 
+  /** documents asked for ahead of their turn (see prefetch), each taken once */
+  private readonly early = new Map<string, Promise<Buffer | undefined>>();
+
+  /**
+   * On the network, the documents an update needs are asked for at once rather than one round trip after
+   * another: timestamp.json, and — when nothing is cached for them — the current snapshot.json and targets.json
+   * by name (their hashes are known only once the timestamp and snapshot are verified). They are data until then:
+   * each is checked against the length and hash its parent names, exactly like a by-hash fetch, and one that does
+   * not match is fetched again by hash. Against a notary 50 ms away, a cold update is two round trips shorter.
+   */
+  private prefetch(): void {
+    if (!this.o.source.network) return;
+    const ask = (name: string, max: number) => {
+      const p = this.o.source.fetch(this.o.gun, name, max, this.o.signal);
+      p.catch(() => undefined); // taken (and its failure seen) by get or fetchMeta, or never needed
+      this.early.set(name, p);
+    };
+    ask('timestamp.json', TIMESTAMP_MAX);
+    for (const role of ['snapshot', 'targets'])
+      if (!this.cache?.has(`${role}.json`)) ask(`${role}.json`, MAX_METADATA_LENGTH);
+  }
+
+  private take(name: string): Promise<Buffer | undefined> | undefined {
+    const p = this.early.get(name);
+    this.early.delete(name);
+    return p;
+  }
+
   private async get(name: string, max: number, what: string): Promise<Buffer> {
-    const b = await this.o.source.fetch(this.o.gun, name, max, this.o.signal);
+    const b = await (this.take(name) ?? this.o.source.fetch(this.o.gun, name, max, this.o.signal));
     if (!b) {
       throw new TrustpinError(
         'TRUST_DATA_NOT_FOUND',
@@ -302,6 +330,15 @@ class Run {
         },
       );
     }
+    const early = await this.take(`${role}.json`)?.catch(() => undefined);
+    if (early) {
+      try {
+        checkFileMeta(role, early, meta, parent);
+        return early;
+      } catch {
+        // the current document by name is not the one the parent names (it moved on): fetch that one by hash
+      }
+    }
     const name = `${role}.${Buffer.from(meta.hashes.sha256 ?? '', 'base64').toString('hex')}.json`;
     const b = await this.get(meta.hashes.sha256 ? name : `${role}.json`, meta.length, `${role} metadata`);
     checkFileMeta(role, b, meta, parent);
@@ -385,6 +422,7 @@ class Run {
   }
 
   async run(): Promise<TrustedRepo> {
+    this.prefetch();
     const start = await this.bootstrap();
     let root = start.root;
     let rotatedFrom: number | undefined;
