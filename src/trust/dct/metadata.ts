@@ -2,6 +2,7 @@
 // check signatures against a role's keys and threshold, expiry against a given time, and file hashes.
 import { createHash } from 'node:crypto';
 import { TrustpinError } from '../../errors/index.js';
+import { Lru } from '../../util/index.js';
 import { canonicalJson, type Json, parseStrictJson } from './canonical.js';
 import { keyId, type TufKey, verifySignature } from './keys.js';
 
@@ -137,8 +138,37 @@ export const MAX_DELEGATIONS = 1024;
 /** Most path prefixes one delegation role may list (default 1024); see MAX_DELEGATIONS. */
 export const MAX_DELEGATION_PATHS = 1024;
 
+/**
+ * Documents parsed before, by role and the SHA-256 of their exact bytes: every verification re-reads the same
+ * cached root, snapshot and targets (and usually the same timestamp), and their strict parse and canonical
+ * re-encoding dominated a warm DCT verification. Parsing is a pure function of (role, bytes); only documents that
+ * parsed are kept, frozen so no caller can change what the next one gets, and signatures are still checked by
+ * every caller. Small documents only, and a bound on their number: at most 64 × 256 KiB held.
+ */
+const MAX_PARSED_DOC_BYTES = 256 * 1024;
+const MAX_PARSED_DOCS = 64;
+const parsedDocs = new Lru<string, Envelope<unknown>>(MAX_PARSED_DOCS);
+
 /** Parse one document for `role` (strict JSON; structure checked). Signatures are checked separately. */
 export function parseEnvelope<T>(role: string, raw: Buffer): Envelope<T> {
+  if (raw.length > MAX_PARSED_DOC_BYTES) return parseUncached<T>(role, raw);
+  const key = `${role}\0${createHash('sha256').update(raw).digest('base64')}`;
+  const hit = parsedDocs.get(key) as Envelope<T> | undefined;
+  if (hit) return { ...hit, raw };
+  const e = parseUncached<T>(role, raw);
+  deepFreeze(e.signed);
+  deepFreeze(e.signatures);
+  parsedDocs.set(key, e);
+  return { ...e };
+}
+
+function deepFreeze(v: unknown): void {
+  if (typeof v !== 'object' || v === null || ArrayBuffer.isView(v) || Object.isFrozen(v)) return;
+  Object.freeze(v);
+  for (const x of Object.values(v)) deepFreeze(x);
+}
+
+function parseUncached<T>(role: string, raw: Buffer): Envelope<T> {
   const doc = parseStrictJson(raw);
   if (!isObj(doc) || !isObj(doc.signed) || !Array.isArray(doc.signatures)) {
     throw invalid(role, 'expected {"signed": {...}, "signatures": [...]}');

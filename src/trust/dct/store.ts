@@ -143,14 +143,31 @@ export class TrustStore {
     return had;
   }
 
-  /** Hold this GUN's lock; a directory that the call created and left empty is removed afterwards. */
+  /**
+   * Hold this GUN's lock; a directory that the call created and left empty is removed afterwards. Callers in this
+   * process queue for it first (one webhook judges many tags of one repository at once): the file lock is only
+   * contended between processes, whose waiter polls — a waiter in the same process takes it as soon as it is free.
+   */
   async withLock<T>(gun: string, fn: () => Promise<T>): Promise<T> {
     const dir = this.dir(gun);
-    const existed = existsSync(dir);
+    const before = inProcess.get(dir) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => {
+      release = r;
+    });
+    const tail = before.then(() => mine);
+    inProcess.set(dir, tail);
+    await before;
     try {
-      return await withLock(dir, fn);
+      const existed = existsSync(dir);
+      try {
+        return await withLock(dir, fn);
+      } finally {
+        if (!existed) this.prune(dir);
+      }
     } finally {
-      if (!existed) this.prune(dir);
+      release();
+      if (inProcess.get(dir) === tail) inProcess.delete(dir);
     }
   }
 
@@ -166,6 +183,9 @@ export class TrustStore {
     }
   }
 }
+
+/** Per GUN directory, the end of the queue of this process's callers of {@link TrustStore.withLock}. */
+const inProcess = new Map<string, Promise<void>>();
 
 /** The generation `current` names, when it names one. */
 function currentName(dir: string): string | undefined {

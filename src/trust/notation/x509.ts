@@ -233,13 +233,29 @@ function keyProblem(c: Certificate): string | undefined {
 }
 
 /** `child` names `parent` as issuer (raw names equal) and carries a signature `parent`'s key verifies. */
+/**
+ * Issuer signatures that verified, by the two certificates' SHA-256: a signer's chain is checked again on every
+ * image it signs, and each check is an RSA or ECDSA verification per link. The answer is a pure function of the
+ * two certificates' bytes; only successes are kept (a bad link is verified, and refused, again).
+ */
+const MAX_VERIFIED_LINKS = 4096;
+const verifiedLinks = new Set<string>();
+
 function issuedBy(child: Certificate, parent: Certificate): boolean {
   if (!child.rawIssuer.equals(parent.rawSubject)) return false;
+  const link = `${child.fingerprint}\0${parent.fingerprint}`;
+  if (verifiedLinks.has(link)) return true;
+  let ok: boolean;
   try {
-    return child.x509.verify(parent.publicKey);
+    ok = child.x509.verify(parent.publicKey);
   } catch {
-    return false;
+    ok = false;
   }
+  if (ok) {
+    if (verifiedLinks.size >= MAX_VERIFIED_LINKS) verifiedLinks.clear();
+    verifiedLinks.add(link);
+  }
+  return ok;
 }
 
 function isSelfSigned(c: Certificate): boolean {

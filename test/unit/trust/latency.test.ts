@@ -2,7 +2,7 @@
 // successes, and the signature search asks every place at once while reporting in a fixed order and failing as
 // the one-after-another search did.
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { Digest } from '../../../src/digest/index.js';
 import { isTrustpinError, TrustpinError } from '../../../src/errors/index.js';
@@ -11,6 +11,11 @@ import type { AttachmentStore } from '../../../src/trust/attachments/index.js';
 import { discoverArtifacts, loadPublicKey, loadTrustedRoot } from '../../../src/trust/cosign/index.js';
 import { canonicalKeyId, keyId, type TufKey } from '../../../src/trust/dct/index.js';
 import { certChain, publicKey } from '../../../src/trust/dct/keys.js';
+import { parseEnvelope } from '../../../src/trust/dct/metadata.js';
+import { TrustStore } from '../../../src/trust/dct/store.js';
+import { parseCertificate, validateChain } from '../../../src/trust/notation/x509.js';
+import { notationPki } from '../../harness/notation.js';
+import { makeTempDir, removeDir } from '../../harness/processes.js';
 
 const spki = (k: ReturnType<typeof generateKeyPairSync>['publicKey']) =>
   k.export({ type: 'spki', format: 'der' });
@@ -155,6 +160,126 @@ describe('DCT keys are parsed once per content', () => {
     const chain = certChain(x1);
     chain.length = 0;
     assert.equal(certChain(x1).length, 1);
+  });
+});
+
+describe('DCT documents are parsed once per content', () => {
+  const timestamp = (version: number, extra = '') =>
+    Buffer.from(
+      `{"signed":{"_type":"Timestamp","version":${version},"expires":"2099-01-01T00:00:00Z","meta":{"snapshot":{"length":10,"hashes":{"sha256":"${'a'.repeat(64)}"}}}${extra}},"signatures":[{"keyid":"k","method":"ecdsa","sig":"c2ln"}]}`,
+    );
+
+  test('the same bytes give the same frozen document, with the caller’s own bytes as raw', () => {
+    const a = timestamp(3);
+    const first = parseEnvelope<{ version: number }>('timestamp', a);
+    const copy = Buffer.from(a);
+    const again = parseEnvelope<{ version: number }>('timestamp', copy);
+    assert.equal(again.signed, first.signed);
+    assert.equal(again.raw, copy);
+    assert.ok(Object.isFrozen(again.signed) && Object.isFrozen(again.signatures));
+    assert.throws(() => {
+      (again.signed as { version: number }).version = 99;
+    }, TypeError);
+    assert.equal(parseEnvelope<{ version: number }>('timestamp', a).signed.version, 3);
+  });
+
+  test('other bytes are parsed anew; the role is part of the key; refusals repeat', () => {
+    assert.equal(parseEnvelope<{ version: number }>('timestamp', timestamp(4)).signed.version, 4);
+    assert.notEqual(
+      parseEnvelope('timestamp', timestamp(4)).canonical.toString(),
+      parseEnvelope('timestamp', timestamp(5)).canonical.toString(),
+    );
+    // the same bytes for another role are judged for that role: a timestamp is no snapshot
+    parseEnvelope('timestamp', timestamp(6));
+    for (let i = 0; i < 2; i++)
+      assert.throws(
+        () => parseEnvelope('snapshot', timestamp(6)),
+        (e: unknown) => isTrustpinError(e) && e.code === 'TUF_METADATA_INVALID',
+      );
+    // a duplicate key (strict JSON) is refused every time
+    for (let i = 0; i < 2; i++)
+      assert.throws(
+        () => parseEnvelope('timestamp', timestamp(7, ',"version":8')),
+        (e: unknown) => isTrustpinError(e),
+      );
+  });
+});
+
+describe('the DCT trust store lock, taken by many callers of one process', () => {
+  test('they take turns without polling: each gets it as soon as the one before let go, errors included', async () => {
+    const home = await makeTempDir('tp-lock-queue');
+    try {
+      const spans: { gun: string; start: number; end: number }[] = [];
+      const hold =
+        (gun: string, ms: number, fail = false) =>
+        async () => {
+          const start = performance.now();
+          await new Promise((r) => setTimeout(r, ms));
+          spans.push({ gun, start, end: performance.now() });
+          if (fail) throw new Error('the first holder failed');
+        };
+      // two stores over one home, as two verifiers made by two evaluations are
+      const [a, b] = [new TrustStore(home), new TrustStore(home)];
+      const app = 'r.example/app';
+      const got = await Promise.allSettled([
+        a.withLock(app, hold(app, 20, true)),
+        b.withLock(app, hold(app, 20)),
+        a.withLock(app, hold(app, 20)),
+        b.withLock('r.example/other', hold('other', 20)),
+      ]);
+      assert.deepEqual(
+        got.map((g) => g.status),
+        ['rejected', 'fulfilled', 'fulfilled', 'fulfilled'],
+      );
+      const queued = spans.filter((x) => x.gun === app).sort((x, y) => x.start - y.start);
+      const other = spans.find((x) => x.gun === 'other')!;
+      assert.ok(other.start < queued[0]!.end, 'another repository waited for this one');
+      // the holders of one lock never overlap, and each follows the last within a few milliseconds (the file
+      // lock's waiter polls every 50 ms: a queue left to the file lock would wait about that long)
+      for (let k = 1; k < queued.length; k++) {
+        assert.ok(queued[k]!.start >= queued[k - 1]!.end - 0.5, 'two holders of one lock overlapped');
+        assert.ok(
+          queued[k]!.start - queued[k - 1]!.end < 30,
+          `waited ${(queued[k]!.start - queued[k - 1]!.end).toFixed(1)} ms for a lock let go`,
+        );
+      }
+    } finally {
+      await removeDir(home);
+    }
+  });
+});
+
+describe('Notation chain links are verified once per pair of certificates', () => {
+  test('a chain that validated does not vouch for a forged one with the same names', () => {
+    const good = notationPki();
+    const other = notationPki(); // the same subject names, other keys
+    const parse = (ders: Buffer[]) => ders.map((d, i) => parseCertificate(d, `cert ${i}`));
+    const chain = parse(good.chain);
+    const verify = X509Certificate.prototype.verify;
+    let calls = 0;
+    X509Certificate.prototype.verify = function (this: X509Certificate, k) {
+      calls++;
+      return verify.call(this, k);
+    };
+    try {
+      validateChain(chain, 'codeSigning');
+      assert.ok(calls > 0);
+      calls = 0;
+      validateChain(chain, 'codeSigning');
+      assert.equal(calls, 0, 'the links of a chain that validated were verified again');
+    } finally {
+      X509Certificate.prototype.verify = verify;
+    }
+    // the other leaf names the good intermediate as its issuer but was signed by another key
+    const forged = parse([other.chain[0]!, ...good.chain.slice(1)]);
+    assert.equal(forged[0]!.issuer, chain[0]!.issuer);
+    for (let i = 0; i < 2; i++)
+      assert.throws(
+        () => validateChain(forged, 'codeSigning'),
+        (e: unknown) =>
+          isTrustpinError(e) && e.code === 'CERTIFICATE_INVALID' && /not issued by/.test(e.message),
+      );
+    validateChain(parse(other.chain), 'codeSigning');
   });
 });
 
