@@ -70,6 +70,11 @@ export function optional<T>(c: Check<T>): Check<T | undefined> {
   return (v, path) => (v === undefined ? undefined : c(v, path));
 }
 
+/** null or `c` (array items, record values: JSON has no undefined there). */
+export function nullable<T>(c: Check<T>): Check<T | null> {
+  return (v, path) => (v === null ? null : c(v, path));
+}
+
 /** Absent, null, or `c`: null is kept as null. */
 export function nullish<T>(c: Check<T>): Check<T | null | undefined> {
   return (v, path) => (v === undefined || v === null ? v : c(v, path));

@@ -2,8 +2,17 @@
 // `verifier/trustpolicy` does, plus bounds; statement selection by repository and X.509 trusted-identity matching.
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import * as asn1js from 'asn1js';
-import { z } from 'zod';
 import { TrustpinError } from '../../errors/index.js';
+import {
+  array,
+  nullable,
+  nullish,
+  object,
+  record,
+  type Shape,
+  ShapeError,
+  str as text,
+} from '../../util/index.js';
 import { parseStrictJson } from '../dct/canonical.js';
 import { TRUST_STORE_NAME, TRUST_STORE_TYPES } from './truststore.js';
 import type {
@@ -84,22 +93,22 @@ function bad(
 
 // Go's encoding/json: unknown fields are ignored, `null` leaves the zero value, and a key matches a field name
 // case-insensitively. A field given under two spellings is refused here (Go would take the last one).
-const str = z.string().nullish();
-const strs = z.array(z.string().nullable()).nullish();
-const StatementShape = z.looseObject({
+const str = nullish(text());
+const strs = nullish(array(nullable(text())));
+const StatementShape = object({
   name: str,
   registryScopes: strs,
-  signatureVerification: z
-    .looseObject({
+  signatureVerification: nullish(
+    object({
       level: str,
-      override: z.record(z.string(), z.string().nullable()).nullish(),
+      override: nullish(record(nullable(text()))),
       verifyTimestamp: str,
-    })
-    .nullish(),
+    }),
+  ),
   trustStores: strs,
   trustedIdentities: strs,
 });
-const DocumentShape = z.looseObject({ version: str, trustPolicies: z.array(StatementShape).nullish() });
+const DocumentShape = object({ version: str, trustPolicies: nullish(array(StatementShape)) });
 
 const FIELDS: Record<string, readonly string[]> = {
   doc: ['version', 'trustPolicies'],
@@ -168,21 +177,17 @@ export function parseTrustPolicy(input: Buffer | string | object, source: string
       });
     }
   }
-  const shaped = DocumentShape.safeParse(goFields(json, 'doc', source));
-  if (!shaped.success) {
-    const issue = shaped.error.issues[0]!;
-    throw bad(
-      source,
-      undefined,
-      `is malformed at ${issue.path.join('.') || '(top level)'}: ${issue.message}`,
-      {
-        expected:
-          '{"version": "1.0", "trustPolicies": [{"name", "registryScopes", "signatureVerification", "trustStores", "trustedIdentities"}]}',
-        found: issue.message,
-      },
-    );
+  let doc: Shape<typeof DocumentShape>;
+  try {
+    doc = DocumentShape(goFields(json, 'doc', source), '');
+  } catch (e) {
+    if (!(e instanceof ShapeError)) throw e;
+    throw bad(source, undefined, `is malformed at ${e.path || '(top level)'}: ${e.why}`, {
+      expected:
+        '{"version": "1.0", "trustPolicies": [{"name", "registryScopes", "signatureVerification", "trustStores", "trustedIdentities"}]}',
+      found: e.why,
+    });
   }
-  const doc = shaped.data;
   const version = doc.version ?? '';
   if (version === '')
     throw bad(source, undefined, 'has an empty version, version must be specified', {
@@ -226,7 +231,7 @@ export function parseTrustPolicy(input: Buffer | string | object, source: string
   return { version: '1.0', source, statements };
 }
 
-type RawStatement = z.infer<typeof StatementShape>;
+type RawStatement = Shape<typeof StatementShape>;
 
 /** notation-go `trustpolicy.go` `validatePolicyCore` (with `GetVerificationLevel`). */
 function validateStatement(source: string, s: RawStatement): TrustPolicyStatement {
