@@ -39,7 +39,13 @@ export const DEFAULT_LIMITS: Limits = {
   maxZstdWindow: MAX_ZSTD_WINDOW,
 };
 
-function tooBig(limits: Limits, what: string, out: number, inBytes: number): TrustpinError | undefined {
+/** SIZE_EXCEEDED when `out` bytes from `inBytes` break the caps, else undefined. */
+export function tooBig(
+  limits: Limits,
+  what: string,
+  out: number,
+  inBytes: number,
+): TrustpinError | undefined {
   const ratio = out / Math.max(1, inBytes);
   if (out <= limits.maxBytes && (out <= 1024 * 1024 || ratio <= limits.maxRatio)) return undefined;
   return new TrustpinError('SIZE_EXCEEDED', `${what} decompresses to more than allowed`, {

@@ -9,6 +9,10 @@ import { TrustpinError } from '../errors/index.js';
 import type { Descriptor } from '../manifest/index.js';
 import type { ImageSource } from '../source/index.js';
 import { compressionOf, decompressor, type Limits } from './decompress.js';
+import { gunzipDigest } from './gzip-worker.js';
+
+export { warmGzipWorkers } from './gzip-worker.js';
+
 import { asLayerError } from './tar.js';
 import { fetchVerifiedFile, type VerifiedFile } from './verified-file.js';
 
@@ -50,6 +54,15 @@ async function feed(fh: FileHandle, into: Writable, count: (n: number) => void):
   into.end();
 }
 
+/**
+ * Whether a gzip layer read without a sink is proven on a worker thread (the default). Tests turn it off to
+ * check that both paths give the same answers.
+ */
+let gzipInWorker = true;
+export function setGzipInWorker(on: boolean): void {
+  gzipInWorker = on;
+}
+
 /** The digest of a layer's uncompressed tar (its diff_id) and the tar's size. */
 export interface LayerDigest {
   diffId: Digest;
@@ -84,6 +97,15 @@ export async function readLayer(
       size += c.length;
     };
     const kind = compressionOf(f.descriptor.mediaType, head);
+    if (kind === 'gzip' && sink === undefined && gzipInWorker) {
+      // nothing parses the tar: the whole proof (read, inflate, hash) runs on a worker thread
+      const r = await gunzipDigest(fh, algorithm, `layer ${f.descriptor.digest}`, limits, f.onRead).catch(
+        (e: unknown) => {
+          throw asLayerError(e, f.descriptor.digest);
+        },
+      );
+      return { diffId: `${algorithm}:${r.hex}` as Digest, size: r.size };
+    }
     const stages = decompressor(kind, () => inBytes, `layer ${f.descriptor.digest}`, limits, tap);
     const guard = stages[stages.length - 1]!;
     // pipeline() rejects as soon as a stage fails, while an async sink may still be running (parsing, queueing
