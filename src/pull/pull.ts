@@ -1,5 +1,6 @@
-// `pull`: resolve and walk the image, store every blob verified (in parallel, bounded), then — only once every
-// blob is proven — decompress each layer to prove its diff_id, unpack if asked, and finally tag index.json.
+// `pull`: resolve and walk the image, store every blob verified (in parallel, bounded); each layer is decompressed
+// to prove its diff_id (or unpacked) as soon as its own blob is verified, while the others still download; only
+// when every blob is durable and every proof passed is the image tagged in index.json.
 import { createHash } from 'node:crypto';
 import { readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -7,12 +8,31 @@ import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Digest } from '../digest/index.js';
 import { TrustpinError } from '../errors/index.js';
-import { DEFAULT_LIMITS, type Limits, type TarLimits, type TreeLimits } from '../layer/index.js';
+import {
+  DEFAULT_LIMITS,
+  type Limits,
+  type TarLimits,
+  type TreeLimits,
+  warmGzipWorkers,
+} from '../layer/index.js';
 import type { Descriptor, Platform } from '../manifest/index.js';
 import { DEFAULT_CONFIG_CAP, type ImageSource } from '../source/index.js';
-import { checkTarget, type UnpackResult, type UnpackWarning, unpackLayers } from '../unpack/index.js';
-import { alive, fsError, settleAll, startLimited, writeAtomic } from '../util/index.js';
-import { checkDiffId, isTarLayer, type LayerProof, layerJobs, proveLayer } from './diff-ids.js';
+import {
+  checkTarget,
+  type PendingLayer,
+  type UnpackResult,
+  type UnpackWarning,
+  unpackLayers,
+} from '../unpack/index.js';
+import { alive, fsError, Limiter, startLimited, writeAtomic } from '../util/index.js';
+import {
+  checkDiffId,
+  isTarLayer,
+  type LayerJob,
+  type LayerProof,
+  layerJobs,
+  proveLayer,
+} from './diff-ids.js';
 import { type PullPlan, planPull } from './plan.js';
 import { OciStore } from './store.js';
 
@@ -65,7 +85,11 @@ export interface PullResult {
   mediaType: string;
   images: { platform: string; manifest: Digest; config: Digest; layers: PulledLayer[] }[];
   blobs: { total: number; fetched: number; reused: number; bytesFetched: number; bytesReused: number };
-  /** `prove` covers the diff_id proofs, and the unpack too when there is one (both happen in one pass) */
+  /**
+   * `download` runs from the first request to the last blob verified; `prove` from the first proof's start to
+   * the last one's end, and covers the unpack too when there is one (both happen in one pass). The two overlap:
+   * a layer is proven while later blobs still download.
+   */
   seconds: { plan: number; download: number; prove: number; total: number };
   unpack?: UnpackResult | undefined;
 }
@@ -102,30 +126,34 @@ export async function pull(src: ImageSource, opts: PullOptions): Promise<PullRes
       });
     }
     const plannedAt = since(t0);
-    const tDown = performance.now();
-    const counts = await download(src, store, plan, jobs, emit);
-    const downloaded = since(tDown);
-
-    // every blob of the image is now verified (its fsync and rename may still be running): decompression may begin
-    const tProve = performance.now();
     const limits = opts.limits ?? DEFAULT_LIMITS;
     if (marker !== undefined && opts.unpack !== undefined) {
+      // the rootfs is written while later blobs still download: it is claimed before the first byte arrives
       await writeAtomic(marker, JSON.stringify({ pid: process.pid, rootfs: resolve(opts.unpack) }));
       claimed = true;
     }
-    const { proven, unpacked } =
+    // each layer is decompressed as soon as its own blob is verified, while the other blobs still download
+    const layerChecks = layerJobs(plan.images);
+    const t = transfer(src, store, plan, jobs, emit, opts.unpack === undefined ? 'size' : 'layers');
+    const work =
       opts.unpack === undefined
-        ? { proven: await proveAll(store, plan, jobs, limits, emit), unpacked: undefined }
-        : await unpackProving(store, plan, opts.unpack, opts, limits, emit);
-    const provenAt = since(tProve);
+        ? proveAll(store, layerChecks, t, limits, emit)
+        : unpackProving(store, plan, t, opts.unpack, opts, limits, emit);
+    const { proven, unpacked, proving } = await work.catch(async (e: unknown) => {
+      // whatever failed, no download goes on behind the error
+      t.fail(e);
+      await t.settled;
+      throw t.failure?.e ?? e;
+    });
+    const counts = await t.settled;
 
     // only a fully proven (and, if asked, unpacked) image whose blobs are all durable gets a name in index.json
     await store.settle();
     await store.tag(plan.top, opts.tag);
     return result(src, store, opts, plan, proven, counts, unpacked, {
       plan: plannedAt,
-      download: downloaded,
-      prove: provenAt,
+      download: t.seconds(),
+      prove: proving,
       total: since(t0),
     });
   } finally {
@@ -170,71 +198,6 @@ async function resumeUnpack(marker: string, rootfs: string): Promise<void> {
   }
 }
 
-/** Every layer of every image against its config's diff_id, a few at a time. */
-function proveAll(
-  store: OciStore,
-  plan: PullPlan,
-  jobs: number,
-  limits: Limits,
-  emit: (e: PullEvent) => void,
-): Promise<LayerProof[]> {
-  // CPU-bound (inflate on the thread pool, sha256 here): more in parallel than cores only adds queueing
-  return settleAll(
-    startLimited(layerJobs(plan.images), Math.min(jobs, availableParallelism()), async (j) => {
-      const p = await proveLayer(store, j, limits, (n) =>
-        emit({ type: 'bytes', digest: j.descriptor.digest, phase: 'verify', bytes: n }),
-      );
-      emit({ type: 'layer', digest: j.descriptor.digest, state: 'proven' });
-      return p;
-    }),
-  );
-}
-
-/**
- * Unpack the one image, bottom layer first, proving each diff_id in the same pass: the tar is hashed as it is
- * applied, and a mismatch fails the pull and removes the rootfs (nothing is tagged).
- */
-async function unpackProving(
-  store: OciStore,
-  plan: PullPlan,
-  rootfs: string,
-  opts: PullOptions,
-  limits: Limits,
-  emit: (e: PullEvent) => void,
-): Promise<{ proven: LayerProof[]; unpacked: UnpackResult }> {
-  const img = plan.images[0]!;
-  const jobs = layerJobs([img]);
-  const layers = img.manifest.layers.filter((d) => isTarLayer(d.mediaType));
-  const diffIdOf = (d: Descriptor) => img.config.value.diffIds[img.manifest.layers.indexOf(d)];
-  const proven: LayerProof[] = [];
-  const unpacked = await unpackLayers(
-    layers.map((d) =>
-      store.file(d, (n) => emit({ type: 'bytes', digest: d.digest, phase: 'unpack', bytes: n })),
-    ),
-    rootfs,
-    {
-      allowDevices: opts.allowDevices,
-      preserveSetid: opts.preserveSetid,
-      limits,
-      ...(opts.tarLimits ? { tarLimits: opts.tarLimits } : {}),
-      ...(opts.treeLimits ? { treeLimits: opts.treeLimits } : {}),
-      onWarning: opts.onWarning,
-      check: (i, diffId, size) => {
-        const d = layers[i]!;
-        const job = jobs.find((j) => j.descriptor.digest === d.digest && j.diffId === diffIdOf(d))!;
-        proven.push(checkDiffId(job, diffId, size));
-      },
-      onLayer: (i, state) =>
-        emit({
-          type: 'layer',
-          digest: layers[i]!.digest,
-          state: state === 'start' ? 'unpacking' : 'unpacked',
-        }),
-    },
-  );
-  return { proven, unpacked };
-}
-
 interface Counts {
   fetched: number;
   reused: number;
@@ -242,50 +205,220 @@ interface Counts {
   bytesReused: number;
 }
 
-/** Store every blob, largest first (the longest download starts first), at most `jobs` at a time. */
-async function download(
+/**
+ * The downloads of a pull, under way, and the pull's first failure. A blob's `ready` promise resolves once every
+ * byte of it is verified and in the store (or it was already there and re-hashed); only then may its layer be
+ * decompressed. The first failure anywhere — a download, a proof, the unpack — stops every download in flight
+ * and every queued one, and is the one the pull reports.
+ */
+interface Transfer {
+  ready(d: Digest): Promise<void>;
+  fail(e: unknown): void;
+  /** the first failure, once there is one */
+  readonly failure: { e: unknown } | undefined;
+  /** rejects with the first failure (never resolves): ends a wait for a blob that will no longer come */
+  failed: Promise<never>;
+  /** settles when every download has (fulfilled, failed or stopped); never rejects */
+  settled: Promise<Counts>;
+  /** seconds from the first request to the last blob verified */
+  seconds(): number;
+}
+
+/**
+ * Store every blob, at most `jobs` at a time: largest first when layers are proven in any order (the longest
+ * download starts first), bottom layer first when they are unpacked (in that order, so layer 0 should land first).
+ */
+function transfer(
   src: ImageSource,
   store: OciStore,
   plan: PullPlan,
   jobs: number,
   emit: (e: PullEvent) => void,
-): Promise<Counts> {
+  order: 'size' | 'layers',
+): Transfer {
   type Item = { d: Descriptor; role: BlobRole; bytes?: Buffer };
+  const layers = order === 'size' ? [...plan.layers].sort((a, b) => b.size - a.size) : plan.layers;
   const items: Item[] = [
-    ...[...plan.layers].sort((a, b) => b.size - a.size).map((d) => ({ d, role: 'layer' as const })),
+    ...layers.map((d) => ({ d, role: 'layer' as const })),
     ...plan.small.map((s) => ({ d: s.descriptor, role: s.role, bytes: s.bytes })),
   ];
   emit({ type: 'start', blobs: items.map((i) => ({ digest: i.d.digest, size: i.d.size, role: i.role })) });
   const c: Counts = { fetched: 0, reused: 0, bytesFetched: 0, bytesReused: 0 };
   const streams = new Set<Readable>();
+  const t0 = performance.now();
+  let last = t0;
+  let failure: { e: unknown } | undefined;
+  let reject: (e: unknown) => void = () => undefined;
+  const failed = new Promise<never>((_, rej) => {
+    reject = rej;
+  });
+  failed.catch(() => undefined);
   const run = startLimited(items, jobs, async ({ d, bytes }) => {
     if ((await store.has(d)) === 'present') {
       c.reused++;
       c.bytesReused += d.size;
       emit({ type: 'blob', digest: d.digest, state: 'reused' });
-      return;
-    }
-    if (bytes) await store.putBytes(d, bytes);
-    else {
-      const s = await src.blob(d);
-      streams.add(s);
-      try {
-        await store.put(d, s, (n) => emit({ type: 'bytes', digest: d.digest, phase: 'download', bytes: n }));
-      } finally {
-        streams.delete(s);
+    } else {
+      if (bytes) await store.putBytes(d, bytes);
+      else {
+        const s = await src.blob(d);
+        streams.add(s);
+        try {
+          // a failure elsewhere while this request was being made: its stream was not there to be destroyed
+          if (failure) throw failure.e;
+          await store.put(d, s, (n) =>
+            emit({ type: 'bytes', digest: d.digest, phase: 'download', bytes: n }),
+          );
+        } finally {
+          streams.delete(s);
+          if (failure) s.destroy();
+        }
       }
+      c.fetched++;
+      c.bytesFetched += d.size;
+      emit({ type: 'blob', digest: d.digest, state: 'fetched' });
     }
-    c.fetched++;
-    c.bytesFetched += d.size;
-    emit({ type: 'blob', digest: d.digest, state: 'fetched' });
+    last = performance.now();
   });
-  // one failure is enough: stop the downloads in flight rather than finish them for nothing
-  for (const r of run.results)
-    r.catch(() => {
-      for (const s of streams) s.destroy();
-    });
-  await settleAll(run);
-  return c;
+  const ready = new Map<Digest, Promise<void>>(items.map((it, i) => [it.d.digest, run.results[i]!]));
+  const fail = (e: unknown) => {
+    if (failure) return;
+    failure = { e };
+    reject(e);
+    // one failure is enough: stop the downloads in flight rather than finish them for nothing
+    run.stop(e);
+    for (const s of streams) s.destroy();
+  };
+  for (const r of run.results) r.catch(fail);
+  return {
+    ready: (d) =>
+      ready.get(d) ?? Promise.reject(new TrustpinError('INTERNAL', `${d} is not in the pull plan`)),
+    fail,
+    failed,
+    get failure() {
+      return failure;
+    },
+    settled: Promise.allSettled(run.results).then(() => c),
+    seconds: () => Math.round(last - t0) / 1000,
+  };
+}
+
+/** The span of some work items in seconds: from the first start to the last end. */
+class Span {
+  private first: number | undefined;
+  private last = 0;
+  start(): void {
+    this.first ??= performance.now();
+  }
+  end(): void {
+    this.last = performance.now();
+  }
+  seconds(): number {
+    return this.first === undefined ? 0 : Math.round(this.last - this.first) / 1000;
+  }
+}
+
+/**
+ * Every layer of every image against its config's diff_id, each as soon as its blob is verified, a few at a
+ * time: inflate runs on the thread pool and sha256 here, so more proofs than cores only queue, and the
+ * downloads (hashed on this thread too) must keep their share.
+ */
+async function proveAll(
+  store: OciStore,
+  checks: LayerJob[],
+  t: Transfer,
+  limits: Limits,
+  emit: (e: PullEvent) => void,
+): Promise<{ proven: LayerProof[]; unpacked: undefined; proving: number }> {
+  const lanes = new Limiter(proofLanes());
+  // the threads boot while the first blobs download
+  warmGzipWorkers(lanes.limit);
+  const span = new Span();
+  const proofs = checks.map((j) =>
+    t.ready(j.descriptor.digest).then(() =>
+      lanes.run(async () => {
+        if (t.failure) throw t.failure.e;
+        span.start();
+        const p = await proveLayer(store, j, limits, (n) =>
+          emit({ type: 'bytes', digest: j.descriptor.digest, phase: 'verify', bytes: n }),
+        );
+        span.end();
+        emit({ type: 'layer', digest: j.descriptor.digest, state: 'proven' });
+        return p;
+      }),
+    ),
+  );
+  for (const p of proofs) p.catch(t.fail);
+  const settled = await Promise.allSettled(proofs);
+  await t.settled;
+  if (t.failure) throw t.failure.e;
+  return {
+    proven: settled.map((r) => (r as PromiseFulfilledResult<LayerProof>).value),
+    unpacked: undefined,
+    proving: span.seconds(),
+  };
+}
+
+/** How many layers are proven at once: one per core. */
+function proofLanes(): number {
+  return Math.max(1, availableParallelism());
+}
+
+/**
+ * Unpack the one image, bottom layer first, proving each diff_id in the same pass: the tar is hashed as it is
+ * applied, and a mismatch fails the pull and removes the rootfs (nothing is tagged). Layer i starts once layers
+ * 0…i-1 are applied and blob i is verified, so the unpack runs behind the downloads.
+ */
+async function unpackProving(
+  store: OciStore,
+  plan: PullPlan,
+  t: Transfer,
+  rootfs: string,
+  opts: PullOptions,
+  limits: Limits,
+  emit: (e: PullEvent) => void,
+): Promise<{ proven: LayerProof[]; unpacked: UnpackResult; proving: number }> {
+  const img = plan.images[0]!;
+  const jobs = layerJobs([img]);
+  const layers = img.manifest.layers.filter((d) => isTarLayer(d.mediaType));
+  const diffIdOf = (d: Descriptor) => img.config.value.diffIds[img.manifest.layers.indexOf(d)];
+  const proven: LayerProof[] = [];
+  const span = new Span();
+  const pending: PendingLayer[] = layers.map((d) => ({
+    descriptor: d,
+    ready: async () => {
+      // a failure elsewhere ends the wait at once, not when this blob's own download is stopped
+      await Promise.race([t.ready(d.digest), t.failed]);
+      if (t.failure) throw t.failure.e;
+      span.start();
+      return store.file(d, (n) => emit({ type: 'bytes', digest: d.digest, phase: 'unpack', bytes: n }));
+    },
+  }));
+  const unpacking = unpackLayers(pending, rootfs, {
+    allowDevices: opts.allowDevices,
+    preserveSetid: opts.preserveSetid,
+    limits,
+    ...(opts.tarLimits ? { tarLimits: opts.tarLimits } : {}),
+    ...(opts.treeLimits ? { treeLimits: opts.treeLimits } : {}),
+    onWarning: opts.onWarning,
+    check: (i, diffId, size) => {
+      const d = layers[i]!;
+      const job = jobs.find((j) => j.descriptor.digest === d.digest && j.diffId === diffIdOf(d))!;
+      proven.push(checkDiffId(job, diffId, size));
+    },
+    onLayer: (i, state) => {
+      if (state === 'done') span.end();
+      emit({
+        type: 'layer',
+        digest: layers[i]!.digest,
+        state: state === 'start' ? 'unpacking' : 'unpacked',
+      });
+    },
+  });
+  unpacking.catch(t.fail);
+  const [u] = await Promise.allSettled([unpacking, t.settled]);
+  if (t.failure) throw t.failure.e;
+  return { proven, unpacked: (u as PromiseFulfilledResult<UnpackResult>).value, proving: span.seconds() };
 }
 
 function result(

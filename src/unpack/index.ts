@@ -15,6 +15,7 @@ import {
   type TreeLimits,
   walkTar,
 } from '../layer/index.js';
+import type { Descriptor } from '../manifest/index.js';
 import { type ApplyStats, type Collision, Unpacker } from './apply.js';
 import { removeTree } from './fsops.js';
 import { probeNameFolding } from './probe.js';
@@ -145,9 +146,22 @@ export function isRoot(): boolean {
   return process.getuid?.() === 0;
 }
 
-/** Apply `layers` (bottom first), each a file whose digest was already proven, to `rootfs`. */
+/**
+ * A layer that may still be downloading: `ready()` resolves to its file once its digest is proven (or rejects,
+ * failing the unpack). It is called only when the layers below it are applied, so a pull can unpack layer 0
+ * while the later blobs still arrive.
+ */
+export interface PendingLayer {
+  descriptor: Descriptor;
+  ready(): Promise<VerifiedFile>;
+}
+
+/**
+ * Apply `layers` (bottom first), each a file whose digest was already proven or a {@link PendingLayer} that
+ * yields one, to `rootfs`.
+ */
 export async function unpackLayers(
-  layers: VerifiedFile[],
+  layers: readonly (VerifiedFile | PendingLayer)[],
   rootfs: string,
   opts: UnpackOptions = {},
 ): Promise<UnpackResult> {
@@ -178,8 +192,10 @@ export async function unpackLayers(
   );
   let current = 0;
   try {
-    for (const [i, f] of layers.entries()) {
+    for (const [i, l] of layers.entries()) {
       current = i;
+      // nothing of layer i is read before its own digest is proven: ready() resolves only then
+      const f = 'ready' in l ? await l.ready() : l;
       opts.onLayer?.(i, 'start');
       const name = `${i} (${f.descriptor.digest})`;
       // one decompression serves both the diff_id (hashed by readLayer) and the tar parser
