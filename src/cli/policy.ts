@@ -1,11 +1,5 @@
 // `policy check|explain|schema`: the policy file on its own, no registry contacted.
-import {
-  checkPolicy,
-  explain,
-  loadPolicy,
-  type PolicyExplanation,
-  policyJsonSchema,
-} from '../policy/index.js';
+import { checkPolicy, explain, loadPolicy, type PolicyExplanation } from '../policy/index.js';
 import { printable } from '../report/index.js';
 import type { Action } from './command.js';
 import { EXIT } from './common.js';
@@ -76,8 +70,8 @@ export const explainAction: Action<Record<string, never>> = async ([file, ...ref
   };
 };
 
-/** `policy schema` */
-export const schema: Action<Record<string, never>> = async () => ({
-  exit: EXIT.ok,
-  raw: Buffer.from(`${JSON.stringify(policyJsonSchema(), null, 2)}\n`),
-});
+/** `policy schema` (the JSON Schema is built with zod, which only this subcommand loads) */
+export const schema: Action<Record<string, never>> = async () => {
+  const { policyJsonSchema } = await import('../policy/index.js');
+  return { exit: EXIT.ok, raw: Buffer.from(`${JSON.stringify(policyJsonSchema(), null, 2)}\n`) };
+};
