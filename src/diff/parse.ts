@@ -101,6 +101,8 @@ export async function parseLayerFile(file: VerifiedFile, opts: ParseLimits = {})
 
 /** workerData of a parser thread: the mark that makes this module serve jobs when loaded as a worker. */
 const MARK = 'trustpinLayerParser';
+/** set once the module serves: a thread that loaded something else fails at once instead of never answering */
+const SERVING = Symbol.for('trustpin.layerParser.serving');
 
 interface Job {
   id: number;
@@ -148,6 +150,7 @@ function fromWire(w: WireError): Error {
 // loaded as a parser thread: parse each proven file the main thread names, one at a time
 if (!isMainThread && parentPort && (workerData as Record<string, unknown> | null)?.[MARK] === true) {
   const port = parentPort;
+  (globalThis as Record<symbol, unknown>)[SERVING] = true;
   port.on('message', (job: Job) => {
     // the main thread fetched and verified this file; it removes it once this reply is in
     parseLayerFile(verifiedFileAt(job.path, job.descriptor), job.opts).then(
@@ -193,6 +196,7 @@ const BOOT = `const { workerData: d } = require('node:worker_threads');
 (async () => {
   if (d.tsx) (await import(d.tsx)).register();
   await import(d.url);
+  if (!globalThis[Symbol.for('trustpin.layerParser.serving')]) throw new Error('the layer parser did not start');
 })();`;
 
 const tsxHooks = (): string | undefined =>
@@ -207,6 +211,8 @@ export function parserLost(e: unknown): boolean {
 
 interface Slot {
   worker: Worker;
+  /** it answered a job: it loaded and serves */
+  answered?: boolean;
   job?: { id: number; resolve: (l: ParsedLayer) => void; reject: (e: unknown) => void } | undefined;
   idle?: NodeJS.Timeout | undefined;
 }
@@ -224,14 +230,22 @@ export class ParserPool {
   }[] = [];
   private next = 0;
   private closed = false;
+  /** a thread died before it ever answered: threads cannot start here, every parse is handed back at once */
+  private broken = false;
 
-  constructor(private readonly size: number) {
+  /** `module` is what a thread loads: this module (tests give another, to see a pool whose threads cannot start) */
+  constructor(
+    private readonly size: number,
+    private readonly module: string = import.meta.url,
+  ) {
     if (!(size >= 1)) throw new RangeError(`a parser pool needs at least one thread, got ${size}`);
   }
 
   /** Parse a verified file on a parser thread; the caller keeps owning the file and removes it afterwards. */
   parse(file: VerifiedFile, opts: ParseLimits): Promise<ParsedLayer> {
     if (this.closed) return Promise.reject(new Error('the layer parser pool was closed'));
+    if (this.broken)
+      return Promise.reject(Object.assign(new Error('layer parser threads cannot start'), { [LOST]: true }));
     return new Promise((resolve, reject) => {
       this.queue.push({
         job: {
@@ -264,7 +278,7 @@ export class ParserPool {
   private start(): Slot {
     const worker = new Worker(BOOT, {
       eval: true,
-      workerData: { [MARK]: true, url: import.meta.url, tsx: tsxHooks() },
+      workerData: { [MARK]: true, url: this.module, tsx: tsxHooks() },
     });
     const slot: Slot = { worker };
     worker.unref();
@@ -272,6 +286,7 @@ export class ParserPool {
       const job = slot.job;
       if (!job || job.id !== r.id) return;
       slot.job = undefined;
+      slot.answered = true;
       worker.unref();
       if ('layer' in r) job.resolve(r.layer);
       else job.reject(fromWire(r.error));
@@ -294,6 +309,12 @@ export class ParserPool {
       clearTimeout(slot.idle);
       const err = e instanceof Error ? e : new Error('a layer parser thread stopped');
       job?.reject(Object.assign(err, { [LOST]: true }));
+      if (!slot.answered && !this.closed) {
+        // it never got going (it cannot load here): hand every waiting parse back rather than start thread after thread
+        this.broken = true;
+        for (const q of this.queue.splice(0))
+          q.reject(Object.assign(new Error(err.message), { [LOST]: true }));
+      }
       if (!this.closed) this.pump();
     };
     worker.on('error', lost);

@@ -189,3 +189,16 @@ test('a tar cut short inside a file body is LAYER_INVALID, on the calling thread
     await pool.close();
   }
 });
+
+test('threads that cannot start hand every parse back at once (the reader parses in-thread), none hangs', async () => {
+  const pool = new ParserPool(2, 'data:text/javascript,export {}');
+  const f = await layerFile('nostart.tar.gz', layer(T1, 'small'));
+  try {
+    const first = await Promise.allSettled([pool.parse(f, {}), pool.parse(f, {}), pool.parse(f, {})]);
+    for (const r of first) assert.ok(r.status === 'rejected' && parserLost(r.reason), String(r));
+    await assert.rejects(pool.parse(f, {}), (e: unknown) => parserLost(e));
+    assert.equal(pool.threads, 0);
+  } finally {
+    await pool.close();
+  }
+});
