@@ -54,7 +54,7 @@ export interface PullOptions {
   tag?: string | undefined;
   platform?: Platform | undefined;
   allPlatforms?: boolean;
-  /** parallel downloads and parallel diff_id proofs (default 4) */
+  /** parallel downloads (default 4); the diff_id proofs run beside them, one per core at most */
   jobs?: number;
   /** unpack the (single) image into this new or empty directory */
   unpack?: string | undefined;
@@ -222,6 +222,8 @@ interface Transfer {
   settled: Promise<Counts>;
   /** seconds from the first request to the last blob verified */
   seconds(): number;
+  /** downloads at once */
+  jobs: number;
 }
 
 /**
@@ -300,6 +302,7 @@ function transfer(
     },
     settled: Promise.allSettled(run.results).then(() => c),
     seconds: () => Math.round(last - t0) / 1000,
+    jobs,
   };
 }
 
@@ -330,7 +333,7 @@ async function proveAll(
   limits: Limits,
   emit: (e: PullEvent) => void,
 ): Promise<{ proven: LayerProof[]; unpacked: undefined; proving: number }> {
-  const lanes = new Limiter(proofLanes());
+  const lanes = new Limiter(proofLanes(t.jobs));
   // the threads boot while the first blobs download
   warmGzipWorkers(lanes.limit);
   const span = new Span();
@@ -359,9 +362,9 @@ async function proveAll(
   };
 }
 
-/** How many layers are proven at once: one per core. */
-function proofLanes(): number {
-  return Math.max(1, availableParallelism());
+/** How many layers are proven at once: one per core, and never more than the downloads. */
+function proofLanes(jobs: number): number {
+  return Math.max(1, Math.min(jobs, availableParallelism()));
 }
 
 /**
