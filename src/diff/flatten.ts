@@ -45,10 +45,10 @@ export interface LayerReadOptions {
 /**
  * Reads layers once per blob digest per run: two images that share a base layer pay for it once. Concurrency is
  * global to the reader because decompression and hashing compete for the same cores whatever image they serve.
- * `concurrency` layers are in flight (so at most that many temp files). With parser threads, a layer's slot is no
- * longer one download then one parse: downloads run (at most two at once by default, in the order asked) while
- * the threads parse what is on disk, so a thread gets its first layer sooner than with three downloads side by
- * side, and the next one is ready when it is done.
+ * Without parser threads, `concurrency` layers are in flight, each a download then a parse. With them, downloads
+ * (`concurrency` minus the threads, at least two, in the order asked) run beside the parses, with threads +
+ * downloads layers in flight: while every thread parses, the downloads go on, so a thread that finishes finds its
+ * next layer on disk. In flight means a temp file: there are never more.
  */
 export class LayerReader {
   private readonly cache = new Map<string, Promise<ParsedLayer>>();
@@ -61,12 +61,13 @@ export class LayerReader {
 
   constructor(readonly opts: LayerReadOptions = {}) {
     const concurrency = opts.concurrency ?? 3;
-    this.limiter = new Limiter(concurrency);
     const threads = opts.parserThreads ?? defaultParserThreads(concurrency);
     this.pool = threads > 0 ? sharedParserPool(threads) : undefined;
     // two downloads at once even when the threads could take every slot: a remote registry serves one connection
     // slower than a thread parses, a local one is CPU-bound either way
-    this.downloads = new Limiter(Math.min(concurrency, Math.max(2, concurrency - threads)));
+    const downloads = Math.min(concurrency, Math.max(2, concurrency - threads));
+    this.downloads = new Limiter(downloads);
+    this.limiter = new Limiter(threads > 0 ? Math.max(concurrency, threads + downloads) : concurrency);
   }
 
   layer(src: ImageSource, d: Descriptor): Promise<ParsedLayer> {
