@@ -80,11 +80,11 @@ export async function loadTrust(gun: string, registry: string, o: DctTrustOption
     o.client.useCredentialsOf(new URL(server).host, registry);
     cached = stored;
   }
-  const run = () =>
+  const run = (from = cached) =>
     updateTrust({
       gun,
       source,
-      cached,
+      cached: from,
       pinnedRootKeys: pins,
       now: o.now,
       allowExpiredRoot: o.allowExpiredRoot,
@@ -92,19 +92,41 @@ export async function loadTrust(gun: string, registry: string, o: DctTrustOption
       signal: o.signal,
     });
   try {
-    const repo = source.network
-      ? await o.store.withLock(gun, async () => {
-          const r = await run();
-          await o.store.save(gun, r.files);
-          return r;
-        })
-      : await run();
+    const repo = source.network ? await updateAndSave(o.store, gun, stored, run) : await run();
     return { repo, server: source.network ? server : source.describe, source, rootTrust: repo.pinnedBy };
   } catch (e) {
     throw source.network && !o.trustServer && !o.env?.DOCKER_CONTENT_TRUST_SERVER
       ? defaultServerHint(e, server, registry)
       : e;
   }
+}
+
+/**
+ * An update from the server, kept in the store. The update itself only reads what the store held before it began
+ * (`stored`), so it runs outside the store's lock: a warm verification whose documents did not change (the usual
+ * case) takes no lock and writes nothing, and callers verifying tags of one repository at once do not wait for each
+ * other's network round trips. A result that changes the store is saved under the lock — and if another caller
+ * saved something else meanwhile, the update is made again from what the store holds now, so a save never replaces
+ * newer documents (a newer root, a higher version) with ones judged against an older cache.
+ */
+async function updateAndSave(
+  store: TrustStore,
+  gun: string,
+  stored: Map<string, Buffer>,
+  run: (from?: Map<string, Buffer>) => Promise<TrustedRepo>,
+): Promise<TrustedRepo> {
+  const r = await run();
+  if (store.holds(gun, r.files)) return r;
+  return store.withLock(gun, async () => {
+    const now = store.load(gun);
+    const final = sameFiles(now, stored) ? r : await run(now);
+    await store.save(gun, final.files);
+    return final;
+  });
+}
+
+function sameFiles(a: Map<string, Buffer>, b: Map<string, Buffer>): boolean {
+  return a.size === b.size && [...a].every(([n, x]) => b.get(n)?.equals(x));
 }
 
 function pinOnly(stored: Map<string, Buffer>): Map<string, Buffer> | undefined {

@@ -67,6 +67,18 @@ export class TrustStore {
   }
 
   /**
+   * Whether the store's current generation holds exactly the documents {@link save} would keep of `files` — then
+   * saving them would change nothing. An earlier version's layout never counts (saving moves it to the new one).
+   */
+  holds(gun: string, files: Map<string, Buffer>): boolean {
+    const keep = [...files].filter(([n]) => SAFE_NAME.test(n));
+    const dir = this.dir(gun);
+    if (!currentName(dir)) return false;
+    const have = readCurrent(dir);
+    return have.size === keep.length && keep.every(([n, b]) => have.get(n)?.equals(b));
+  }
+
+  /**
    * Replace the cached metadata with `files` (only verified documents are ever passed here; call it under
    * {@link withLock}). The documents go into a new generation, which `current` then names in one rename.
    */

@@ -6,16 +6,18 @@ import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { Digest } from '../../../src/digest/index.js';
 import { isTrustpinError, TrustpinError } from '../../../src/errors/index.js';
-import { buildCert, p256 } from '../../../src/testing/index.js';
+import { buildCert, DctPublisher, p256 } from '../../../src/testing/index.js';
 import type { AttachmentStore } from '../../../src/trust/attachments/index.js';
 import { discoverArtifacts, loadPublicKey, loadTrustedRoot } from '../../../src/trust/cosign/index.js';
 import { canonicalKeyId, keyId, type TufKey } from '../../../src/trust/dct/index.js';
 import { certChain, publicKey } from '../../../src/trust/dct/keys.js';
 import { parseEnvelope } from '../../../src/trust/dct/metadata.js';
 import { TrustStore } from '../../../src/trust/dct/store.js';
+import { createDctVerifier } from '../../../src/trust/index.js';
 import { parseCertificate, validateChain } from '../../../src/trust/notation/x509.js';
 import { notationPki } from '../../harness/notation.js';
 import { makeTempDir, removeDir } from '../../harness/processes.js';
+import { HostileNotary } from '../../hostile-notary/server.js';
 
 const spki = (k: ReturnType<typeof generateKeyPairSync>['publicKey']) =>
   k.export({ type: 'spki', format: 'der' });
@@ -245,6 +247,64 @@ describe('the DCT trust store lock, taken by many callers of one process', () =>
       }
     } finally {
       await removeDir(home);
+    }
+  });
+});
+
+describe('DCT updates outside the store lock', () => {
+  /** A store whose next load() answers what it held earlier: the caller read it before another one saved. */
+  class StaleOnce extends TrustStore {
+    stale: Map<string, Buffer> | undefined;
+    locks = 0;
+    override load(gun: string): Map<string, Buffer> {
+      const s = this.stale;
+      this.stale = undefined;
+      return s ?? super.load(gun);
+    }
+    override withLock<T>(gun: string, fn: () => Promise<T>): Promise<T> {
+      this.locks++;
+      return super.withLock(gun, fn);
+    }
+  }
+
+  test('an unchanged update takes no lock; one judged against a stale cache never overwrites newer trust', async () => {
+    const gun = '127.0.0.1:5999/demo/lockfree';
+    const pub = new DctPublisher(gun).sign('1.0', `sha256:${'1'.repeat(64)}`, 100);
+    pub.publisher.publish();
+    const v2 = pub.publisher.bump('targets').publish();
+    const v3 = pub.publisher.bump('targets').publish();
+    const srv = await HostileNotary.start(gun, v2);
+    const [home, home2] = [await makeTempDir('tp-lockfree'), await makeTempDir('tp-lockfree')];
+    try {
+      const verifier = (store: TrustStore) =>
+        createDctVerifier({ store, trustServer: srv.url, trustCa: srv.caPem, fetchImage: false, env: {} });
+      const ok = (v: { ok: boolean; problems: unknown[] }) => assert.ok(v.ok, JSON.stringify(v.problems));
+      // what a caller that read the store at v2 holds
+      const older = new TrustStore(home2);
+      ok(await verifier(older).verify(`${gun}:1.0`));
+      const atV2 = older.load(gun);
+      srv.files = v3;
+      const store = new StaleOnce(home);
+      const v = verifier(store);
+      ok(await v.verify(`${gun}:1.0`));
+      assert.equal(store.locks, 1, 'the first use saved under the lock');
+      const atV3 = store.load(gun);
+      ok(await v.verify(`${gun}:1.0`));
+      ok(await v.verify(`${gun}:1.0`));
+      assert.equal(store.locks, 1, 'a verification whose documents did not change took the lock');
+      // the server rolls back to v2; a caller whose read of the store predates the save of v3 judges v2 fine —
+      // and must not save it over v3: under the lock the store is seen to have changed and v2 judged again
+      srv.files = v2;
+      store.stale = atV2;
+      const rolled = await v.verify(`${gun}:1.0`);
+      assert.equal(rolled.ok, false, 'a rollback passed against a stale cache');
+      assert.equal(rolled.problems[0]?.code, 'TUF_ROLLBACK');
+      const now = store.load(gun);
+      assert.equal(now.size, atV3.size);
+      for (const [n, b] of atV3) assert.ok(now.get(n)?.equals(b), `${n} was replaced by an older one`);
+    } finally {
+      await srv.close();
+      await Promise.all([removeDir(home), removeDir(home2)]);
     }
   });
 });
