@@ -73,6 +73,8 @@ export class LayerReader {
   layer(src: ImageSource, d: Descriptor): Promise<ParsedLayer> {
     let p = this.cache.get(d.digest);
     if (!p) {
+      // the threads load while the blob downloads
+      if (d.size >= PARSER_THREAD_MIN_BYTES) this.pool?.warm();
       p = this.limiter.run(() => parseLayer(src, d, this.opts, this.pool, this.downloads));
       this.cache.set(d.digest, p);
       this.read.push(d.digest);

@@ -260,6 +260,23 @@ export class ParserPool {
     });
   }
 
+  /**
+   * Start every thread now, before there is a job for it: a thread takes ~0.1 s to load, which the first download
+   * hides. Idle threads stop after a while, as ever.
+   */
+  warm(): void {
+    if (this.closed || this.broken) return;
+    while (this.slots.length < this.size) this.idle(this.start());
+  }
+
+  private idle(slot: Slot): void {
+    clearTimeout(slot.idle);
+    slot.idle = setTimeout(() => {
+      if (!slot.job) this.retire(slot);
+    }, IDLE_MS);
+    slot.idle.unref();
+  }
+
   private pump(): void {
     while (this.queue.length > 0) {
       let slot = this.slots.find((s) => !s.job);
@@ -291,12 +308,7 @@ export class ParserPool {
       if ('layer' in r) job.resolve(r.layer);
       else job.reject(fromWire(r.error));
       this.pump();
-      if (!slot.job) {
-        slot.idle = setTimeout(() => {
-          if (!slot.job) this.retire(slot);
-        }, IDLE_MS);
-        slot.idle.unref();
-      }
+      if (!slot.job) this.idle(slot);
     });
     // a thread that fails outside a job (it could not load, ran out of memory) takes its job with it; the next
     // job starts a new one

@@ -202,3 +202,19 @@ test('threads that cannot start hand every parse back at once (the reader parses
     await pool.close();
   }
 });
+
+test('warm() starts every thread before the first job, and a warmed thread parses', async () => {
+  const pool = new ParserPool(2);
+  try {
+    pool.warm();
+    assert.equal(pool.threads, 2);
+    pool.warm();
+    assert.equal(pool.threads, 2, 'never more than the pool size');
+    const l = await pool.parse(await layerFile('warm.tar.gz', layer(T1, 'w')), {});
+    assert.equal(l.entries.length, 4);
+    assert.equal(pool.threads, 2);
+  } finally {
+    await pool.close();
+  }
+  assert.equal(pool.threads, 0);
+});
