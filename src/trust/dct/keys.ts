@@ -147,8 +147,31 @@ function parsePublicKey(k: TufKey): KeyObject {
 
 const EC_SIZES: Record<string, number> = { prime256v1: 32, secp384r1: 48, secp521r1: 66 };
 
+/**
+ * Signatures that verified, by the SHA-256 of (key, method, signature, message): every update checks the same
+ * cached root, snapshot and targets signatures again. The answer is a pure function of those four; only successes
+ * are kept (a signature that fails is checked, and fails, again), and the bound keeps memory flat.
+ */
+const MAX_VERIFIED_SIGNATURES = 4096;
+const verifiedSignatures = new Set<string>();
+
 /** Check one signature over `msg` the way notary's verifiers do, including key-type/method pairing. */
 export function verifySignature(k: TufKey, method: string, msg: Buffer, sigB64: string): boolean {
+  // each field length-prefixed: no two different (key, method, signature) can spell the same input
+  const h = createHash('sha256');
+  for (const f of [k.keytype, k.keyval.public, method, sigB64])
+    h.update(`${Buffer.byteLength(f)}:`).update(f);
+  const id = h.update(msg).digest('base64');
+  if (verifiedSignatures.has(id)) return true;
+  const ok = checkSignature(k, method, msg, sigB64);
+  if (ok) {
+    if (verifiedSignatures.size >= MAX_VERIFIED_SIGNATURES) verifiedSignatures.clear();
+    verifiedSignatures.add(id);
+  }
+  return ok;
+}
+
+function checkSignature(k: TufKey, method: string, msg: Buffer, sigB64: string): boolean {
   const key = publicKey(k);
   const sig = Buffer.from(sigB64, 'base64');
   const m = method.toLowerCase();

@@ -2,7 +2,7 @@
 // successes, and the signature search asks every place at once while reporting in a fixed order and failing as
 // the one-after-another search did.
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { generateKeyPairSync, sign, X509Certificate } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { Digest } from '../../../src/digest/index.js';
 import { isTrustpinError, TrustpinError } from '../../../src/errors/index.js';
@@ -10,7 +10,7 @@ import { buildCert, DctPublisher, p256 } from '../../../src/testing/index.js';
 import type { AttachmentStore } from '../../../src/trust/attachments/index.js';
 import { discoverArtifacts, loadPublicKey, loadTrustedRoot } from '../../../src/trust/cosign/index.js';
 import { canonicalKeyId, keyId, type TufKey } from '../../../src/trust/dct/index.js';
-import { certChain, publicKey } from '../../../src/trust/dct/keys.js';
+import { certChain, publicKey, verifySignature } from '../../../src/trust/dct/keys.js';
 import { parseEnvelope } from '../../../src/trust/dct/metadata.js';
 import { TrustStore } from '../../../src/trust/dct/store.js';
 import { createDctVerifier } from '../../../src/trust/index.js';
@@ -115,6 +115,32 @@ describe('DCT keys are parsed once per content', () => {
       () => publicKey({ keytype: 'ed25519', keyval: k.keyval }),
       (e: unknown) => e instanceof TrustpinError && e.code === 'TUF_METADATA_INVALID',
     );
+  });
+
+  test('a signature that verified once vouches for exactly that key, method, signature and message', () => {
+    const { publicKey: pub, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const k: TufKey = { keytype: 'ecdsa', keyval: { public: spki(pub).toString('base64') } };
+    const msg = Buffer.from('{"signed":"canonical bytes"}');
+    const sig = sign('sha256', msg, { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64');
+    assert.equal(verifySignature(k, 'ecdsa', msg, sig), true);
+    assert.equal(verifySignature(k, 'ecdsa', Buffer.from(msg), sig), true);
+    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
+    const flipped = Buffer.from(sig, 'base64');
+    flipped[5]! ^= 1;
+    for (let i = 0; i < 2; i++) {
+      assert.equal(verifySignature(k, 'ecdsa', Buffer.from('{"signed":"other bytes"}'), sig), false);
+      assert.equal(verifySignature(k, 'ecdsa', msg, flipped.toString('base64')), false);
+      assert.equal(verifySignature(k, 'rsapss', msg, sig), false, 'the method is part of the answer');
+      assert.equal(
+        verifySignature(
+          { keytype: 'ecdsa', keyval: { public: spki(other).toString('base64') } },
+          'ecdsa',
+          msg,
+          sig,
+        ),
+        false,
+      );
+    }
   });
 
   test('a key that does not parse is refused every time, and a good one after it still parses', () => {
