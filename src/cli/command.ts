@@ -75,6 +75,13 @@ export function addCommand<F>(parent: Command, program: Command, spec: CommandSp
       .slice(0, -2)
       .flat()
       .filter((a): a is string => typeof a === 'string');
+    // one round of module loading instead of two in a row: the action and the registry client start loading
+    // beside the run wrapper (runCommand asks for them again, from the module cache, and reports their failures)
+    const early = [
+      spec.load(),
+      ...(spec.local ? [] : [import('../registry/index.js'), import('../source/index.js')]),
+    ];
+    for (const p of early) p.catch(() => undefined);
     const { runCommand } = await import('./run.js');
     process.exitCode = await runCommand(spec, args, flags, program.opts());
   });
