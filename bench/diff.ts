@@ -301,7 +301,12 @@ export async function main(): Promise<void> {
       );
       if (t.value.code !== 1)
         throw new Error(`trustpin diff: expected exit 1, got ${t.value.code}: ${t.value.stderr}`);
-      j = JSON.parse(t.value.stdout) as TrustpinJson;
+      // exit 1 is also what node gives an uncaught error (or a dist/ rebuilt by another session mid-run): say so
+      try {
+        j = JSON.parse(t.value.stdout) as TrustpinJson;
+      } catch {
+        throw new Error(`trustpin diff: exit 1 without a JSON verdict: ${t.value.stderr.slice(0, 2000)}`);
+      }
       tpRuns.push(t.ms);
       tpCpu.push(Number(/cpu-ms (\d+)/.exec(t.value.stderr)?.[1] ?? Number.NaN));
     }
