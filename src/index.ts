@@ -171,6 +171,7 @@ export {
   type PolicyVerdict,
   parsePolicy,
   policyJsonSchema,
+  preloadVerifiers,
   type Requirement,
   type RequirementResult,
   type Rule,

@@ -12,7 +12,7 @@ import {
 import { createServer as createHttps, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { isTrustpinError, TrustpinError } from '../errors/index.js';
-import { evaluate, loadPolicy, type Policy } from '../policy/index.js';
+import { evaluate, loadPolicy, type Policy, preloadVerifiers } from '../policy/index.js';
 import { RegistryClient } from '../registry/index.js';
 import { admit, budgetOf } from './admit.js';
 import { VerdictCache, type VerdictCacheOptions } from './cache.js';
@@ -99,6 +99,8 @@ export class WebhookServer {
 
   /** Listen; resolves with the address (port 0 picks a free one). */
   async listen(port: number, host = '0.0.0.0'): Promise<{ url: string; port: number }> {
+    // ready means ready: the first review does not load the Sigstore or Notation libraries inside its deadline
+    await preloadVerifiers(this.policy);
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(port, host, () => resolve());
@@ -146,6 +148,7 @@ export class WebhookServer {
       try {
         if (w.path === this.o.policyFile) {
           this.policy = loadPolicy(w.path);
+          void preloadVerifiers(this.policy);
           this.log({ level: 'info', msg: 'policy reloaded', policy: w.path, digest: this.policy.digest });
         } else {
           // only a TLS server watches its certificate and key

@@ -179,10 +179,13 @@ class Evaluator {
       v.problems.push(notPinned(ref, 'defaults.digest is require'));
       return;
     }
-    // the one resolution: the tree is fetched and verified by digest down to the configs
-    const tree = await walkImage(new RegistrySource(ref, this.client), { configs: true, signal });
-    const digest = tree.root.descriptor.digest as Digest;
+    // the one resolution: the tag's manifest, verified by the digest computed from its bytes; the rest of the tree
+    // (children, configs) is fetched and verified by digest while the requirements run — both must hold
+    const source = new RegistrySource(ref, this.client);
+    const digest = (await source.resolve({ signal })).digest as Digest;
     v.digest = digest;
+    const walked = walkImage(source, { configs: true, signal });
+    walked.catch(() => undefined); // awaited below, once the requirements have settled
     const byDigest = withDigest(ref, digest);
     const subjects: Subject[] = [];
     let originPinned: Reference | undefined;
@@ -196,8 +199,11 @@ class Evaluator {
       }
     } else subjects.push({ from: 'origin', ref: byDigest });
     const ctx: EvalContext = { ref, pinnedByUser, subjects };
-    v.requirements = [];
-    for (const r of require) v.requirements.push(await this.requirement(r, ctx));
+    // the requirements are independent (each its own verifier, results kept in the policy's order): at once
+    const settled = await Promise.allSettled(require.map((r) => this.requirement(r, ctx)));
+    const [walk] = await Promise.allSettled([walked]);
+    for (const x of [walk, ...settled]) if (x.status === 'rejected') throw x.reason;
+    v.requirements = settled.map((x) => (x as PromiseFulfilledResult<RequirementResult>).value);
     const results = v.requirements;
     v.problems.push(...results.flatMap(leafProblems));
     v.warnings.push(...results.flatMap(leafWarnings));
@@ -452,6 +458,27 @@ interface EvalContext {
   ref: Reference;
   pinnedByUser: boolean;
   subjects: Subject[];
+}
+
+/**
+ * Load the libraries of the signature systems `policy` requires — cosign's Sigstore stack, Notation's X.509 and
+ * COSE — now instead of inside the first verification that needs them. A server (webhook, mirror) calls it before
+ * it says it is ready, so its first admission or pull does not spend ~0.2 s of its deadline loading modules. A
+ * library that cannot be loaded is left for that first verification to report.
+ */
+export async function preloadVerifiers(policy: Policy): Promise<void> {
+  const kinds = new Set<Requirement['kind']>();
+  const walk = (rs: Requirement[]) => {
+    for (const r of rs) {
+      kinds.add(r.kind);
+      if (r.kind === 'anyOf' || r.kind === 'allOf') walk(r.of);
+    }
+  };
+  for (const rule of policy.rules) walk(rule.require);
+  await Promise.allSettled([
+    kinds.has('cosign') ? import('../trust/cosign/index.js') : undefined,
+    kinds.has('notation') ? import('../trust/notation/index.js') : undefined,
+  ]);
 }
 
 /** A verifier whose system's libraries load on first use (cosign's Sigstore, Notation's pkijs). */

@@ -4,6 +4,7 @@ export {
   DEFAULT_POLICY_CONCURRENCY,
   type EvaluateOptions,
   evaluate,
+  preloadVerifiers,
   summary,
 } from './evaluate.js';
 export { type ExplainedRequirement, explain, type PolicyExplanation } from './explain.js';

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { pipeline, type Readable } from 'node:stream';
 import { type Digest, DigestVerifier } from '../digest/index.js';
 import { isTrustpinError, TrustpinError } from '../errors/index.js';
-import type { Policy } from '../policy/index.js';
+import { type Policy, preloadVerifiers } from '../policy/index.js';
 import type { RegistryOptions } from '../registry/index.js';
 import { Limiter } from '../util/index.js';
 import { ContentCache } from './cache.js';
@@ -324,6 +324,16 @@ export function createMirrorServer(o: MirrorOptions): MirrorServer {
       return url;
     },
     async listen() {
+      // ready means ready: the first pull does not load the Sigstore or Notation libraries while containerd waits
+      // (a policy that does not load now is reported by the requests, as it is when a reload breaks it)
+      const loaded = (() => {
+        try {
+          return policies.current();
+        } catch {
+          return undefined;
+        }
+      })();
+      if (loaded) await preloadVerifiers(loaded);
       const { host, port } = parseListen(o.listen ?? '127.0.0.1:0');
       const s = o.tls
         ? createHttpsServer({ cert: o.tls.cert, key: o.tls.key }, handler)
