@@ -188,7 +188,8 @@ export function gunzipDigest(
     };
     const onError = (e: Error) => {
       done(false);
-      reject(e);
+      // the thread itself failed, not the layer: no LAYER_INVALID for what the image did not do
+      reject(new TrustpinError('INTERNAL', `${what}: the gzip worker failed: ${e.message}`, { cause: e }));
     };
     const onExit = () => {
       done(false);

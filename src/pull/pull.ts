@@ -335,7 +335,7 @@ async function proveAll(
 ): Promise<{ proven: LayerProof[]; unpacked: undefined; proving: number }> {
   const lanes = new Limiter(proofLanes(t.jobs));
   // the threads boot while the first blobs download
-  warmGzipWorkers(lanes.limit);
+  if (checks.some((j) => /gzip/.test(j.descriptor.mediaType))) warmGzipWorkers(lanes.limit);
   const span = new Span();
   const proofs = checks.map((j) =>
     t.ready(j.descriptor.digest).then(() =>
