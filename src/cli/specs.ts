@@ -128,7 +128,12 @@ export const diffSpec: CommandSpec<DiffFlags> = {
       description: 'list at most N paths per section (counts stay complete)',
       default: '200',
     },
-    { flags: '--concurrency <n>', description: 'layers read at once', default: '3' },
+    {
+      flags: '--concurrency <n>',
+      description:
+        'layers read at once (with parser threads, one per core up to N, threads + downloads layers may wait on disk)',
+      default: '3',
+    },
     {
       flags: '--policy <file>',
       description:
