@@ -75,15 +75,18 @@ export function addCommand<F>(parent: Command, program: Command, spec: CommandSp
       .slice(0, -2)
       .flat()
       .filter((a): a is string => typeof a === 'string');
-    // one round of module loading instead of two in a row: the action and the registry client start loading
-    // beside the run wrapper (runCommand asks for them again, from the module cache, and reports their failures)
+    // one round of module loading instead of two or three in a row: the action, the registry client and the
+    // extra CAs (their module and files) start loading beside the run wrapper, which awaits them and reports
+    // their failures
+    const ca = spec.ca?.(args, flags);
     const early = [
       spec.load(),
       ...(spec.local ? [] : [import('../registry/index.js'), import('../source/index.js')]),
+      ...(ca ? [ca] : []),
     ];
     for (const p of early) p.catch(() => undefined);
     const { runCommand } = await import('./run.js');
-    process.exitCode = await runCommand(spec, args, flags, program.opts());
+    process.exitCode = await runCommand(spec, args, flags, program.opts(), ca);
   });
   return cmd;
 }

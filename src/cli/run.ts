@@ -18,13 +18,15 @@ export async function runCommand<F>(
   args: string[],
   flags: F,
   g: GlobalOptions,
+  /** `spec.ca` already started by the caller */
+  started?: Promise<Record<string, Buffer[]>>,
 ): Promise<number> {
   let ctx: Context | undefined;
   try {
     const login = loginOptions(g, spec.images?.(args, flags) ?? []);
     const [{ action }, ca, net] = await Promise.all([
       spec.load(),
-      spec.ca?.(args, flags) ?? {},
+      started ?? spec.ca?.(args, flags) ?? {},
       spec.local ? undefined : loadNetwork(),
     ]);
     const context = makeContext(g, ca, login, net);
