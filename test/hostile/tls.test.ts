@@ -152,3 +152,17 @@ test('an https:// server that does not speak TLS is never asked over plain HTTP'
     await new Promise<void>((r) => http.close(() => r()));
   }
 });
+
+test('a loopback registry with no CA given: reached over HTTPS without verifying its certificate (as docker), no plain HTTP', () =>
+  withDual(async (d) => {
+    const c = new RegistryClient({ attempts: 1, timeoutMs: 5000, credentials: async () => undefined });
+    try {
+      const res = await c.request(d.host, 'demo/app', 'GET', 'tags/list');
+      await res.body.dump();
+      assert.equal(res.status, 200);
+      assert.ok(d.tls.includes('/v2/demo/app/tags/list'), d.tls.join(' '));
+      assert.deepEqual(d.plain, []);
+    } finally {
+      await c.close();
+    }
+  }));
