@@ -1,7 +1,7 @@
 // The command wrapper's light half: a command is a spec (what commander must know up front) plus an action
 // module imported only when the command runs, so `--help` and `--version` never load a command's library.
 import type { Command } from 'commander';
-import type { Context } from './common.js';
+import type { Context, Network } from './common.js';
 
 /** 0 verified/equal, 1 verification failed/different, 2 usage or operational error. */
 export type ExitCode = 0 | 1 | 2;
@@ -60,6 +60,21 @@ export function collect(v: string, prev: string[] | undefined): string[] {
   return [...(prev ?? []), v];
 }
 
+/** What a command needs loaded before its action runs, started at once when it is invoked. */
+export interface Started<F> {
+  action: Promise<{ action: Action<F> }>;
+  /** `spec.ca`'s extra CA certificates per host (none: `{}`) */
+  ca: Promise<Record<string, Buffer[]>>;
+  /** the registry client and the sources; undefined for a `local` command */
+  net: Promise<Network | undefined>;
+}
+
+/** Load {@link Network} (only for commands that are not `local`). */
+async function loadNetwork(): Promise<Network> {
+  const [r, s] = await Promise.all([import('../registry/index.js'), import('../source/index.js')]);
+  return { RegistryClient: r.RegistryClient, openSource: s.openSource };
+}
+
 /** Declare `spec` on `parent`; its modules load when it runs. */
 export function addCommand<F>(parent: Command, program: Command, spec: CommandSpec<F>): Command {
   const cmd = parent.command(spec.name).description(spec.description);
@@ -78,15 +93,14 @@ export function addCommand<F>(parent: Command, program: Command, spec: CommandSp
     // one round of module loading instead of two or three in a row: the action, the registry client and the
     // extra CAs (their module and files) start loading beside the run wrapper, which awaits them and reports
     // their failures
-    const ca = spec.ca?.(args, flags);
-    const early = [
-      spec.load(),
-      ...(spec.local ? [] : [import('../registry/index.js'), import('../source/index.js')]),
-      ...(ca ? [ca] : []),
-    ];
-    for (const p of early) p.catch(() => undefined);
+    const started: Started<F> = {
+      action: spec.load(),
+      ca: spec.ca?.(args, flags) ?? Promise.resolve({}),
+      net: spec.local ? Promise.resolve(undefined) : loadNetwork(),
+    };
+    for (const p of Object.values(started)) p.catch(() => undefined);
     const { runCommand } = await import('./run.js');
-    process.exitCode = await runCommand(spec, args, flags, program.opts(), ca);
+    process.exitCode = await runCommand(spec, args, flags, program.opts(), started);
   });
   return cmd;
 }

@@ -48,11 +48,6 @@ export interface Network {
   openSource: typeof openSource;
 }
 
-export async function loadNetwork(): Promise<Network> {
-  const [r, s] = await Promise.all([import('../registry/index.js'), import('../source/index.js')]);
-  return { RegistryClient: r.RegistryClient, openSource: s.openSource };
-}
-
 export function makeContext(
   opts: GlobalOptions,
   extraCa: Record<string, Buffer[]> = {},

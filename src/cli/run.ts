@@ -2,13 +2,12 @@
 // runs the action, prints its outcome as JSON, text or `-q` text, closes what was opened, returns the exit code.
 import { TrustpinError } from '../errors/index.js';
 import { parseDockerReference } from '../reference/index.js';
-import type { CommandSpec, Outcome } from './command.js';
+import type { CommandSpec, Outcome, Started } from './command.js';
 import {
   type Context,
   formatError,
   type GlobalOptions,
   type LoginOptions,
-  loadNetwork,
   makeContext,
   printError,
 } from './common.js';
@@ -18,17 +17,12 @@ export async function runCommand<F>(
   args: string[],
   flags: F,
   g: GlobalOptions,
-  /** `spec.ca` already started by the caller */
-  started?: Promise<Record<string, Buffer[]>>,
+  started: Started<F>,
 ): Promise<number> {
   let ctx: Context | undefined;
   try {
     const login = loginOptions(g, spec.images?.(args, flags) ?? []);
-    const [{ action }, ca, net] = await Promise.all([
-      spec.load(),
-      started ?? spec.ca?.(args, flags) ?? {},
-      spec.local ? undefined : loadNetwork(),
-    ]);
+    const [{ action }, ca, net] = await Promise.all([started.action, started.ca, started.net]);
     const context = makeContext(g, ca, login, net);
     ctx = context;
     const outcome = await action(args, flags, ctx);
