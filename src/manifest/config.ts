@@ -5,12 +5,12 @@ import { TrustpinError } from '../errors/index.js';
 import {
   array,
   bool,
+  checkShape,
   nullish,
   object,
   optional,
   record,
   type Shape,
-  ShapeError,
   str,
   unknown,
 } from '../util/index.js';
@@ -63,13 +63,11 @@ export function parseImageConfig(vb: VerifiedBytes): Verified<ImageConfig> {
       `image config ${vb.digest} is not JSON: ${(e as Error).message}`,
     );
   }
-  let data: Shape<typeof configSchema>;
-  try {
-    data = configSchema(doc, '');
-  } catch (e) {
-    if (!(e instanceof ShapeError)) throw e;
-    throw new TrustpinError('MANIFEST_INVALID', `image config ${vb.digest} is invalid: ${e.message}`);
-  }
+  const data = checkShape(
+    configSchema,
+    doc,
+    (e) => new TrustpinError('MANIFEST_INVALID', `image config ${vb.digest} is invalid: ${e.message}`),
+  );
   // after the schema, so only what it keeps is walked: numbers survive only in free-form members (ExposedPorts, Volumes)
   requireJsonNumbers(vb.bytes, data, `image config ${vb.digest}`);
   const diffIds = data.rootfs.diff_ids.map((d) => parseDigest(d));

@@ -5,12 +5,12 @@ import { TrustpinError } from '../errors/index.js';
 import {
   array,
   type Check,
+  checkShape,
   literal,
   map,
   object,
   optional,
   record,
-  ShapeError,
   size,
   str,
 } from '../util/index.js';
@@ -119,12 +119,7 @@ function invalid(digest: string, why: string, found?: string): TrustpinError {
 
 /** `check` of the document, or MANIFEST_INVALID saying where it does not fit. */
 function shaped<T>(digest: string, check: Check<T>, obj: unknown): T {
-  try {
-    return check(obj, '');
-  } catch (e) {
-    if (e instanceof ShapeError) throw invalid(digest, e.message);
-    throw e;
-  }
+  return checkShape(check, obj, (e) => invalid(digest, e.message));
 }
 
 /** Guess the media type from the document itself, as containers/image does when `mediaType` is absent. */

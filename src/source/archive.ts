@@ -14,7 +14,7 @@ import {
 import { TrustpinError } from '../errors/index.js';
 import { type Descriptor, type Manifest, MT, parseManifest } from '../manifest/index.js';
 import { formatReference, parseReference, withDefaultTag } from '../reference/index.js';
-import { array, nullish, object, type Shape, ShapeError, str } from '../util/index.js';
+import { array, checkShape, nullish, object, type Shape, str } from '../util/index.js';
 import { blobPath, REF_NAME } from './layout-format.js';
 import { type TarEntry, TarFs, TarIndex, verifiedStream } from './layout-fs.js';
 import { LazySource, layoutName, OciLayout, OciLayoutSource, parseOciRef } from './oci-layout.js';
@@ -104,15 +104,15 @@ async function readLegacyManifest(tar: TarIndex, where: string): Promise<LegacyE
       found: (err as Error).message,
     });
   }
-  try {
-    return legacySchema(doc, '');
-  } catch (e) {
-    if (!(e instanceof ShapeError)) throw e;
-    throw new TrustpinError('SOURCE_INVALID', `manifest.json in ${where} is not a docker save manifest`, {
-      expected: '[{"Config": …, "RepoTags": […], "Layers": […]}]',
-      found: e.message,
-    });
-  }
+  return checkShape(
+    legacySchema,
+    doc,
+    (e) =>
+      new TrustpinError('SOURCE_INVALID', `manifest.json in ${where} is not a docker save manifest`, {
+        expected: '[{"Config": …, "RepoTags": […], "Layers": […]}]',
+        found: e.message,
+      }),
+  );
 }
 
 function tagsMatch(e: LegacyEntry, want: string): boolean {

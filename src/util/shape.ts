@@ -133,6 +133,19 @@ export function object<S extends Members>(members: S): Check<ObjectShape<S>> {
   };
 }
 
+/**
+ * `check` of a whole document: a mismatch becomes `fail(e)`, the caller's own coded error naming the document;
+ * anything else thrown is rethrown as it is.
+ */
+export function checkShape<T>(check: Check<T>, doc: unknown, fail: (e: ShapeError) => Error): T {
+  try {
+    return check(doc, '');
+  } catch (e) {
+    if (e instanceof ShapeError) throw fail(e);
+    throw e;
+  }
+}
+
 /** `c`, then `f` of what it kept; an Error thrown by `f` becomes a ShapeError at that path. */
 export function map<T, U>(c: Check<T>, f: (t: T) => U): Check<U> {
   return (v, path) => {

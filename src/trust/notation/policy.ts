@@ -5,12 +5,12 @@ import * as asn1js from 'asn1js';
 import { TrustpinError } from '../../errors/index.js';
 import {
   array,
+  checkShape,
   nullable,
   nullish,
   object,
   record,
   type Shape,
-  ShapeError,
   str as text,
 } from '../../util/index.js';
 import { parseStrictJson } from '../dct/canonical.js';
@@ -177,17 +177,13 @@ export function parseTrustPolicy(input: Buffer | string | object, source: string
       });
     }
   }
-  let doc: Shape<typeof DocumentShape>;
-  try {
-    doc = DocumentShape(goFields(json, 'doc', source), '');
-  } catch (e) {
-    if (!(e instanceof ShapeError)) throw e;
-    throw bad(source, undefined, `is malformed at ${e.path || '(top level)'}: ${e.why}`, {
+  const doc = checkShape(DocumentShape, goFields(json, 'doc', source), (e) =>
+    bad(source, undefined, `is malformed at ${e.path || '(top level)'}: ${e.why}`, {
       expected:
         '{"version": "1.0", "trustPolicies": [{"name", "registryScopes", "signatureVerification", "trustStores", "trustedIdentities"}]}',
       found: e.why,
-    });
-  }
+    }),
+  );
   const version = doc.version ?? '';
   if (version === '')
     throw bad(source, undefined, 'has an empty version, version must be specified', {
