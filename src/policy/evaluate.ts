@@ -21,7 +21,7 @@ import {
   type VerdictWarning,
 } from '../trust/index.js';
 import { mapLimit } from '../util/index.js';
-import { type MirrorMatch, mirrorOf, normalized, selectRule } from './select.js';
+import { leafRequirements, type MirrorMatch, mirrorOf, normalized, selectRule } from './select.js';
 import type {
   Policy,
   PolicyReport,
@@ -467,14 +467,7 @@ interface EvalContext {
  * library that cannot be loaded is left for that first verification to report.
  */
 export async function preloadVerifiers(policy: Policy): Promise<void> {
-  const kinds = new Set<Requirement['kind']>();
-  const walk = (rs: Requirement[]) => {
-    for (const r of rs) {
-      kinds.add(r.kind);
-      if (r.kind === 'anyOf' || r.kind === 'allOf') walk(r.of);
-    }
-  };
-  for (const rule of policy.rules) walk(rule.require);
+  const kinds = new Set(policy.rules.flatMap((rule) => leafRequirements(rule.require).map((r) => r.kind)));
   await Promise.allSettled([
     kinds.has('cosign') ? import('../trust/cosign/index.js') : undefined,
     kinds.has('notation') ? import('../trust/notation/index.js') : undefined,

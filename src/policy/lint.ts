@@ -1,13 +1,13 @@
 // `policy check`: the loader's errors plus what a valid policy may still get wrong — a trust root nothing uses, two
 // rules with one scope (the second can never apply), a scope written for a reference that is never normalised so.
 import { type PolicyFinding, parsePolicy, readPolicySource } from './load.js';
+import { leafRequirements } from './select.js';
 import type { Policy, Requirement } from './types.js';
 
 function usedRoots(reqs: Requirement[], out: Set<string>): Set<string> {
-  for (const q of reqs) {
+  for (const q of leafRequirements(reqs)) {
     if (q.kind === 'dct' || q.kind === 'notation') out.add(q.trustRoot);
     else if (q.kind === 'cosign') for (const n of q.trustRoots) out.add(n);
-    else if (q.kind === 'anyOf' || q.kind === 'allOf') usedRoots(q.of, out);
   }
   return out;
 }

@@ -1,7 +1,12 @@
 // Which rule applies to an image and which origin a mirrored image is judged as. Scopes are globs on the normalised
 // reference (`*` one path segment, `**` any); the most specific scope wins, so exactly one rule applies.
 import { formatReference, fullName, type Reference } from '../reference/index.js';
-import type { MirrorSpec, Policy, Rule } from './types.js';
+import type { MirrorSpec, Policy, Requirement, Rule } from './types.js';
+
+/** The checks a requirement list makes, `anyOf`/`allOf` opened up to their leaves (depth first, in order). */
+export function leafRequirements(reqs: Requirement[]): Requirement[] {
+  return reqs.flatMap((r) => (r.kind === 'anyOf' || r.kind === 'allOf' ? leafRequirements(r.of) : [r]));
+}
 
 /** A scope split into its name glob and optional `:tag` / `@digest` glob. */
 function splitScope(scope: string): { name: string; tag?: string; digest?: string } {
