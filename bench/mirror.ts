@@ -7,7 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildImage } from '../src/testing/index.js';
 import { mirrorHostsDir, startContainerd } from '../test/harness/containerd.js';
-import { cosignKey, legacyPushSet, signLegacy, simpleSigningPayload } from '../test/harness/cosign.js';
+import { cosignKey, pushKeyedSignature } from '../test/harness/cosign.js';
 import { freePort } from '../test/harness/ports.js';
 import {
   type ManagedProcess,
@@ -112,19 +112,7 @@ export async function main(): Promise<void> {
     const total = image.layers.reduce((n, l) => n + l.size, 0) + image.config.size;
     const key = cosignKey('p256');
     await writeFile(join(dir, 'cosign.pub'), key.pem);
-    await pushArtifacts(
-      reg.host,
-      REPO,
-      legacyPushSet(image.manifest.digest, [
-        signLegacy({
-          payload: simpleSigningPayload({
-            digest: image.manifest.digest,
-            dockerReference: `${ORIGIN}/${REPO}`,
-          }),
-          key,
-        }),
-      ]),
-    );
+    await pushKeyedSignature(reg.host, REPO, image.manifest.digest, `${ORIGIN}/${REPO}`, key);
     // a small second image, signed too: pulled first through a fresh mirror to warm the process (JIT, upstream
     // connections) without warming the big image's verdict
     const small = await buildImage({
@@ -135,19 +123,7 @@ export async function main(): Promise<void> {
       blobs: [small.config.bytes, ...small.layers.map((l) => l.bytes)],
       manifests: [{ bytes: small.manifest.bytes, mediaType: small.manifest.mediaType, tag: 'warmup' }],
     });
-    await pushArtifacts(
-      reg.host,
-      REPO,
-      legacyPushSet(small.manifest.digest, [
-        signLegacy({
-          payload: simpleSigningPayload({
-            digest: small.manifest.digest,
-            dockerReference: `${ORIGIN}/${REPO}`,
-          }),
-          key,
-        }),
-      ]),
-    );
+    await pushKeyedSignature(reg.host, REPO, small.manifest.digest, `${ORIGIN}/${REPO}`, key);
     const policy = join(dir, 'policy.yaml');
     await writeFile(
       policy,

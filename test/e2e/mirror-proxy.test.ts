@@ -11,18 +11,15 @@ import { mirrorHostsDir, startContainerd } from '../harness/containerd.js';
 import {
   cosignKey,
   freePort,
-  legacyPushSet,
   type ManagedProcess,
   makeTempDir,
-  pushArtifacts,
+  pushKeyedSignature,
   type RunningRegistry,
   removeDir,
   requireBinary,
   run,
   type SeededImages,
   seedRegistry,
-  signLegacy,
-  simpleSigningPayload,
   startProcess,
   startRegistry,
   waitForUrl,
@@ -64,19 +61,7 @@ describe('serve mirror with real clients', () => {
     const key = cosignKey('p256');
     await writeFile(join(dir, 'cosign.pub'), key.pem);
     // signed for the name clients use: the origin's, whichever host serves it
-    await pushArtifacts(
-      reg.host,
-      'demo/app',
-      legacyPushSet(images.demoApp.digest, [
-        signLegacy({
-          payload: simpleSigningPayload({
-            digest: images.demoApp.digest,
-            dockerReference: `${ORIGIN}/demo/app`,
-          }),
-          key,
-        }),
-      ]),
-    );
+    await pushKeyedSignature(reg.host, 'demo/app', images.demoApp.digest, `${ORIGIN}/demo/app`, key);
     const policy = join(dir, 'policy.yaml');
     await writeFile(
       policy,

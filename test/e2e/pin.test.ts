@@ -10,14 +10,11 @@ import { after, before, describe, test } from 'node:test';
 import { trustpin } from '../cli/run.js';
 import {
   cosignKey,
-  legacyPushSet,
   makeTempDir,
-  pushArtifacts,
+  pushKeyedSignature,
   type RunningRegistry,
   type SeededImages,
   seedRegistry,
-  signLegacy,
-  simpleSigningPayload,
   startRegistry,
 } from '../harness/index.js';
 import { copyImage, writePolicyFile } from '../harness/policy.js';
@@ -66,16 +63,7 @@ describe('trustpin pin against the real registry', () => {
     keyFile = join(root, 'cosign.pub');
     await writeFile(keyFile, key.pem);
     const app = images.demoApp;
-    await pushArtifacts(
-      reg.host,
-      'demo/app',
-      legacyPushSet(app.digest, [
-        signLegacy({
-          payload: simpleSigningPayload({ digest: app.digest, dockerReference: `${reg.host}/demo/app` }),
-          key,
-        }),
-      ]),
-    );
+    await pushKeyedSignature(reg.host, 'demo/app', app.digest, `${reg.host}/demo/app`, key);
   });
   after(async () => {
     await reg?.stop();

@@ -10,17 +10,14 @@ import { after, before, describe, test } from 'node:test';
 import { trustpin } from '../cli/run.js';
 import {
   cosignKey,
-  legacyPushSet,
   makeTempDir,
-  pushArtifacts,
+  pushKeyedSignature,
   type RunningNotary,
   type RunningRegistry,
   type SeededImages,
   type SeededTrust,
   seedRegistry,
   seedTrust,
-  signLegacy,
-  simpleSigningPayload,
   startNotary,
   startRegistry,
 } from '../harness/index.js';
@@ -130,16 +127,7 @@ ${roots()}`;
         await writeFile(files.otherKey, cosignKey('p256').pem);
         // cosign: the demo/app index (also the origin of the mirrors below)
         const app = images.demoApp;
-        await pushArtifacts(
-          reg.host,
-          'demo/app',
-          legacyPushSet(app.digest, [
-            signLegacy({
-              payload: simpleSigningPayload({ digest: app.digest, dockerReference: ref('demo/app') }),
-              key,
-            }),
-          ]),
-        );
+        await pushKeyedSignature(reg.host, 'demo/app', app.digest, ref('demo/app'), key);
         // Notation: the arm64 manifest
         const pki = notationPki({ subjects: { leaf: LEAF } });
         files.notationCa = join(dir, 'acme-ca.pem');

@@ -17,15 +17,12 @@ import {
 } from '../harness/apiserver.js';
 import {
   cosignKey,
-  legacyPushSet,
   type ManagedProcess,
   makeTempDir,
-  pushArtifacts,
+  pushKeyedSignature,
   type RunningRegistry,
   type SeededImages,
   seedRegistry,
-  signLegacy,
-  simpleSigningPayload,
   startRegistry,
 } from '../harness/index.js';
 import { copyImage } from '../harness/policy.js';
@@ -92,16 +89,7 @@ ${extra}`,
       const digest = await copyImage(reg.host, 'demo/app:1.0-amd64', repo, tag);
       digests[r] = digest;
       if (r === UNSIGNED) continue;
-      await pushArtifacts(
-        reg.host,
-        repo,
-        legacyPushSet(digest, [
-          signLegacy({
-            payload: simpleSigningPayload({ digest, dockerReference: `${reg.host}/${repo}` }),
-            key,
-          }),
-        ]),
-      );
+      await pushKeyedSignature(reg.host, repo, digest, `${reg.host}/${repo}`, key);
     }
     hang = createServer(() => undefined).listen(0, '127.0.0.1');
   });

@@ -25,6 +25,7 @@ import {
   EMPTY_CONFIG,
   goJson,
   type PushSet,
+  pushArtifacts,
   referrerManifest,
   tagSchemaIndex,
 } from './push.js';
@@ -1103,6 +1104,21 @@ export function legacyPushSet(imageDigest: string, layers: LegacyLayer[], suffix
     blobs: m.blobs,
     manifests: [{ bytes: m.manifest.bytes, mediaType: m.manifest.mediaType, tag: m.manifest.tag! }],
   };
+}
+
+/**
+ * Sign `digest` with `key` for `dockerReference` as `cosign sign --key --tlog-upload=false` does (simple signing
+ * under the `.sig` tag, no Rekor entry) and push the signature to `repository` on the plain-HTTP registry `host`.
+ */
+export async function pushKeyedSignature(
+  host: string,
+  repository: string,
+  digest: string,
+  dockerReference: string,
+  key: CosignKey,
+): Promise<void> {
+  const sig = signLegacy({ payload: simpleSigningPayload({ digest, dockerReference }), key });
+  await pushArtifacts(host, repository, legacyPushSet(digest, [sig]));
 }
 
 /** Bundle referrers of `subject` plus their tag-schema index, as a PushSet (index pushed last). */

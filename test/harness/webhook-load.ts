@@ -5,12 +5,11 @@ import { writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:https';
 import { join } from 'node:path';
 import { cliArgv } from '../cli/run.js';
-import { cosignKey, legacyPushSet, signLegacy, simpleSigningPayload } from './cosign.js';
+import { cosignKey, pushKeyedSignature } from './cosign.js';
 import { seedRegistry } from './images.js';
 import { copyImage } from './policy.js';
 import { freePort } from './ports.js';
 import { type ManagedProcess, makeTempDir, startProcess } from './processes.js';
-import { pushArtifacts } from './push.js';
 import { type RunningRegistry, startRegistry } from './registry.js';
 import { makeTestPki, type TestPki } from './tls.js';
 
@@ -114,16 +113,7 @@ export async function runWebhookLoad(o: LoadOptions): Promise<LoadResult> {
     for (let i = 0; i < o.images; i++) {
       const repo = `load/img-${i}`;
       const digest = await copyImage(reg.host, 'demo/app:1.0-amd64', repo, '1.0');
-      await pushArtifacts(
-        reg.host,
-        repo,
-        legacyPushSet(digest, [
-          signLegacy({
-            payload: simpleSigningPayload({ digest, dockerReference: `${reg.host}/${repo}` }),
-            key,
-          }),
-        ]),
-      );
+      await pushKeyedSignature(reg.host, repo, digest, `${reg.host}/${repo}`, key);
       refs.push(`${reg.host}/${repo}:1.0`);
     }
     const policy = join(dir, 'policy.yaml');
