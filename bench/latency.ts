@@ -20,7 +20,6 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { VerdictCache } from '../src/admission/cache.js';
 import { type AdmissionRequest, admit } from '../src/admission/index.js';
-import { buildImage } from '../src/demo/build.js';
 import { evaluate, loadPolicy, type Policy } from '../src/policy/index.js';
 import { RegistryClient } from '../src/registry/index.js';
 import { createCosignVerifier } from '../src/trust/cosign/index.js';
@@ -40,7 +39,8 @@ import { writePolicyFile } from '../test/harness/policy.js';
 import { makeTempDir, requireBinary } from '../test/harness/processes.js';
 import { pushArtifacts } from '../test/harness/push.js';
 import { startRegistry } from '../test/harness/registry.js';
-import { exec } from './util.js';
+import { percentile } from '../test/harness/webhook-load.js';
+import { exec, pushImage } from './util.js';
 
 /** new digests per system and layer */
 const N = 30;
@@ -55,24 +55,8 @@ const SYSTEMS: System[] = ['dct', 'cosign', 'notation'];
 /** per system: one seen image, N for the verifier layer, N for the webhook layer */
 const IMAGES = 1 + 2 * N;
 
-const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
-/** nearest-rank percentile */
-function pct(xs: number[], p: number): number {
-  const s = sorted(xs);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
-}
-
-async function pushImage(host: string, repository: string, tag: string, seed: string) {
-  const img = await buildImage({
-    platform: { os: 'linux', architecture: 'amd64' },
-    layers: [[{ path: `app/${seed}.txt`, content: `image ${seed}\n` }]],
-  });
-  await pushArtifacts(host, repository, {
-    blobs: [img.config.bytes, ...img.layers.map((l) => l.bytes)],
-    manifests: [{ bytes: img.manifest.bytes, mediaType: img.manifest.mediaType, tag }],
-  });
-  return img.manifest;
-}
+/** nearest-rank percentile (the webhook load harness's) */
+const pct = percentile;
 
 function podReview(uid: string, image: string): AdmissionRequest {
   return {

@@ -7,7 +7,6 @@
 // The CLI is bundled into a temporary directory (as bench/notation.ts does): dist/ is left alone.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildImage } from '../src/demo/build.js';
 import { evaluate, loadPolicy, type PolicyReport } from '../src/policy/index.js';
 import { RegistryClient } from '../src/registry/index.js';
 import { cosignKey, fakeSigstore, signImage } from '../test/harness/cosign.js';
@@ -26,7 +25,7 @@ import { makeTempDir, requireBinary } from '../test/harness/processes.js';
 import { pushArtifacts } from '../test/harness/push.js';
 import { startRegistry } from '../test/harness/registry.js';
 import { bundleCli } from './notation.js';
-import { exec } from './util.js';
+import { exec, pushImage } from './util.js';
 
 const COUNTS = { dct: 10, cosign: 15, notation: 15, mirror: 5, unsigned: 5 };
 const DOCKER_CALLS = 50;
@@ -35,19 +34,6 @@ const WIDE = 16;
 const LEAF = 'C=US, ST=WA, L=Seattle, O=Acme Bench, CN=Acme Bench Signer';
 
 type Kind = keyof typeof COUNTS;
-
-/** One image pushed to `repository:tag`; its manifest digest and size. */
-async function pushImage(host: string, repository: string, tag: string, seed: string) {
-  const img = await buildImage({
-    platform: { os: 'linux', architecture: 'amd64' },
-    layers: [[{ path: `app/${seed}.txt`, content: `image ${seed}\n` }]],
-  });
-  await pushArtifacts(host, repository, {
-    blobs: [img.config.bytes, ...img.layers.map((l) => l.bytes)],
-    manifests: [{ bytes: img.manifest.bytes, mediaType: img.manifest.mediaType, tag }],
-  });
-  return img.manifest;
-}
 
 export async function main(): Promise<void> {
   const dockerBin = requireBinary('docker', 'docker-ce-cli');

@@ -3,6 +3,8 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildImage } from '../src/demo/build.js';
+import { pushArtifacts } from '../test/harness/push.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI = resolve(ROOT, 'dist/trustpin.mjs');
@@ -64,4 +66,17 @@ export async function tagMany(
     refs.push(`${reg.host}/${repo}:${tag}`);
   }
   return refs;
+}
+
+/** One small image (one layer naming `seed`) pushed to `repository:tag` on a plain-HTTP registry; its manifest. */
+export async function pushImage(host: string, repository: string, tag: string, seed: string) {
+  const img = await buildImage({
+    platform: { os: 'linux', architecture: 'amd64' },
+    layers: [[{ path: `app/${seed}.txt`, content: `image ${seed}\n` }]],
+  });
+  await pushArtifacts(host, repository, {
+    blobs: [img.config.bytes, ...img.layers.map((l) => l.bytes)],
+    manifests: [{ bytes: img.manifest.bytes, mediaType: img.manifest.mediaType, tag }],
+  });
+  return img.manifest;
 }
