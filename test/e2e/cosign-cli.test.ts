@@ -14,13 +14,12 @@ import {
   legacyPushSet,
   makeTempDir,
   pushArtifacts,
+  pushKeyedSignature,
   type RunningRegistry,
   referrersPushSet,
   type SeededImages,
   seedRegistry,
-  signLegacy,
   signLegacyAttestation,
-  simpleSigningPayload,
   startRegistry,
 } from '../harness/index.js';
 import { skipNoVectors, vectorPath } from '../vectors.js';
@@ -39,16 +38,7 @@ describe('signatures and sigstore commands', () => {
     const key = cosignKey('p256');
     const sigstore = fakeSigstore();
     const ci = sigstore.issue({ subject: 'ci@acme.example', issuer: 'https://accounts.example.com' });
-    await pushArtifacts(
-      reg.host,
-      'demo/app',
-      legacyPushSet(app.digest, [
-        signLegacy({
-          payload: simpleSigningPayload({ digest: app.digest, dockerReference: `${reg.host}/demo/app` }),
-          key,
-        }),
-      ]),
-    );
+    await pushKeyedSignature(reg.host, 'demo/app', app.digest, `${reg.host}/demo/app`, key);
     await pushArtifacts(
       reg.host,
       'demo/app',
