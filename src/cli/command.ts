@@ -1,6 +1,7 @@
 // The command wrapper's light half: a command is a spec (what commander must know up front) plus an action
 // module imported only when the command runs, so `--help` and `--version` never load a command's library.
 import type { Command } from 'commander';
+import { settleLater } from '../util/index.js';
 import type { Context, Network } from './common.js';
 
 /** 0 verified/equal, 1 verification failed/different, 2 usage or operational error. */
@@ -94,11 +95,10 @@ export function addCommand<F>(parent: Command, program: Command, spec: CommandSp
     // extra CAs (their module and files) start loading beside the run wrapper, which awaits them and reports
     // their failures
     const started: Started<F> = {
-      action: spec.load(),
-      ca: spec.ca?.(args, flags) ?? Promise.resolve({}),
-      net: spec.local ? Promise.resolve(undefined) : loadNetwork(),
+      action: settleLater(spec.load()),
+      ca: settleLater(spec.ca?.(args, flags) ?? Promise.resolve({})),
+      net: settleLater(spec.local ? Promise.resolve(undefined) : loadNetwork()),
     };
-    for (const p of Object.values(started)) p.catch(() => undefined);
     const { runCommand } = await import('./run.js');
     process.exitCode = await runCommand(spec, args, flags, program.opts(), started);
   });

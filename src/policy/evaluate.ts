@@ -20,7 +20,7 @@ import {
   type TrustVerifier,
   type VerdictWarning,
 } from '../trust/index.js';
-import { mapLimit } from '../util/index.js';
+import { mapLimit, settleLater } from '../util/index.js';
 import { leafRequirements, type MirrorMatch, mirrorOf, normalized, selectRule } from './select.js';
 import type {
   Policy,
@@ -184,8 +184,7 @@ class Evaluator {
     const source = new RegistrySource(ref, this.client);
     const digest = (await source.resolve({ signal })).digest as Digest;
     v.digest = digest;
-    const walked = walkImage(source, { configs: true, signal });
-    walked.catch(() => undefined); // awaited below, once the requirements have settled
+    const walked = settleLater(walkImage(source, { configs: true, signal })); // awaited once the requirements settled
     const byDigest = withDigest(ref, digest);
     const subjects: Subject[] = [];
     let originPinned: Reference | undefined;

@@ -2,6 +2,7 @@
 // targets → delegations, each capped by the length its parent signed, with root rotation, rollback and expiry
 // checks. It owns the I/O and the state; the checks of single documents live in metadata.ts and root.ts.
 import { TrustpinError } from '../../errors/index.js';
+import { settleLater } from '../../util/index.js';
 import { canonicalKeyId, type TufKey } from './keys.js';
 import {
   checkExpiry,
@@ -109,11 +110,9 @@ class Run {
    */
   private prefetch(): void {
     if (!this.o.source.network) return;
-    const ask = (name: string, max: number) => {
-      const p = this.o.source.fetch(this.o.gun, name, max, this.o.signal);
-      p.catch(() => undefined); // taken (and its failure seen) by get or fetchMeta, or never needed
-      this.early.set(name, p);
-    };
+    // each is taken (and its failure seen) by get or fetchMeta, or never needed
+    const ask = (name: string, max: number) =>
+      this.early.set(name, settleLater(this.o.source.fetch(this.o.gun, name, max, this.o.signal)));
     ask('timestamp.json', TIMESTAMP_MAX);
     for (const role of ['snapshot', 'targets'])
       if (!this.cache?.has(`${role}.json`)) ask(`${role}.json`, MAX_METADATA_LENGTH);
@@ -398,8 +397,9 @@ class Run {
       const named = d.roles.filter((role) => snap.signed.meta[role.name]);
       const fetch = (role: DelegationRole) =>
         this.fetchMeta(role.name, snap.signed.meta[role.name]!, 'snapshot');
-      const asked = new Map(named.slice(0, DELEGATIONS_AHEAD).map((role) => [role, fetch(role)] as const));
-      for (const p of asked.values()) p.catch(() => undefined);
+      const asked = new Map(
+        named.slice(0, DELEGATIONS_AHEAD).map((role) => [role, settleLater(fetch(role))] as const),
+      );
       for (const role of named) {
         const bytes = asked.get(role) ?? fetch(role);
         const paths = role.paths.filter((p) => parentPaths.some((pp) => p.startsWith(pp)));

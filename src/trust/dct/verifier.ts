@@ -3,8 +3,8 @@
 import { TrustpinError } from '../../errors/index.js';
 import { fullName, parseDockerReference, type Reference } from '../../reference/index.js';
 import { RegistryClient } from '../../registry/index.js';
+import { settleLater } from '../../util/index.js';
 import { ChainBuilder, chainStep } from '../chain.js';
-import { settleLater } from '../early.js';
 import { tagServes, verifySignedImage, verifyTagServes } from '../image.js';
 import {
   type Problem,

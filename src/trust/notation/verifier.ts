@@ -9,9 +9,9 @@ import { TrustpinError } from '../../errors/index.js';
 import { fullName, parseDockerReference, type Reference } from '../../reference/index.js';
 import { RegistryClient } from '../../registry/index.js';
 import { type ImageSource, RegistrySource } from '../../source/index.js';
+import { settleLater } from '../../util/index.js';
 import { type AttachmentStore, openWithAttachments, registryAttachments } from '../attachments/index.js';
 import { ChainBuilder } from '../chain.js';
-import { settleLater } from '../early.js';
 import { verifyResolvedSource } from '../image.js';
 import {
   failureWith,

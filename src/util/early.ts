@@ -1,4 +1,4 @@
-// Work started before its result is wanted (a signature search beside the image fetch, the tag beside the image):
+// Work started before its result is wanted (a signature search beside the image fetch, a prefetched document):
 // its failure must not surface as an unhandled rejection while the caller is still awaiting something else.
 
 /**
