@@ -1,7 +1,8 @@
 // Finds the credentials a user already configured for a registry, the way docker/cli does (DOCKER_AUTH_CONFIG,
 // config.json credHelpers/credsStore/auths), then podman's auth.json files; never logs or echoes a secret.
-import { spawn } from 'node:child_process';
+import type * as ChildProcess from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { homedir as osHomedir } from 'node:os';
 import { join } from 'node:path';
 import { TrustpinError } from '../errors/index.js';
@@ -303,6 +304,13 @@ async function runHelper(
   return { username, password: out.Secret, source };
 }
 
+let childProcess: typeof ChildProcess | undefined;
+/** node:child_process (with node:net and dgram under it) loads only when a credential helper is run. */
+function processes(): typeof ChildProcess {
+  childProcess ??= createRequire(import.meta.url)('node:child_process') as typeof ChildProcess;
+  return childProcess;
+}
+
 function exec(
   program: string,
   input: string,
@@ -312,7 +320,11 @@ function exec(
 ): Promise<{ status: number | null; stdout: string }> {
   return new Promise((resolve, reject) => {
     // spawn looks the program up on env.PATH, so callers (and tests) control which helper runs.
-    const child = spawn(program, ['get'], { env, stdio: ['pipe', 'pipe', 'ignore'], windowsHide: true });
+    const child = processes().spawn(program, ['get'], {
+      env,
+      stdio: ['pipe', 'pipe', 'ignore'],
+      windowsHide: true,
+    });
     const chunks: Buffer[] = [];
     let size = 0;
     let settled = false;

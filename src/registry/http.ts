@@ -21,6 +21,8 @@ export interface HttpRequest {
   signal?: AbortSignal | undefined;
   /** statuses answered with a retry (default 429, 500, 502, 503, 504); the referrers probe leaves out 429 */
   retryStatuses?: ReadonlySet<number> | undefined;
+  /** attempts for this request instead of the client's (the plain-HTTP probe of a loopback host: one) */
+  attempts?: number | undefined;
 }
 
 const MAX_REDIRECTS = 5;
@@ -52,7 +54,7 @@ export class Http {
 
   /** One request with retries and manual redirects. `auth` is sent only to the original host. */
   async send(req: HttpRequest, auth?: string): Promise<HttpResponse> {
-    const attempts = Math.max(1, this.opts.attempts ?? 3);
+    const attempts = Math.max(1, req.attempts ?? this.opts.attempts ?? 3);
     let last: unknown;
     // the client's default signal (a process shutting down) and the caller's (one admission request)
     const signals = [this.opts.signal, req.signal].filter((s): s is AbortSignal => s !== undefined);

@@ -1,6 +1,10 @@
 // The `/v2/` ping that decides a host's scheme and auth challenges: HTTPS first, plain HTTP only where the host
 // allows it and the caller did not ask for HTTPS, never after a refused certificate; one ping shared by callers.
+// A loopback host without a CA is the exception: plain HTTP first, because local registries (CI services,
+// kind, `registry:2` on localhost:5000) mostly serve it, and the HTTPS attempt cost every call the TLS stack's
+// load and a failed handshake. No network can see or alter loopback traffic, so the order gives nothing away.
 import { TrustpinError } from '../errors/index.js';
+import { isLoopbackHost } from '../reference/index.js';
 import { type Challenge, parseChallenges } from './challenge.js';
 import { abortedError, type Http, headerAll } from './http.js';
 import type { HostConfig } from './options.js';
@@ -26,7 +30,8 @@ const CERT_REFUSED =
 
 /**
  * Ping `hc.host`. Only `'https'` when `only` says so; otherwise a loopback or insecure host falls back to plain
- * HTTP when HTTPS cannot connect — but not when the server spoke TLS and its certificate was refused.
+ * HTTP when HTTPS cannot connect — but not when the server spoke TLS and its certificate was refused. A loopback
+ * host without a CA is tried the other way round: plain HTTP, then HTTPS when no registry answered.
  */
 export async function ping(
   http: Http,
@@ -35,12 +40,28 @@ export async function ping(
   signal: AbortSignal,
 ): Promise<HostState> {
   const host = hc.host;
-  const schemes = hc.insecure && only !== 'https' ? ['https', 'http'] : ['https'];
+  const schemes =
+    !hc.insecure || only === 'https'
+      ? ['https']
+      : plainFirst(hc)
+        ? // the probe gets one attempt; a plain server that reset it still gets its retries after HTTPS failed
+          ['http', 'https', 'http']
+        : ['https', 'http'];
   let lastErr: unknown;
-  for (const scheme of schemes) {
+  // what a server said over plain HTTP, when HTTPS is still to be tried: if HTTPS cannot connect either, that
+  // answer (a 404 from something that is not a registry) explains more than a failed handshake would
+  let answered: TrustpinError | undefined;
+  for (const [i, scheme] of schemes.entries()) {
     const base = `${scheme}://${host}`;
     try {
-      const res = await http.send({ method: 'GET', url: `${base}/v2/`, signal });
+      // a TLS server resets a plain request: no retry of the probe, that reset is its answer
+      const probe = scheme === 'http' && i === 0 && schemes.length > 1;
+      const res = await http.send({
+        method: 'GET',
+        url: `${base}/v2/`,
+        signal,
+        ...(probe ? { attempts: 1 } : {}),
+      });
       await res.body.dump().catch(() => undefined);
       if (res.status === 200) return { base, challenges: [] };
       if (res.status === 401)
@@ -55,11 +76,24 @@ export async function ping(
       );
     } catch (e) {
       lastErr = e;
+      // a TLS-only server answers a plain request with 400 (Go's "HTTP request to an HTTPS server") or a reset
+      if (scheme === 'http' && i === 0 && schemes.length > 1) {
+        if (e instanceof TrustpinError && e.code === 'REGISTRY_ERROR') answered = e;
+        else if (!(e instanceof TrustpinError && e.code === 'NETWORK_ERROR')) throw e;
+        continue;
+      }
+      if (answered && e instanceof TrustpinError && ['NETWORK_ERROR', 'TLS_ERROR'].includes(e.code))
+        throw answered;
       if (e instanceof TrustpinError && !['NETWORK_ERROR', 'TLS_ERROR'].includes(e.code)) throw e;
       if (e instanceof TrustpinError && e.code === 'TLS_ERROR' && certRefused(e)) throw tlsRefused(e, hc);
     }
   }
   throw lastErr;
+}
+
+/** Plain HTTP is tried first on a loopback host for which no CA was given (a CA says the host speaks TLS). */
+function plainFirst(hc: HostConfig): boolean {
+  return isLoopbackHost(hc.host) && hc.ca === undefined;
 }
 
 /** Wait for a shared ping under one caller's signal; the ping itself is aborted when no caller is left. */

@@ -7,13 +7,31 @@ import {
   type IncomingHttpHeaders,
   type IncomingMessage,
 } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type * as Https from 'node:https';
+import { createRequire } from 'node:module';
 import { BlockList, isIP, type Socket } from 'node:net';
-import { createSecureContext, rootCertificates, type SecureContext, connect as tlsConnect } from 'node:tls';
+import type * as Tls from 'node:tls';
+import type { SecureContext } from 'node:tls';
 import { TrustpinError } from '../errors/index.js';
 import { isLoopbackHost } from '../reference/index.js';
 import { Lru } from '../util/index.js';
 import type { HostConfig } from './options.js';
+
+const load = createRequire(import.meta.url);
+let httpsModule: typeof Https | undefined;
+let tlsModule: typeof Tls | undefined;
+/**
+ * node:https and node:tls load on the first HTTPS exchange, not with this module: requiring them cost ≈ 15 ms of
+ * CPU at every start, and a call to a plain-HTTP registry (loopback, a CI service) needs neither.
+ */
+function httpsApi(): typeof Https {
+  httpsModule ??= load('node:https') as typeof Https;
+  return httpsModule;
+}
+function tlsApi(): typeof Tls {
+  tlsModule ??= load('node:tls') as typeof Tls;
+  return tlsModule;
+}
 
 /** A URL's host without IPv6 brackets. */
 function bare(url: URL): string {
@@ -150,6 +168,7 @@ function proxyAuth(p: URL): Record<string, string> {
  * entry; should a node lack it, the old way is taken.)
  */
 function withExtraCa(extra: Buffer[]): SecureContext {
+  const { createSecureContext, rootCertificates } = tlsApi();
   const ctx = createSecureContext();
   const native = (ctx as { context?: { addCACert?: (pem: string) => void } }).context;
   if (typeof native?.addCACert !== 'function')
@@ -161,7 +180,7 @@ function withExtraCa(extra: Buffer[]): SecureContext {
 let unverified: SecureContext | undefined;
 /** One secure context with an empty CA store, for the connections whose certificate is not verified. */
 function unverifiedContext(): SecureContext {
-  unverified ??= createSecureContext({ ca: [] });
+  unverified ??= tlsApi().createSecureContext({ ca: [] });
   return unverified;
 }
 
@@ -210,7 +229,7 @@ export class Transport {
     if (!agent) {
       if (secure) {
         const tls = this.tlsOptions(url.host);
-        const a = new HttpsAgent({ keepAlive: true, maxSockets: 8, timeout: IDLE_SOCKET_MS, ...tls });
+        const a = new (httpsApi().Agent)({ keepAlive: true, maxSockets: 8, timeout: IDLE_SOCKET_MS, ...tls });
         if (proxy) {
           // HTTPS through a proxy: a CONNECT tunnel, then TLS to the registry inside it
           (a as unknown as { createConnection: unknown }).createConnection = (
@@ -248,7 +267,7 @@ export class Transport {
                 );
                 return;
               }
-              cb(null, tlsConnect({ socket, host: bare(url), ...sni(url), ...tls }));
+              cb(null, tlsApi().connect({ socket, host: bare(url), ...sni(url), ...tls }));
             });
             req.once('error', (e) => {
               clearTimeout(timer);
@@ -275,7 +294,7 @@ export class Transport {
     const secure = url.protocol === 'https:';
     const target = viaProxy ?? url;
     return new Promise((resolve, reject) => {
-      const req = (secure ? httpsRequest : httpRequest)({
+      const req = (secure ? httpsApi().request : httpRequest)({
         protocol: target.protocol,
         hostname: bare(target),
         port: target.port || (secure ? 443 : 80),

@@ -1,5 +1,5 @@
 // A trust server or registry whose certificate the given CA did not sign: the user sees TLS_ERROR naming the
-// host, and no plain-HTTP request reaches the port — even on loopback, where plain HTTP is otherwise a fallback.
+// host, and no plain-HTTP request reaches the port — even on loopback, where plain HTTP is otherwise tried first.
 // The server here speaks both TLS and plain HTTP on one port, and answers anything over plain HTTP, so a fallback
 // would not just hide the TLS error but succeed.
 import assert from 'node:assert/strict';
@@ -43,8 +43,20 @@ const answer =
     res.end('{}');
   };
 
-/** One port, two protocols: a first byte 0x16 (a TLS handshake) goes to HTTPS, anything else to plain HTTP. */
-async function dualServer(pki: TestPki): Promise<Dual> {
+/** What Go's TLS server says to a plain-HTTP request (docker-registry, harbor, zot all answer this way). */
+const goTlsOnly =
+  (log: string[]): RequestListener =>
+  (req, res) => {
+    log.push(req.url ?? '');
+    res.writeHead(400, { 'Content-Type': 'text/plain', Connection: 'close' });
+    res.end('Client sent an HTTP request to an HTTPS server.\n');
+  };
+
+/**
+ * One port, two protocols: a first byte 0x16 (a TLS handshake) goes to HTTPS, anything else to plain HTTP,
+ * answered by `plainAnswer` (by default like the TLS side).
+ */
+async function dualServer(pki: TestPki, plainAnswer = answer): Promise<Dual> {
   const plain: string[] = [];
   const tls: string[] = [];
   const leaf = pki.leaves.server!;
@@ -52,7 +64,7 @@ async function dualServer(pki: TestPki): Promise<Dual> {
     { cert: await readFile(leaf.certFile), key: await readFile(leaf.keyFile) },
     answer(tls),
   );
-  const http = createHttp(answer(plain));
+  const http = createHttp(plainAnswer(plain));
   const net: Server = createNet((socket) => {
     socket.once('data', (first) => {
       socket.pause();
@@ -75,8 +87,8 @@ async function dualServer(pki: TestPki): Promise<Dual> {
   };
 }
 
-async function withDual(fn: (d: Dual) => Promise<void>): Promise<void> {
-  const d = await dualServer(signer);
+async function withDual(fn: (d: Dual) => Promise<void>, plainAnswer = answer): Promise<void> {
+  const d = await dualServer(signer, plainAnswer);
   try {
     await fn(d);
   } finally {
@@ -153,16 +165,79 @@ test('an https:// server that does not speak TLS is never asked over plain HTTP'
   }
 });
 
-test('a loopback registry with no CA given: reached over HTTPS without verifying its certificate (as docker), no plain HTTP', () =>
+test('a loopback registry with no CA given: plain HTTP is asked first, and a server that answers it is used', () =>
   withDual(async (d) => {
     const c = new RegistryClient({ attempts: 1, timeoutMs: 5000, credentials: async () => undefined });
     try {
       const res = await c.request(d.host, 'demo/app', 'GET', 'tags/list');
       await res.body.dump();
       assert.equal(res.status, 200);
-      assert.ok(d.tls.includes('/v2/demo/app/tags/list'), d.tls.join(' '));
-      assert.deepEqual(d.plain, []);
+      assert.deepEqual(d.plain, ['/v2/', '/v2/demo/app/tags/list']);
+      assert.deepEqual(d.tls, [], 'no TLS connection for a loopback registry that serves plain HTTP');
     } finally {
       await c.close();
     }
   }));
+
+test('a loopback TLS-only registry (Go answers plain HTTP with 400): reached over HTTPS unverified, as docker', () =>
+  withDual(async (d) => {
+    const c = new RegistryClient({ attempts: 3, timeoutMs: 5000, credentials: async () => undefined });
+    try {
+      const res = await c.request(d.host, 'demo/app', 'GET', 'tags/list');
+      await res.body.dump();
+      assert.equal(res.status, 200);
+      assert.deepEqual(d.plain, ['/v2/'], 'only the probe went over plain HTTP');
+      assert.deepEqual(d.tls, ['/v2/', '/v2/demo/app/tags/list']);
+    } finally {
+      await c.close();
+    }
+  }, goTlsOnly));
+
+test('a loopback TLS-only registry that resets a plain request: one probe, no retries, then HTTPS', async () => {
+  const leaf = signer.leaves.server!;
+  const seen: string[] = [];
+  const https = createHttps(
+    { cert: await readFile(leaf.certFile), key: await readFile(leaf.keyFile) },
+    answer(seen),
+  );
+  let refused = 0;
+  https.on('tlsClientError', () => refused++);
+  await new Promise<void>((r) => https.listen(0, '127.0.0.1', () => r()));
+  const host = `127.0.0.1:${(https.address() as AddressInfo).port}`;
+  const c = new RegistryClient({ attempts: 3, timeoutMs: 5000, credentials: async () => undefined });
+  try {
+    const t0 = performance.now();
+    const res = await c.request(host, 'demo/app', 'GET', 'tags/list');
+    await res.body.dump();
+    assert.equal(res.status, 200);
+    assert.deepEqual(seen, ['/v2/', '/v2/demo/app/tags/list']);
+    assert.equal(
+      refused,
+      1,
+      'the plain probe is made once: a reset there is the answer, not a reason to retry',
+    );
+    assert.ok(performance.now() - t0 < 1000, 'no retry backoff before HTTPS');
+  } finally {
+    await c.close();
+    https.closeAllConnections();
+    await new Promise<void>((r) => https.close(() => r()));
+  }
+});
+
+test('a loopback port that answers plain HTTP but is not a registry: the error says what it answered', async () => {
+  const http = createHttp((_req, res) => {
+    res.writeHead(404, { 'Content-Length': 0 });
+    res.end();
+  });
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
+  const host = `127.0.0.1:${(http.address() as AddressInfo).port}`;
+  const c = new RegistryClient({ attempts: 1, timeoutMs: 5000, credentials: async () => undefined });
+  try {
+    const e = await rejectsWith(c.getManifest(host, 'demo/app', '1.0', 1 << 20), 'REGISTRY_ERROR');
+    assert.match(e.message, /answered 404: not a registry/);
+  } finally {
+    await c.close();
+    http.closeAllConnections();
+    await new Promise<void>((r) => http.close(() => r()));
+  }
+});
