@@ -11,6 +11,11 @@ import { DEFAULT_MANIFEST_CAP, type ImageSource, type SourceCallOptions } from '
 /** Options of {@link RegistrySource}. */
 export interface RegistrySourceOptions {
   manifestCap?: number;
+  /**
+   * the top manifest's bytes as already fetched from this repository, for a reference by digest: `resolve()`
+   * verifies them against the digest (as it would a registry's answer) instead of asking the registry again
+   */
+  known?: { bytes: Buffer; contentType: string | undefined } | undefined;
 }
 
 /** An image in a registry (`docker://`). */
@@ -19,6 +24,7 @@ export class RegistrySource implements ImageSource {
   readonly reference: Reference;
   readonly name: string;
   private readonly cap: number;
+  private readonly known: RegistrySourceOptions['known'];
   /** manifests already fetched and verified in this run, by digest */
   private readonly seen = new Map<string, { bytes: Buffer; contentType: string | undefined }>();
   /** the top-level descriptor once resolved: verify and walk both ask, and the registry is asked once */
@@ -32,6 +38,12 @@ export class RegistrySource implements ImageSource {
     this.reference = withDefaultTag(ref);
     this.name = `docker://${formatReference(this.reference)}`;
     this.cap = opts.manifestCap ?? DEFAULT_MANIFEST_CAP;
+    this.known = opts.known;
+  }
+
+  /** The bytes of a manifest this source fetched and verified (by digest), for another reader of the same image. */
+  fetched(digest: string): { bytes: Buffer; contentType: string | undefined } | undefined {
+    return this.seen.get(digest);
   }
 
   /**
@@ -55,7 +67,10 @@ export class RegistrySource implements ImageSource {
   private async fetchTop(o: SourceCallOptions): Promise<Descriptor> {
     const { registry, repository, digest, tag } = this.reference;
     const ref = digest ?? tag!;
-    const res = await this.client.getManifest(registry, repository, ref, this.cap, o);
+    const res =
+      digest && this.known && this.known.bytes.length <= this.cap
+        ? this.known
+        : await this.client.getManifest(registry, repository, ref, this.cap, o);
     const payload = schema1Payload(res.bytes);
     // By digest: the bytes must match it. By tag: the digest is what we compute, whatever the header says.
     const vb = digest

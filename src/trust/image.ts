@@ -6,6 +6,7 @@ import { formatPlatform } from '../manifest/index.js';
 import { formatReference, type Reference, withDigest } from '../reference/index.js';
 import type { RegistryClient } from '../registry/index.js';
 import { type ImageSource, RegistrySource } from '../source/index.js';
+import { settleLater } from '../util/index.js';
 import { type ChainBuilder, chainStep } from './chain.js';
 
 /** What a signature says the image is. */
@@ -27,8 +28,13 @@ export async function verifySignedImage(
   b: ChainBuilder,
   prev: string | undefined,
   signal?: AbortSignal,
+  known?: TagAnswer['manifest'],
 ): Promise<{ id: string; tree: ImageTree }> {
-  const src = new RegistrySource(withDigest({ ...ref, tag: undefined }, signed.digest as never), client);
+  // `known`: the manifest as the tag served it, when that was already fetched — checked against the signed digest
+  // like the registry's answer by digest would be, so a tag serving other bytes changes nothing here
+  const src = new RegistrySource(withDigest({ ...ref, tag: undefined }, signed.digest as never), client, {
+    known,
+  });
   try {
     return await verifySignedSource(src, signed, b, prev, signal);
   } finally {
@@ -39,6 +45,8 @@ export async function verifySignedImage(
 /**
  * The same for any transport: `src` must be opened by the signed digest (a layout or archive selected by digest),
  * or by a tag whose digest was just checked; the top manifest's digest is checked against the signed one again.
+ * `walked` is the walk of `src` when it was started earlier (see {@link prefetchImage}); it is judged here, after
+ * the digest checks, exactly as a walk started now.
  */
 export async function verifySignedSource(
   src: ImageSource,
@@ -46,6 +54,7 @@ export async function verifySignedSource(
   b: ChainBuilder,
   prev: string | undefined,
   signal?: AbortSignal,
+  walked?: Promise<ImageTree>,
 ): Promise<{ id: string; tree: ImageTree }> {
   const id = `image:${signed.digest}`;
   try {
@@ -63,7 +72,7 @@ export async function verifySignedSource(
         { expected: `${signed.size} bytes`, found: `${top.size} bytes` },
       );
     }
-    const tree = await walkImage(src, { configs: true, signal });
+    const tree = await (walked ?? walkImage(src, { configs: true, signal }));
     const m = tree.root.manifest.value;
     const kind = m.kind === 'index' ? 'index' : 'manifest';
     chainStep(b, prev, {
@@ -103,6 +112,17 @@ export async function verifySignedSource(
 }
 
 /**
+ * The walk {@link verifySignedSource} does (the image's children and configs, each fetched by the digest its
+ * verified parent names and verified before it is parsed), started now, while the signatures are still being
+ * searched for: their round trips overlap. Its answer, or its failure, means nothing until a signature has been
+ * accepted and {@link verifySignedSource} judges it; for a refused image it is waited for and dropped. Call it only
+ * once `src` resolved (its top manifest's digest is computed from the bytes).
+ */
+export function prefetchImage(src: ImageSource, signal?: AbortSignal): Promise<ImageTree> {
+  return settleLater(walkImage(src, { configs: true, signal }));
+}
+
+/**
  * {@link verifySignedSource} for an image the verifier resolved itself (by tag or digest, its digest computed from
  * the bytes), then, when a tag was asked about, the tag node: it resolved to the signed digest.
  */
@@ -113,8 +133,9 @@ export async function verifyResolvedSource(
   b: ChainBuilder,
   prev: string | undefined,
   signal?: AbortSignal,
+  walked?: Promise<ImageTree>,
 ): Promise<void> {
-  const image = await verifySignedSource(src, { digest }, b, prev, signal);
+  const image = await verifySignedSource(src, { digest }, b, prev, signal, walked);
   if (tag !== undefined)
     chainStep(b, image.id, {
       id: `registry-tag:${tag}`,
@@ -131,16 +152,25 @@ function configNode(b: ChainBuilder, parent: string, digest: string, platform: s
   b.edge(parent, id, 'contains');
 }
 
+/** What a registry serves for a tag: the digest computed from the bytes, and the bytes. */
+export interface TagAnswer {
+  digest: string;
+  /** the manifest's bytes, for {@link verifySignedImage} (which checks them against the signed digest) */
+  manifest?: { bytes: Buffer; contentType: string | undefined } | undefined;
+}
+
 /**
  * What the registry serves for the tag today (its digest computed from the bytes). Started on its own, it can run
- * beside the fetch of the signed image; {@link verifyTagServes} judges it.
+ * beside the trust data's update or the fetch of the signed image; {@link verifyTagServes} judges it.
  */
-export function tagServes(
+export async function tagServes(
   client: RegistryClient,
   ref: Reference & { tag: string },
   signal?: AbortSignal,
-): Promise<{ digest: string }> {
-  return new RegistrySource({ ...ref, digest: undefined }, client).resolve({ signal });
+): Promise<TagAnswer> {
+  const src = new RegistrySource({ ...ref, digest: undefined }, client);
+  const top = await src.resolve({ signal });
+  return { digest: top.digest, manifest: src.fetched(top.digest) };
 }
 
 /**
@@ -154,7 +184,7 @@ export async function verifyTagServes(
   b: ChainBuilder,
   prev: string | undefined,
   signal?: AbortSignal,
-  served?: Promise<{ digest: string }>,
+  served?: Promise<TagAnswer>,
 ): Promise<string> {
   const id = `registry-tag:${ref.tag}`;
   const now = await (served ?? tagServes(client, ref, signal));

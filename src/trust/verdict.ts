@@ -91,6 +91,12 @@ export interface TrustVerdict {
 export interface VerifyOptions {
   /** abandon the verification (network calls are cancelled; the promise rejects with `ABORTED`) */
   signal?: AbortSignal | undefined;
+  /**
+   * the subject's top manifest as the caller already fetched it from the same repository (a policy evaluation
+   * resolved the tag): for a reference by digest it is used instead of fetching the manifest again, once its bytes
+   * matched that digest (they are not trusted for being given: bytes of another image are DIGEST_MISMATCH)
+   */
+  manifest?: { bytes: Buffer; contentType: string | undefined } | undefined;
 }
 
 /**

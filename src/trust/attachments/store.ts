@@ -41,6 +41,7 @@ import {
   REF_NAME,
   RegistrySource,
 } from '../../source/index.js';
+import { settleLater } from '../../util/index.js';
 
 /** Largest signature, attestation or bundle layer fetched (default; notation-go caps envelopes at 32 MiB too). */
 export const DEFAULT_SIGNATURE_LAYER_CAP = 32 * 1024 * 1024;
@@ -67,6 +68,8 @@ export interface StoreCallOptions {
 export interface AttachmentStore {
   /** for messages: `127.0.0.1:5000/demo/app`, `oci:/path/to/layout` */
   readonly where: string;
+  /** each call is a network round trip (a registry), so independent questions are worth asking at once */
+  readonly remote?: boolean | undefined;
   /**
    * the manifest a tag names, its digest computed from the bytes; undefined when no such tag (or repository)
    * exists. @throws on any other failure (network, auth, a registry error)
@@ -109,6 +112,7 @@ export function registryAttachments(
   const where = `${registry}/${repository}`;
   return {
     where,
+    remote: true,
     async resolveTag(tag, o = {}) {
       let res: Awaited<ReturnType<RegistryClient['getManifest']>>;
       try {
@@ -309,7 +313,17 @@ export async function referrerCandidates(
   types: readonly string[] | undefined,
   signal: AbortSignal | undefined,
 ): Promise<{ candidates: Descriptor[]; via: string; record: SearchRecord }> {
-  const answer = await store.referrers(digest, { artifactTypes: types, signal });
+  const tag = referrersTag(digest);
+  // a registry without the referrers API (docker-registry 2.x, many mirrors) costs a second round trip for the
+  // tag-schema fallback: on a registry it is asked at once, beside the API, and used only when the API is absent
+  // (an answer that is not needed is dropped unread; either one's failure counts only when its answer would)
+  const fallback = store.remote ? settleLater(store.resolveTag(tag, { signal })) : undefined;
+  let answer: ReferrersAnswer;
+  try {
+    answer = await store.referrers(digest, { artifactTypes: types, signal });
+  } finally {
+    if (fallback) await fallback.catch(() => undefined);
+  }
   if (answer.supported) {
     return {
       candidates: answer.descriptors,
@@ -321,7 +335,6 @@ export async function referrerCandidates(
       },
     };
   }
-  const tag = referrersTag(digest);
   const record: SearchRecord = {
     where: `${store.where}:${tag} (tag schema)`,
     found: 0,
@@ -330,7 +343,7 @@ export async function referrerCandidates(
   const out = { candidates: [] as Descriptor[], via: `tag ${tag}`, record };
   let idx: Verified<Manifest> | undefined;
   try {
-    idx = await store.resolveTag(tag, { signal });
+    idx = await (fallback ?? store.resolveTag(tag, { signal }));
   } catch (e) {
     if (!isArtifactFailure(e)) throw e;
     // "if the tag schema does not return a valid image index, the client SHOULD assume there are no referrers"

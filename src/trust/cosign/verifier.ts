@@ -5,13 +5,14 @@
 import { readFileSync } from 'node:fs';
 import type { Digest } from '../../digest/index.js';
 import { TrustpinError } from '../../errors/index.js';
+import type { ImageTree } from '../../image/index.js';
 import { fullName, parseDockerReference, type Reference } from '../../reference/index.js';
 import { RegistryClient } from '../../registry/index.js';
 import { type ImageSource, RegistrySource } from '../../source/index.js';
 import { settleLater } from '../../util/index.js';
 import { type AttachmentStore, openWithAttachments, registryAttachments } from '../attachments/index.js';
 import { ChainBuilder } from '../chain.js';
-import { verifyResolvedSource } from '../image.js';
+import { prefetchImage, verifyResolvedSource } from '../image.js';
 import {
   failureWith,
   type Problem,
@@ -139,7 +140,7 @@ class CosignVerifier implements TrustVerifier<CosignVerdict> {
 
   async verify(subject: string | Reference, options: VerifyOptions = {}): Promise<CosignVerdict> {
     const signal = options.signal;
-    const target = this.open(subject);
+    const target = this.open(subject, options.manifest);
     const b = new ChainBuilder();
     const v: CosignVerdict = {
       system: 'cosign',
@@ -160,9 +161,13 @@ class CosignVerifier implements TrustVerifier<CosignVerdict> {
     // a reference by digest names what to look for before the image is fetched: the search runs beside the
     // fetch (one round trip instead of two); what it finds is checked only once the image's bytes matched
     const early = target.digest === undefined ? undefined : settleLater(discover(target.digest));
+    let walked: Promise<ImageTree> | undefined;
     try {
       const top = await target.source.resolve({ signal });
       v.subject.digest = top.digest;
+      // the image's configs are fetched (by digest, verified before parsing) while the signatures are searched
+      // for; the walk is judged only after a signature held
+      if (this.o.fetchImage !== false) walked = prefetchImage(target.source, signal);
       const found = await (early && top.digest === target.digest ? early : discover(top.digest as Digest));
       v.searched = found.searched;
       const refused: Problem[] = found.refused.map((r) => ({
@@ -208,14 +213,15 @@ class CosignVerifier implements TrustVerifier<CosignVerdict> {
       if (this.o.attestation !== undefined)
         v.attestations = good.flatMap((c) => (c.statement ? [c.statement] : []));
       if (this.o.fetchImage !== false)
-        await verifyResolvedSource(target.source, top.digest, target.tag, b, prev, signal);
+        await verifyResolvedSource(target.source, top.digest, target.tag, b, prev, signal, walked);
       v.pinned = `${target.pinName}@${top.digest}`;
     } catch (e) {
       if (!(e instanceof TrustpinError) || !e.isVerificationFailure) throw e;
       v.problems.push(...problemsOfFailure(e));
     } finally {
-      // a search started early whose result was not used (the fetch failed) ends before the source closes
-      await early?.catch(() => undefined);
+      // a search or walk started early whose result was not used (a step before it failed) ends before the
+      // source closes
+      await Promise.allSettled([early, walked]);
       await target.source.close();
     }
     v.chain = b.graph();
@@ -256,7 +262,7 @@ class CosignVerifier implements TrustVerifier<CosignVerdict> {
     };
   }
 
-  private open(subject: string | Reference): Target {
+  private open(subject: string | Reference, known?: VerifyOptions['manifest']): Target {
     if (typeof subject === 'string' && /^oci(-archive)?:/.test(subject)) {
       // an OCI layout directory or archive: the image and its attachments (tags, referrers) from the same files
       const { source, store: own } = openWithAttachments(subject, this.client);
@@ -288,7 +294,9 @@ class CosignVerifier implements TrustVerifier<CosignVerdict> {
         found: fullName(ref),
         hint: 'copy the image with its signatures into an OCI layout, or drop option offline',
       });
-    const source: ImageSource = new RegistrySource(ref, this.client);
+    const source: ImageSource = new RegistrySource(ref, this.client, {
+      known: ref.digest ? known : undefined,
+    });
     const sigs = this.signatureRepo ?? ref;
     const store = registryAttachments(this.client, sigs.registry, sigs.repository);
     const tag = ref.digest ? undefined : (ref.tag ?? 'latest');

@@ -121,13 +121,16 @@ class DctVerifier implements TrustVerifier<DctVerdict> {
       gun,
       server: '',
     };
-    let served: Promise<{ digest: string }> | undefined;
+    // the tag's answer is asked beside the trust data's update (it needs nothing of it) and judged after the signed
+    // image: its digest is computed from its bytes, and when it is the signed digest those bytes are the signed
+    // manifest (checked against it again), so the image is not fetched a second time by digest
+    const served =
+      this.o.fetchImage !== false ? settleLater(tagServes(this.client, { ...ref, tag }, signal)) : undefined;
     try {
       const trust = await this.loadTrust(gun, ref, b, v, signal);
       const target = this.signedTarget(trust.repo, ref, tag, b, v);
-      if (this.o.fetchImage !== false) {
-        // the tag's answer is asked beside the fetch of the signed image (one round trip fewer) and judged after it
-        served = settleLater(tagServes(this.client, { ...ref, tag }, signal));
+      if (served) {
+        const answer = await served.catch(() => undefined);
         const image = await verifySignedImage(
           this.client,
           ref,
@@ -135,6 +138,7 @@ class DctVerifier implements TrustVerifier<DctVerdict> {
           b,
           `signed-tag:${tag}`,
           signal,
+          answer?.digest === target.digest ? answer.manifest : undefined,
         );
         await verifyTagServes(this.client, { ...ref, tag }, target.digest, b, image.id, signal, served);
       }
@@ -143,7 +147,7 @@ class DctVerifier implements TrustVerifier<DctVerdict> {
       if (!(e instanceof TrustpinError) || !e.isVerificationFailure) throw e;
       v.problems.push(problemOf(e));
     } finally {
-      // the tag's answer, when the image failed first and it was never judged, ends before verify() returns
+      // the tag's answer, when trust or the image failed first and it was never judged, ends before verify() returns
       await served?.catch(() => undefined);
     }
     v.chain = b.graph();

@@ -6,13 +6,14 @@
 import { readFileSync } from 'node:fs';
 import type { Digest } from '../../digest/index.js';
 import { TrustpinError } from '../../errors/index.js';
+import type { ImageTree } from '../../image/index.js';
 import { fullName, parseDockerReference, type Reference } from '../../reference/index.js';
 import { RegistryClient } from '../../registry/index.js';
 import { type ImageSource, RegistrySource } from '../../source/index.js';
 import { settleLater } from '../../util/index.js';
 import { type AttachmentStore, openWithAttachments, registryAttachments } from '../attachments/index.js';
 import { ChainBuilder } from '../chain.js';
-import { verifyResolvedSource } from '../image.js';
+import { prefetchImage, verifyResolvedSource } from '../image.js';
 import {
   failureWith,
   type Problem,
@@ -148,7 +149,7 @@ class NotationVerifier implements TrustVerifier<NotationVerdict> {
 
   async verify(subject: string | Reference, options: VerifyOptions = {}): Promise<NotationVerdict> {
     const signal = options.signal;
-    const target = this.open(subject);
+    const target = this.open(subject, options.manifest);
     const b = new ChainBuilder();
     const v: NotationVerdict = {
       system: 'notation',
@@ -164,6 +165,7 @@ class NotationVerifier implements TrustVerifier<NotationVerdict> {
     const discover = (digest: Digest) =>
       discoverNotationSignatures(target.store, digest, { maxSignatures: this.o.maxSignatures, signal });
     let early: ReturnType<typeof discover> | undefined;
+    let walked: Promise<ImageTree> | undefined;
     try {
       const statement = target.scope
         ? selectStatement(this.policy, target.scope)
@@ -188,6 +190,9 @@ class NotationVerifier implements TrustVerifier<NotationVerdict> {
         v.pinned = `${target.pinName}@${top.digest}`;
       } else {
         const stores = this.storesFor(statement);
+        // the image's configs are fetched (by digest, verified before parsing) while the signatures are searched
+        // for; the walk is judged only after a signature held
+        if (this.o.fetchImage !== false) walked = prefetchImage(target.source, signal);
         const m = await target.source.manifest(top, { signal });
         const found = await (early && top.digest === target.digest ? early : discover(top.digest as Digest));
         v.searched = found.searched;
@@ -237,15 +242,16 @@ class NotationVerifier implements TrustVerifier<NotationVerdict> {
         if (good.claim) v.claims = [good.claim];
         v.warnings.push(...warningsOf(good));
         if (this.o.fetchImage !== false)
-          await verifyResolvedSource(target.source, top.digest, target.tag, b, prev, signal);
+          await verifyResolvedSource(target.source, top.digest, target.tag, b, prev, signal, walked);
         v.pinned = `${target.pinName}@${top.digest}`;
       }
     } catch (e) {
       if (!(e instanceof TrustpinError) || !e.isVerificationFailure) throw e;
       v.problems.push(...problemsOfFailure(e));
     } finally {
-      // a search started early whose result was not used (the fetch failed) ends before the source closes
-      await early?.catch(() => undefined);
+      // a search or walk started early whose result was not used (a step before it failed) ends before the
+      // source closes
+      await Promise.allSettled([early, walked]);
       await target.source.close();
     }
     v.chain = b.graph();
@@ -253,7 +259,7 @@ class NotationVerifier implements TrustVerifier<NotationVerdict> {
     return v;
   }
 
-  private open(subject: string | Reference): Target {
+  private open(subject: string | Reference, known?: VerifyOptions['manifest']): Target {
     if (typeof subject === 'string' && /^oci(-archive)?:/.test(subject)) {
       const { source, store } = openWithAttachments(subject, this.client);
       const scope = this.o.scope ? fullName(parseDockerReference(this.o.scope)) : undefined;
@@ -274,7 +280,7 @@ class NotationVerifier implements TrustVerifier<NotationVerdict> {
         found: fullName(ref),
         hint: 'copy the image with its referrers into an OCI layout, or drop option offline',
       });
-    const source = new RegistrySource(ref, this.client);
+    const source = new RegistrySource(ref, this.client, { known: ref.digest ? known : undefined });
     const store = registryAttachments(this.client, ref.registry, ref.repository);
     return {
       source,
