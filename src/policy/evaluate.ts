@@ -19,6 +19,7 @@ import {
   type TrustVerdict,
   type TrustVerifier,
   type VerdictWarning,
+  type VerifyOptions,
 } from '../trust/index.js';
 import { mapLimit, settleLater } from '../util/index.js';
 import { leafRequirements, type MirrorMatch, mirrorOf, normalized, selectRule } from './select.js';
@@ -81,20 +82,68 @@ interface Subject {
   mirror?: MirrorMatch | undefined;
 }
 
+/**
+ * The verifiers one policy made, with what they were made from: the same policy object with the same client, trust
+ * store directory, environment and clock reuses them (their keys, certificates, trusted root and trust policy were
+ * parsed once), so the webhook, which calls {@link evaluate} per review, does not rebuild them per review. Keyed by
+ * the policy object itself: a reloaded policy is a new object and gets verifiers of its own, and a pool dies with
+ * its policy. A verifier keeps no verdicts (only the DCT signature checks that held), so nothing of one call's
+ * answer reaches another's.
+ */
+interface VerifierPool {
+  client: RegistryClient;
+  home: string | undefined;
+  env: NodeJS.ProcessEnv | undefined;
+  now: (() => number) | undefined;
+  verifiers: Map<string, TrustVerifier>;
+}
+
+/** Most pools kept per policy (one per distinct client/home/env/clock it is evaluated with; the oldest goes). */
+const MAX_POOLS_PER_POLICY = 4;
+const pools = new WeakMap<Policy, VerifierPool[]>();
+
+/**
+ * The verifiers `evaluate(policy, …, o)` uses; a caller that gave no client gets a pool of its own (its client is
+ * new, so nothing could be shared). Exported for tests.
+ * @internal
+ */
+export function verifierPool(policy: Policy, o: EvaluateOptions, client: RegistryClient): VerifierPool {
+  const fresh = (): VerifierPool => ({ client, home: o.home, env: o.env, now: o.now, verifiers: new Map() });
+  if (o.client === undefined) return fresh();
+  let list = pools.get(policy);
+  if (!list) {
+    list = [];
+    pools.set(policy, list);
+  }
+  const hit = list.find(
+    (p) => p.client === client && p.home === o.home && p.env === o.env && p.now === o.now,
+  );
+  if (hit) return hit;
+  const pool = fresh();
+  list.push(pool);
+  if (list.length > MAX_POOLS_PER_POLICY) list.shift();
+  return pool;
+}
+
+/** The verification time of `policy` under the clock `now`: its `defaults.verifyAt` instant, else the clock. */
+function timeOf(policy: Policy, now: (() => number) | undefined): () => number {
+  const at = policy.defaults.verifyAt;
+  return at === 'now' ? (now ?? Date.now) : () => at;
+}
+
 class Evaluator {
   private readonly client: RegistryClient;
-  private readonly verifiers = new Map<string, TrustVerifier>();
+  private readonly verifiers: Map<string, TrustVerifier>;
+  /** the clock the pooled verifiers share: it depends only on the policy and `o.now`, both part of the pool's key */
+  readonly time: () => number;
 
   constructor(
     private readonly policy: Policy,
     private readonly o: EvaluateOptions,
   ) {
     this.client = o.client ?? new RegistryClient();
-  }
-
-  time(): number {
-    const at = this.policy.defaults.verifyAt;
-    return at === 'now' ? (this.o.now ?? Date.now)() : at;
+    this.verifiers = verifierPool(policy, o, this.client).verifiers;
+    this.time = timeOf(policy, o.now);
   }
 
   async one(input: string): Promise<PolicyVerdict> {
@@ -197,7 +246,9 @@ class Evaluator {
         }
       }
     } else subjects.push({ from: 'origin', ref: byDigest });
-    const ctx: EvalContext = { ref, pinnedByUser, subjects };
+    // the verifiers read the same manifest by digest: they are handed these bytes (verified again) instead of
+    // asking the registry a second time
+    const ctx: EvalContext = { ref, pinnedByUser, subjects, top: source.fetched(digest), digest };
     // the requirements are independent (each its own verifier, results kept in the policy's order): at once
     const settled = await Promise.allSettled(require.map((r) => this.requirement(r, ctx)));
     const [walk] = await Promise.allSettled([walked]);
@@ -334,7 +385,7 @@ class Evaluator {
     // a signature requirement holds if it holds where one of the locations reads signatures
     const tried: Checked[] = [];
     for (const s of ctx.subjects) {
-      const c = await this.signature(r, s);
+      const c = await this.signature(r, s, ctx);
       if (c.status === 'pass') return c;
       tried.push(c);
     }
@@ -351,7 +402,7 @@ class Evaluator {
     };
   }
 
-  private async signature(r: Requirement, s: Subject): Promise<Checked> {
+  private async signature(r: Requirement, s: Subject, ctx: EvalContext): Promise<Checked> {
     if (r.kind === 'dct' && s.ref.tag === undefined)
       return {
         status: 'fail',
@@ -371,7 +422,14 @@ class Evaluator {
       const verdicts: TrustVerdict[] = [];
       for (const verifier of this.verifiersFor(r, s)) {
         const target = r.kind === 'dct' ? s.ref : { ...s.ref, tag: undefined };
-        const vd = await verifier.verify(target, { signal: this.o.signal });
+        const same =
+          s.ref.registry === ctx.ref.registry &&
+          s.ref.repository === ctx.ref.repository &&
+          s.ref.digest === ctx.digest;
+        const vd = await verifier.verify(target, {
+          signal: this.o.signal,
+          manifest: same ? ctx.top : undefined,
+        });
         verdicts.push(vd);
         if (!vd.ok) break;
       }
@@ -423,7 +481,7 @@ class Evaluator {
   }
 
   private make(r: Requirement, s: Subject, attestation: string | undefined): TrustVerifier {
-    const now = () => this.time();
+    const now = this.time;
     const client = this.client;
     if (r.kind === 'dct') {
       const t = this.root(r.trustRoot, ['dct']);
@@ -449,7 +507,7 @@ class Evaluator {
 
   /** For the verifier factories below. */
   get shared() {
-    return { client: this.client, now: () => this.time(), root: this.root.bind(this) };
+    return { client: this.client, now: this.time, root: this.root.bind(this) };
   }
 }
 
@@ -457,6 +515,9 @@ interface EvalContext {
   ref: Reference;
   pinnedByUser: boolean;
   subjects: Subject[];
+  /** the image's verified top manifest and its digest (the subjects read from the same repository reuse it) */
+  top: VerifyOptions['manifest'];
+  digest: Digest;
 }
 
 /**
@@ -473,14 +534,26 @@ export async function preloadVerifiers(policy: Policy): Promise<void> {
   ]);
 }
 
-/** A verifier whose system's libraries load on first use (cosign's Sigstore, Notation's pkijs). */
+/**
+ * A verifier whose system's libraries load on first use (cosign's Sigstore, Notation's pkijs). A verifier that
+ * could not be made is tried again by the next call (the pool outlives one evaluation; its failure is reported per
+ * call, as when every evaluation made its own).
+ */
 function lazy(system: 'cosign' | 'notation', make: () => Promise<TrustVerifier>): TrustVerifier {
   let p: Promise<TrustVerifier> | undefined;
   return {
     system,
     async verify(subject, options) {
       p ??= make();
-      return (await p).verify(subject, options);
+      const mine = p;
+      let v: TrustVerifier;
+      try {
+        v = await mine;
+      } catch (e) {
+        if (p === mine) p = undefined;
+        throw e;
+      }
+      return v.verify(subject, options);
     },
   };
 }
