@@ -1,6 +1,8 @@
 // One HTTP exchange on node:http/https (no client library to load: start-up matters for a CLI): keep-alive agents
 // per host with the host's TLS trust, proxies from HTTPS_PROXY/HTTP_PROXY/NO_PROXY (CONNECT for HTTPS), and one
 // idle timeout that covers connecting, waiting for headers and a stalled body.
+
+import { readFileSync } from 'node:fs';
 import {
   Agent as HttpAgent,
   request as httpRequest,
@@ -160,22 +162,56 @@ function proxyAuth(p: URL): Record<string, string> {
   return { 'proxy-authorization': `Basic ${Buffer.from(cred).toString('base64')}` };
 }
 
+/** The certificates of NODE_EXTRA_CA_CERTS (node adds them to its default store, but not to a store given CAs). */
+let envCas: string | undefined;
+function nodeExtraCas(): string {
+  if (envCas === undefined) {
+    const file = process.env.NODE_EXTRA_CA_CERTS;
+    try {
+      envCas = file ? readFileSync(file, 'utf8') : '';
+    } catch {
+      envCas = ''; // node itself warns about an unreadable file at start
+    }
+  }
+  return envCas;
+}
+
 /**
- * The system's CAs and the ones given for a host, in one secure context per agent. Passing `ca:
- * [...rootCertificates, extra]` made node parse every root (≈ 140 PEMs) for each context — 20–60 ms, the
- * largest single cost of a cold `trust inspect` against a private notary; the default root store is built
- * once per process and only the extra CA is parsed here. (`context.addCACert` is what `ca` calls for each
- * entry; should a node lack it, the old way is taken.)
+ * The system's CAs (node's bundled roots and NODE_EXTRA_CA_CERTS, as node's default store has them) and the ones
+ * given for a host, in one secure context. Passing `ca: [...rootCertificates, extra]` made node parse every root
+ * (≈ 140 PEMs) for each context, 20–60 ms; `context.addCACert` adds to a copy of the bundled store instead
+ * (should a node lack it, the old way is taken). Both leave out NODE_EXTRA_CA_CERTS, so its file is added too.
  */
 function withExtraCa(extra: Buffer[]): SecureContext {
   const { createSecureContext, rootCertificates } = tlsApi();
+  const pems = [nodeExtraCas(), ...extra.map((b) => b.toString())].filter(Boolean);
   const ctx = createSecureContext();
   const native = (ctx as { context?: { addCACert?: (pem: string) => void } }).context;
   if (typeof native?.addCACert !== 'function')
-    return createSecureContext({ ca: [...rootCertificates, ...extra.map((b) => b.toString())] });
-  for (const b of extra) native.addCACert(b.toString());
+    return createSecureContext({ ca: [...rootCertificates, ...pems] });
+  for (const pem of pems) native.addCACert(pem);
   return ctx;
 }
+
+/**
+ * Only the CAs given for a host: what a host with its own CA (a private notary, `certs.d/<host>/ca.crt`) is
+ * tried with first, because building node's root store (≈ 20 ms of a cold `trust inspect`) buys nothing when
+ * the given CA signed the server. A chain the given CA does not anchor is retried once with the system's CAs
+ * added ({@link ISSUER_UNKNOWN}), so what verifies is exactly what verified against both before.
+ */
+function onlyGivenCa(extra: Buffer[]): SecureContext {
+  return tlsApi().createSecureContext({ ca: extra.map((b) => b.toString()) });
+}
+
+/** OpenSSL's verdicts for a chain that no CA in the store anchors: the system's CAs might. */
+const ISSUER_UNKNOWN = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_UNTRUSTED',
+]);
 
 let unverified: SecureContext | undefined;
 /** One secure context with an empty CA store, for the connections whose certificate is not verified. */
@@ -187,6 +223,8 @@ function unverifiedContext(): SecureContext {
 export class Transport {
   private readonly agents = new Lru<string, HttpAgent>(MAX_AGENTS, (_k, a) => retire(a));
   private readonly proxy: ProxyEnv;
+  /** hosts with a given CA whose chain needed the system's CAs too (see {@link onlyGivenCa}) */
+  private readonly withSystemCas = new Set<string>();
 
   constructor(
     env: NodeJS.ProcessEnv,
@@ -202,7 +240,7 @@ export class Transport {
     const verify = !hc.insecure || hc.ca !== undefined;
     return {
       ...(hc.ca
-        ? { secureContext: withExtraCa(hc.ca) }
+        ? { secureContext: this.withSystemCas.has(host) ? withExtraCa(hc.ca) : onlyGivenCa(hc.ca) }
         : verify
           ? {}
           : // nothing is verified against it: no CA store (building node's root store costs ≈ 17 ms at the first
@@ -212,9 +250,20 @@ export class Transport {
     };
   }
 
+  /** One agent per scheme, host and proxy. */
+  private agentKey(url: URL): string {
+    const proxy = this.proxyFor(url);
+    return `${url.protocol}//${url.host}${proxy ? ` via ${proxy.host}` : ''}`;
+  }
+
+  private proxyFor(url: URL): URL | undefined {
+    const secure = url.protocol === 'https:';
+    return bypass(url, this.proxy) ? undefined : secure ? this.proxy.https : this.proxy.http;
+  }
+
   private agent(url: URL, timeoutMs: number): { agent: HttpAgent; viaProxy?: URL } {
     const secure = url.protocol === 'https:';
-    const proxy = bypass(url, this.proxy) ? undefined : secure ? this.proxy.https : this.proxy.http;
+    const proxy = this.proxyFor(url);
     if (proxy && proxy.protocol !== 'http:') {
       // TLS (or SOCKS) to the proxy itself is not spoken here: refuse rather than send a CONNECT and the proxy
       // credentials in the clear to a port that expects something else
@@ -224,7 +273,7 @@ export class Transport {
         hint: `set ${secure ? 'HTTPS_PROXY' : 'HTTP_PROXY'}=http://${proxy.host}, or add the registry to NO_PROXY`,
       });
     }
-    const key = `${url.protocol}//${url.host}${proxy ? ` via ${proxy.host}` : ''}`;
+    const key = this.agentKey(url);
     let agent = this.agents.get(key);
     if (!agent) {
       if (secure) {
@@ -286,7 +335,33 @@ export class Transport {
     return { agent, ...(proxy && !secure ? { viaProxy: proxy } : {}) };
   }
 
-  send(url: URL, o: SendOptions): Promise<Exchange> {
+  async send(url: URL, o: SendOptions): Promise<Exchange> {
+    const withSystem = this.withSystemCas.has(url.host);
+    try {
+      return await this.exchange(url, o);
+    } catch (e) {
+      const code = (e as { code?: string }).code ?? '';
+      if (
+        withSystem ||
+        url.protocol !== 'https:' ||
+        !ISSUER_UNKNOWN.has(code) ||
+        !this.hostConfig(url.host).ca
+      )
+        throw e;
+      // the given CA did not anchor the chain: once more with the system's CAs beside it, on a new agent (the
+      // first of several requests failing at once replaces it; the others use the new one)
+      if (!this.withSystemCas.has(url.host)) {
+        this.withSystemCas.add(url.host);
+        const key = this.agentKey(url);
+        const stale = this.agents.peek(key);
+        this.agents.delete(key);
+        if (stale) retire(stale);
+      }
+      return this.exchange(url, o);
+    }
+  }
+
+  private exchange(url: URL, o: SendOptions): Promise<Exchange> {
     const signals = o.signals ?? [];
     const early = signals.find((s) => s.aborted);
     if (early) return Promise.reject(abortError(early));

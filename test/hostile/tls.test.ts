@@ -3,7 +3,8 @@
 // The server here speaks both TLS and plain HTTP on one port, and answers anything over plain HTTP, so a fallback
 // would not just hide the TLS error but succeed.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttp, type RequestListener } from 'node:http';
 import { createServer as createHttps } from 'node:https';
 import { type AddressInfo, createServer as createNet, type Server } from 'node:net';
@@ -239,5 +240,51 @@ test('a loopback port that answers plain HTTP but is not a registry: the error s
     await c.close();
     http.closeAllConnections();
     await new Promise<void>((r) => http.close(() => r()));
+  }
+});
+
+test('a host with its own CA whose server chains to a system CA instead: verified on a second try with the system CAs', async () => {
+  // node's default store holds NODE_EXTRA_CA_CERTS: `signer` stands in for a system CA, `other` is the given CA
+  const leaf = signer.leaves.server!;
+  const connections = { ok: 0, refused: 0 };
+  const https = createHttps(
+    { cert: await readFile(leaf.certFile), key: await readFile(leaf.keyFile) },
+    answer([]),
+  );
+  https.on('secureConnection', () => connections.ok++);
+  https.on('tlsClientError', () => connections.refused++);
+  await new Promise<void>((r) => https.listen(0, '127.0.0.1', () => r()));
+  const host = `127.0.0.1:${(https.address() as AddressInfo).port}`;
+  const script = join(dir, 'system-ca.mts');
+  await writeFile(
+    script,
+    `import { RegistryClient } from ${JSON.stringify(new URL('../../src/registry/client.ts', import.meta.url).href)};
+const c = new RegistryClient({ attempts: 1, timeoutMs: 5000, credentials: async () => undefined,
+  extraCa: { ${JSON.stringify(host)}: [Buffer.from(${JSON.stringify(other.caPem)})] } });
+const a = await c.request(${JSON.stringify(host)}, 'demo/app', 'GET', 'tags/list');
+await a.body.dump();
+const b = await c.request(${JSON.stringify(host)}, 'demo/other', 'GET', 'tags/list');
+await b.body.dump();
+await c.close();
+process.stdout.write(String(a.status) + ' ' + String(b.status));
+`,
+  );
+  try {
+    // a child process (node reads NODE_EXTRA_CA_CERTS at start), run asynchronously: the server is in this one
+    const r = await new Promise<{ stdout: string; stderr: string }>((resolve) =>
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', script],
+        { env: { ...process.env, NODE_EXTRA_CA_CERTS: signer.caFile }, encoding: 'utf8', timeout: 60_000 },
+        (_e, stdout, stderr) => resolve({ stdout, stderr }),
+      ),
+    );
+    assert.equal(r.stdout, '200 200', r.stderr);
+    // the first handshake (given CA only) is refused by the client, the rest verify with the system CAs beside it
+    assert.equal(connections.refused, 1, 'one refused handshake: later requests keep the wider store');
+    assert.ok(connections.ok >= 1);
+  } finally {
+    https.closeAllConnections();
+    await new Promise<void>((r) => https.close(() => r()));
   }
 });
