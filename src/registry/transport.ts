@@ -195,9 +195,10 @@ function withExtraCa(extra: Buffer[]): SecureContext {
 
 /**
  * Only the CAs given for a host: what a host with its own CA (a private notary, `certs.d/<host>/ca.crt`) is
- * tried with first, because building node's root store (≈ 20 ms of a cold `trust inspect`) buys nothing when
- * the given CA signed the server. A chain the given CA does not anchor is retried once with the system's CAs
- * added ({@link ISSUER_UNKNOWN}), so what verifies is exactly what verified against both before.
+ * tried with first, so the system's CAs — NODE_EXTRA_CA_CERTS, often a whole system bundle parsed again per
+ * context — are added only when the given CA does not anchor the chain: that is retried once with them
+ * ({@link ISSUER_UNKNOWN}). (Node 20 still builds its bundled root store, ≈ 18 ms, at a process's first added
+ * CA, whichever way it is added.)
  */
 function onlyGivenCa(extra: Buffer[]): SecureContext {
   return tlsApi().createSecureContext({ ca: extra.map((b) => b.toString()) });
