@@ -10,14 +10,45 @@ import { startNotary } from '../test/harness/notary.js';
 import { seedTrust } from '../test/harness/notary-seed.js';
 import { requireBinary } from '../test/harness/processes.js';
 import { startRegistry } from '../test/harness/registry.js';
-import { CLI, ensureBuilt, exec } from './util.js';
+import { CLI as BUILT, ensureBuilt, exec } from './util.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 11);
+/** the CLI measured: dist's, or BENCH_CLI (a bundle of its own, which no concurrent `npm run build` removes mid-run) */
+const CLI = process.env.BENCH_CLI ?? BUILT;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 }
+
+/**
+ * The floor of a one-call command in node: a bare ES module that makes the same round trips as trustpin with
+ * node's own http/https and hashes the answer, and nothing else (no parsing, no verification, no output format).
+ * What trustpin takes beyond it is its own code; what the floor takes beyond the anchor is node.
+ */
+const DIGEST_FLOOR = `
+import { request } from 'node:http';
+import { createHash } from 'node:crypto';
+const [host, port] = process.argv[1].split(':');
+const get = (path, accept) => new Promise((res, rej) => request({ host, port, path, headers: { accept } }, (r) => {
+  const c = []; r.on('data', (d) => c.push(d)); r.on('end', () => res(Buffer.concat(c)));
+}).on('error', rej).end());
+await get('/v2/', '*/*');
+const b = await get('/v2/demo/app/manifests/1.0', 'application/vnd.oci.image.index.v1+json,application/vnd.oci.image.manifest.v1+json');
+process.stdout.write('sha256:' + createHash('sha256').update(b).digest('hex') + '\\n');
+`;
+const TRUST_FLOOR = `
+import { request } from 'node:https';
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+const [server, ca, gun] = process.argv.slice(1);
+const get = (name) => new Promise((res, rej) => request(server + '/v2/' + gun + '/_trust/tuf/' + name, { ca: readFileSync(ca) }, (r) => {
+  const c = []; r.on('data', (d) => c.push(d)); r.on('end', () => res(Buffer.concat(c)));
+}).on('error', rej).end());
+const files = await Promise.all(['root.json', 'timestamp.json', 'snapshot.json', 'targets.json'].map(get));
+for (const f of files) createHash('sha256').update(f).digest('hex');
+process.stdout.write('ok\\n');
+`;
 
 /** One step of a side: a command (or a few, for the manual walk) that must exit 0. */
 type Side = () => Promise<void>;
@@ -78,7 +109,17 @@ export async function main(): Promise<void> {
     // NODE_EXTRA_CA_CERTS makes every node process parse that bundle at start (≈ 30 ms for a system bundle); the Go
     // anchors do not read it. Each row is measured with the environment as it is and, when it is set, without it
     const extra = process.env.NODE_EXTRA_CA_CERTS;
-    type Row = { what: string; tp: number; anchor: number; anchorLabel: string; goal: number; bare?: number };
+    type Row = {
+      what: string;
+      tp: number;
+      anchor: number;
+      anchorLabel: string;
+      goal: number;
+      bare?: number;
+      /** the node floor for the same round trips (see DIGEST_FLOOR), with the environment as it is and bare */
+      floor?: number;
+      floorBare?: number;
+    };
     const rows: Row[] = [];
     let nodeBare: number | undefined;
     const add = async (
@@ -87,12 +128,27 @@ export async function main(): Promise<void> {
       anchorLabel: string,
       anchor: Side,
       goal: number,
+      floor?: (env?: NodeJS.ProcessEnv) => Promise<void>,
     ) => {
-      const [t, b] = await race([() => tp(), anchor]);
-      const row: Row = { what, tp: t!, anchor: b!, anchorLabel, goal };
-      if (extra) [row.bare] = await race([() => tp({ NODE_EXTRA_CA_CERTS: undefined })]);
+      const [t, b, f] = await race([() => tp(), anchor, ...(floor ? [() => floor()] : [])]);
+      const row: Row = {
+        what,
+        tp: t!,
+        anchor: b!,
+        anchorLabel,
+        goal,
+        ...(f === undefined ? {} : { floor: f }),
+      };
+      if (extra) {
+        const bare = { NODE_EXTRA_CA_CERTS: undefined };
+        const [tb, fb] = await race([() => tp(bare), ...(floor ? [() => floor(bare)] : [])]);
+        row.bare = tb;
+        if (fb !== undefined) row.floorBare = fb;
+      }
       rows.push(row);
     };
+    const nodeFloor = (script: string, args: string[]) => async (env?: NodeJS.ProcessEnv) =>
+      void (await ok(node, ['--input-type=module', '-e', script, ...args], env));
     await add(
       'trustpin --version',
       async (env) => void (await ok(node, [CLI, '--version'], env)),
@@ -106,8 +162,9 @@ export async function main(): Promise<void> {
       ]);
     await add(
       'trustpin trust inspect (cold trust store)',
-      async () =>
+      async (env) =>
         void (await ok(node, [CLI, 'trust', 'inspect', ...tpTrust, ref], {
+          ...env,
           TRUSTPIN_HOME: await fresh('tp-'),
         })),
       'docker trust inspect (cold)',
@@ -117,6 +174,7 @@ export async function main(): Promise<void> {
           DOCKER_CONFIG: await fresh('d-'),
         })),
       2.5,
+      nodeFloor(TRUST_FLOOR, [notary.url, notary.caFile, `${reg.host}/demo/app`]),
     );
     await add(
       'trustpin digest REF (one call)',
@@ -131,6 +189,7 @@ export async function main(): Promise<void> {
           `docker://${ref}`,
         ])),
       2,
+      nodeFloor(DIGEST_FLOOR, [reg.host]),
     );
     await add(
       'trustpin compare A B',
@@ -165,6 +224,16 @@ export async function main(): Promise<void> {
         );
       }
     }
+    console.log(
+      '\nnode floors (a bare script making the same round trips with node:http/https, no verification):',
+    );
+    for (const r of rows.filter((r) => r.floor !== undefined)) {
+      const goalMs = r.goal * r.anchor;
+      console.log(
+        `${r.what.padEnd(42)} floor ${r.floor!.toFixed(0).padStart(4)} ms${r.floorBare === undefined ? '' : ` (${r.floorBare.toFixed(0)} ms†)`}  = ${(r.floor! / r.anchor).toFixed(2)}× the anchor; the goal allows ${goalMs.toFixed(0)} ms; trustpin above the floor ${(r.tp - r.floor!).toFixed(0)} ms${r.bare === undefined || r.floorBare === undefined ? '' : ` (${(r.bare - r.floorBare).toFixed(0)} ms†)`}`,
+      );
+    }
+    if (extra) console.log('† without NODE_EXTRA_CA_CERTS');
     const floor = rows[0]!.anchor;
     console.log(
       `\nfloor: node itself starts in ${floor.toFixed(0)} ms here${nodeBare === undefined ? '' : ` (${nodeBare.toFixed(0)} ms without NODE_EXTRA_CA_CERTS)`}; ratio = trustpin time / anchor time (lower is better)`,
