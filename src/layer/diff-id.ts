@@ -9,9 +9,9 @@ import { TrustpinError } from '../errors/index.js';
 import type { Descriptor } from '../manifest/index.js';
 import type { ImageSource } from '../source/index.js';
 import { compressionOf, decompressor, type Limits } from './decompress.js';
-import { gunzipDigest } from './gzip-worker.js';
+import { type BlobCheck, gunzipDigest, noteDecompression, proveBlobFile } from './gzip-worker.js';
 
-export { warmGzipWorkers } from './gzip-worker.js';
+export { decompressionsStarted, proveBlobFile, warmGzipWorkers } from './gzip-worker.js';
 
 import { asLayerError } from './tar.js';
 import { fetchVerifiedFile, type VerifiedFile } from './verified-file.js';
@@ -75,11 +75,38 @@ export interface LayerDigest {
  * guard, so no extra stream stage or listener) and handed to `sink`, which parses it or, when absent, is a drain.
  * This is the only place trustpin turns a layer into a diff_id; pull, unpack, diff and compare all call it.
  */
-export async function readLayer(
+export function readLayer(
   f: VerifiedFile,
   sink?: ((s: AsyncIterable<Buffer>) => Promise<void>) | undefined,
   limits?: Limits,
   algorithm: Algorithm = 'sha256',
+): Promise<LayerDigest> {
+  return read(f, sink, limits, algorithm, undefined);
+}
+
+/**
+ * {@link readLayer} for a layer file whose blob digest nobody has proven yet (a pull's download, written to disk
+ * unhashed): the file's length and digest are proven first, on a worker thread, and not one byte of it is
+ * decompressed unless they match the descriptor — a mismatch is SIZE_MISMATCH or DIGEST_MISMATCH. For a gzip
+ * layer with no sink the same worker then inflates it (one job); `onProven` runs once the digest matched, before
+ * any decompression starts.
+ */
+export function proveAndReadLayer(
+  f: Omit<VerifiedFile, 'dispose'>,
+  onProven: () => void,
+  sink?: ((s: AsyncIterable<Buffer>) => Promise<void>) | undefined,
+  limits?: Limits,
+  algorithm: Algorithm = 'sha256',
+): Promise<LayerDigest> {
+  return read(f, sink, limits, algorithm, { digest: f.descriptor.digest, size: f.descriptor.size, onProven });
+}
+
+async function read(
+  f: Omit<VerifiedFile, 'dispose'>,
+  sink: ((s: AsyncIterable<Buffer>) => Promise<void>) | undefined,
+  limits: Limits | undefined,
+  algorithm: Algorithm,
+  check: BlobCheck | undefined,
 ): Promise<LayerDigest> {
   const { fh, release } = await f.handle();
   try {
@@ -99,13 +126,21 @@ export async function readLayer(
     const kind = compressionOf(f.descriptor.mediaType, head);
     if (kind === 'gzip' && sink === undefined && gzipInWorker) {
       // nothing parses the tar: the whole proof (read, inflate, hash) runs on a worker thread
-      const r = await gunzipDigest(fh, algorithm, `layer ${f.descriptor.digest}`, limits, f.onRead).catch(
-        (e: unknown) => {
-          throw asLayerError(e, f.descriptor.digest);
-        },
-      );
+      const r = await gunzipDigest(
+        fh,
+        algorithm,
+        `layer ${f.descriptor.digest}`,
+        limits,
+        f.onRead,
+        check,
+      ).catch((e: unknown) => {
+        throw asLayerError(e, f.descriptor.digest);
+      });
       return { diffId: `${algorithm}:${r.hex}` as Digest, size: r.size };
     }
+    // nothing is decompressed before the blob is proven: here, on a worker, when no one has yet
+    if (check) await proveBlobFile(fh, `layer ${f.descriptor.digest}`, check);
+    noteDecompression();
     const stages = decompressor(kind, () => inBytes, `layer ${f.descriptor.digest}`, limits, tap);
     const guard = stages[stages.length - 1]!;
     // pipeline() rejects as soon as a stage fails, while an async sink may still be running (parsing, queueing

@@ -4,7 +4,7 @@
 // queue behind them; in a worker it runs beside them.
 import type { FileHandle } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
-import type { Algorithm } from '../digest/index.js';
+import { type Algorithm, algorithmOf, type Digest, hexOf } from '../digest/index.js';
 import { TrustpinError } from '../errors/index.js';
 import { DEFAULT_LIMITS, type Limits, tooBig } from './decompress.js';
 
@@ -107,14 +107,35 @@ function streamed(job) {
     next();
   });
 }
+// the blob's own digest, proven before a single byte of it is inflated
+function prove(job) {
+  const h = createHash(job.expect.algorithm);
+  let pos = 0;
+  for (;;) {
+    const n = readSync(job.fd, input, 0, SIZE, pos);
+    if (n === 0) break;
+    h.update(input.subarray(0, n));
+    pos += n;
+  }
+  const hex = h.digest('hex');
+  if (pos !== job.expect.size || hex !== job.expect.hex) {
+    const e = new Error('the blob does not match its digest');
+    e.mismatch = true; e.found = hex; e.foundSize = pos;
+    throw e;
+  }
+  parentPort.postMessage({ t: 'proven' });
+}
 parentPort.on('message', async (job) => {
   try {
+    if (job.expect) prove(job);
+    if (!job.inflate) return parentPort.postMessage({ t: 'done', hex: '', size: 0 });
     const r = (job.engine !== 'stream' && direct(job)) || (await streamed(job));
     parentPort.postMessage({ t: 'done', hex: r.hex, size: r.size });
   } catch (e) {
     parentPort.postMessage({
       t: 'err', message: String((e && e.message) || e), code: e && e.code, cap: !!(e && e.cap),
-      out: e && e.out, inBytes: e && e.inBytes,
+      out: e && e.out, inBytes: e && e.inBytes, mismatch: !!(e && e.mismatch), found: e && e.found,
+      foundSize: e && e.foundSize,
     });
   }
 });
@@ -122,8 +143,62 @@ parentPort.on('message', async (job) => {
 
 type Reply =
   | { t: 'read'; n: number }
+  | { t: 'proven' }
   | { t: 'done'; hex: string; size: number }
-  | { t: 'err'; message: string; code?: string; cap: boolean; out?: number; inBytes?: number };
+  | {
+      t: 'err';
+      message: string;
+      code?: string;
+      cap: boolean;
+      out?: number;
+      inBytes?: number;
+      mismatch: boolean;
+      found?: string;
+      foundSize?: number;
+    };
+
+/**
+ * A blob whose digest is not proven yet (a pull writes downloads to disk unhashed): the worker hashes the whole
+ * file first and inflates nothing unless it matches. `onProven` runs once it did, before the inflate starts.
+ */
+export interface BlobCheck {
+  digest: Digest;
+  size: number;
+  onProven?: () => void;
+}
+
+let decompressions = 0;
+/**
+ * Tests only: how many layer decompressions have begun in this process — here or on a worker; one whose blob had
+ * to be proven first counts once the worker reported the proof — so a test can show a bad blob was never inflated.
+ */
+export function decompressionsStarted(): number {
+  return decompressions;
+}
+/** Count a decompression on this thread (the stream path of readLayer). */
+export function noteDecompression(): void {
+  decompressions++;
+}
+
+/** The error for a blob whose bytes are not the ones its descriptor names: what a verifying stream reports. */
+export function blobMismatch(
+  want: { digest: Digest; size: number },
+  what: string,
+  found: string,
+  foundSize: number,
+): TrustpinError {
+  if (foundSize !== want.size)
+    return new TrustpinError('SIZE_MISMATCH', `${what}: the blob ${want.digest} has the wrong length`, {
+      expected: `${want.size} bytes`,
+      found: `${foundSize} bytes`,
+      hint: 'the source served other content; nothing was stored',
+    });
+  return new TrustpinError('DIGEST_MISMATCH', `${what}: the blob's bytes do not match their digest`, {
+    expected: want.digest,
+    found,
+    hint: 'the source served different bytes than were asked for; discard them',
+  });
+}
 
 let engine: 'direct' | 'stream' = 'direct';
 /** Tests only: make the workers use the stream API, the fallback for a Node without the zlib internals. */
@@ -164,7 +239,37 @@ export function gunzipDigest(
   what: string,
   limits: Limits = DEFAULT_LIMITS,
   onRead?: (n: number) => void,
+  check?: BlobCheck,
 ): Promise<WorkerDigest> {
+  return job(fh, what, { algorithm, limits, inflate: true, onRead, check });
+}
+
+/**
+ * Prove the file open at `fh` is the blob `check` names (length and digest), on a worker thread: the download
+ * hashed nothing, and this thread has the next downloads to move. A mismatch rejects with SIZE_MISMATCH or
+ * DIGEST_MISMATCH, as a verifying stream would have.
+ */
+export async function proveBlobFile(fh: FileHandle, what: string, check: BlobCheck): Promise<void> {
+  await job(fh, what, {
+    algorithm: algorithmOf(check.digest),
+    limits: DEFAULT_LIMITS,
+    inflate: false,
+    check,
+  });
+}
+
+function job(
+  fh: FileHandle,
+  what: string,
+  j: {
+    algorithm: Algorithm;
+    limits: Limits;
+    inflate: boolean;
+    onRead?: ((n: number) => void) | undefined;
+    check?: BlobCheck | undefined;
+  },
+): Promise<WorkerDigest> {
+  const { algorithm, limits, onRead, check } = j;
   const w = idle.pop() ?? spawn();
   w.ref();
   return new Promise<WorkerDigest>((resolve, reject) => {
@@ -178,7 +283,13 @@ export function gunzipDigest(
     };
     const onMessage = (m: Reply) => {
       if (m.t === 'read') return onRead?.(m.n);
+      if (m.t === 'proven') {
+        if (j.inflate) decompressions++;
+        return check?.onProven?.();
+      }
       done(true);
+      if (m.t === 'err' && m.mismatch && check)
+        return reject(blobMismatch(check, what, `${algorithmOf(check.digest)}:${m.found}`, m.foundSize ?? 0));
       if (m.t === 'done') return resolve({ hex: m.hex, size: m.size });
       if (m.cap) {
         const e = tooBig(limits, what, m.out ?? 0, m.inBytes ?? 0);
@@ -198,6 +309,15 @@ export function gunzipDigest(
     w.on('message', onMessage);
     w.on('error', onError);
     w.on('exit', onExit);
-    w.postMessage({ fd: fh.fd, algorithm, maxBytes: limits.maxBytes, maxRatio: limits.maxRatio, engine });
+    if (!check && j.inflate) decompressions++;
+    w.postMessage({
+      fd: fh.fd,
+      algorithm,
+      maxBytes: limits.maxBytes,
+      maxRatio: limits.maxRatio,
+      engine,
+      inflate: j.inflate,
+      expect: check && { algorithm: algorithmOf(check.digest), hex: hexOf(check.digest), size: check.size },
+    });
   });
 }

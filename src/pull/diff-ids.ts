@@ -1,9 +1,9 @@
-// The second proof of a layer: decompress the stored (already digest-verified) blob with bomb limits, hash the
+// The second proof of a layer: decompress the stored blob — its digest proven first — with bomb limits, hash the
 // tar, and compare with the config's diff_id. A mismatch names the layer, its platform and both digests.
 import { algorithmOf, type Digest } from '../digest/index.js';
 import { TrustpinError } from '../errors/index.js';
 import type { Limits } from '../layer/index.js';
-import { readLayer } from '../layer/index.js';
+import { proveAndReadLayer, readLayer } from '../layer/index.js';
 import type { Descriptor } from '../manifest/index.js';
 import type { PlannedImage } from './plan.js';
 import type { OciStore } from './store.js';
@@ -54,18 +54,22 @@ export function layerJobs(images: PlannedImage[]): LayerJob[] {
   return [...jobs.values()];
 }
 
+/**
+ * Prove a stored layer's diff_id. A blob the store holds unproven (the download hashed nothing) has its digest
+ * proven first, from the file and on the proof's worker thread, and only then is it decompressed; the store
+ * commits it (fsync, rename) as soon as the digest matched.
+ */
 export async function proveLayer(
   store: OciStore,
   job: LayerJob,
   limits: Limits,
   onBytes?: (n: number) => void,
 ): Promise<LayerProof> {
-  const got = await readLayer(
-    store.file(job.descriptor, onBytes),
-    undefined,
-    limits,
-    algorithmOf(job.diffId),
-  );
+  const d = job.descriptor;
+  const unproven = store.unproven(d, onBytes);
+  const got = unproven
+    ? await proveAndReadLayer(unproven, () => store.proven(d), undefined, limits, algorithmOf(job.diffId))
+    : await readLayer(store.file(d, onBytes), undefined, limits, algorithmOf(job.diffId));
   return checkDiffId(job, got.diffId, got.size);
 }
 

@@ -1,6 +1,6 @@
-// `pull`: resolve and walk the image, store every blob verified (in parallel, bounded); each layer is decompressed
-// to prove its diff_id (or unpacked) as soon as its own blob is verified, while the others still download; only
-// when every blob is durable and every proof passed is the image tagged in index.json.
+// `pull`: resolve and walk the image, store every blob (in parallel, bounded), each proven before any use; a
+// layer's blob digest and then its diff_id are proven (or it is unpacked) as soon as its own blob is written,
+// while the others still download; only when every blob is durable and every proof passed is the image tagged.
 import { createHash } from 'node:crypto';
 import { readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -16,7 +16,8 @@ import {
   warmGzipWorkers,
 } from '../layer/index.js';
 import type { Descriptor, Platform } from '../manifest/index.js';
-import { DEFAULT_CONFIG_CAP, type ImageSource } from '../source/index.js';
+import { type BlobOptions, CALLER_VERIFIES } from '../registry/index.js';
+import { DEFAULT_CONFIG_CAP, type ImageSource, type SourceCallOptions } from '../source/index.js';
 import {
   checkTarget,
   type PendingLayer,
@@ -134,7 +135,18 @@ export async function pull(src: ImageSource, opts: PullOptions): Promise<PullRes
     }
     // each layer is decompressed as soon as its own blob is verified, while the other blobs still download
     const layerChecks = layerJobs(plan.images);
-    const t = transfer(src, store, plan, jobs, emit, opts.unpack === undefined ? 'size' : 'layers');
+    // a layer with a diff_id proof has its blob digest proven by that proof (on its worker, before the inflate);
+    // every other blob is proven as soon as it is written
+    const provenLater = new Set(opts.unpack === undefined ? layerChecks.map((j) => j.descriptor.digest) : []);
+    const t = transfer(
+      src,
+      store,
+      plan,
+      jobs,
+      emit,
+      opts.unpack === undefined ? 'size' : 'layers',
+      provenLater,
+    );
     const work =
       opts.unpack === undefined
         ? proveAll(store, layerChecks, t, limits, emit)
@@ -207,9 +219,10 @@ interface Counts {
 
 /**
  * The downloads of a pull, under way, and the pull's first failure. A blob's `ready` promise resolves once every
- * byte of it is verified and in the store (or it was already there and re-hashed); only then may its layer be
- * decompressed. The first failure anywhere — a download, a proof, the unpack — stops every download in flight
- * and every queued one, and is the one the pull reports.
+ * byte of it is in the store and proven (or it was already there and re-hashed) — except for the blobs in
+ * `provenLater`, whose `ready` only means written: their layer proof proves the digest before it decompresses
+ * anything (`proveAndReadLayer`). The first failure anywhere — a download, a proof, the unpack — stops every
+ * download in flight and every queued one, and is the one the pull reports.
  */
 interface Transfer {
   ready(d: Digest): Promise<void>;
@@ -237,6 +250,7 @@ function transfer(
   jobs: number,
   emit: (e: PullEvent) => void,
   order: 'size' | 'layers',
+  provenLater: ReadonlySet<Digest>,
 ): Transfer {
   type Item = { d: Descriptor; role: BlobRole; bytes?: Buffer };
   const layers = order === 'size' ? [...plan.layers].sort((a, b) => b.size - a.size) : plan.layers;
@@ -263,7 +277,9 @@ function transfer(
     } else {
       if (bytes) await store.putBytes(d, bytes);
       else {
-        const s = await src.blob(d);
+        // a registry hands the body over unhashed (the proof hashes the file on a worker thread); other sources
+        // ignore the option and verify as they stream
+        const s = await src.blob(d, UNHASHED);
         streams.add(s);
         try {
           // a failure elsewhere while this request was being made: its stream was not there to be destroyed
@@ -275,6 +291,7 @@ function transfer(
           streams.delete(s);
           if (failure) s.destroy();
         }
+        if (!provenLater.has(d.digest)) await store.prove(d);
       }
       c.fetched++;
       c.bytesFetched += d.size;
@@ -306,6 +323,12 @@ function transfer(
   };
 }
 
+/**
+ * The blob call of a pull's downloads: a registry source passes it to its client, which then returns the body
+ * size-capped but not hashed ({@link CALLER_VERIFIES}); the store proves every such blob before any use.
+ */
+const UNHASHED = { [CALLER_VERIFIES]: true } as SourceCallOptions & BlobOptions;
+
 /** The span of some work items in seconds: from the first start to the last end. */
 class Span {
   private first: number | undefined;
@@ -322,9 +345,9 @@ class Span {
 }
 
 /**
- * Every layer of every image against its config's diff_id, each as soon as its blob is verified, a few at a
- * time: inflate runs on the thread pool and sha256 here, so more proofs than cores only queue, and the
- * downloads (hashed on this thread too) must keep their share.
+ * Every layer of every image against its config's diff_id, each as soon as its blob is written, a few at a time:
+ * a gzip layer's proof (its blob's digest first, then inflate + sha256 of the tar) runs on a worker thread, one
+ * per core at most, so more proofs than cores would only queue.
  */
 async function proveAll(
   store: OciStore,

@@ -1,12 +1,13 @@
-// The destination OCI layout: blobs stream into `blobs/.tmp/` while verified, are fsynced, and only then are
-// renamed to `blobs/sha256/<hex>`; a blob already there is re-hashed before it is trusted. index.json is last.
+// The destination OCI layout: blobs stream into `blobs/.tmp/`, are proven (by a verifying stream, or from the
+// temp file on a worker thread), fsynced, and only then renamed to `blobs/sha256/<hex>`; a blob already there is
+// re-hashed before it is trusted. index.json is last.
 import { randomBytes } from 'node:crypto';
 import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { algorithmOf, type Digest, digestFile, hexOf } from '../digest/index.js';
+import { algorithmOf, type Digest, DigestVerifier, digestFile, hexOf } from '../digest/index.js';
 import { TrustpinError } from '../errors/index.js';
-import { type VerifiedFile, verifiedFileAt } from '../layer/index.js';
+import { proveBlobFile, type VerifiedFile, verifiedFileAt } from '../layer/index.js';
 import type { Descriptor } from '../manifest/index.js';
 import {
   blobPath,
@@ -42,10 +43,95 @@ async function write(fh: FileHandle, batch: Buffer[], path: string): Promise<voi
   }
 }
 
+/** A blob in a temp file; `commit` is set once its digest is proven. */
+interface Staged {
+  d: Descriptor;
+  tmp: string;
+  fh: FileHandle;
+  commit: Promise<void> | undefined;
+}
+
+/**
+ * Every chunk of `src` into `fh`, coalesced into writes of about WRITE_BATCH: the stream is paused while a write
+ * is in flight (no async iterator: a promise per network chunk costs the main thread). Fails as soon as more than
+ * `d.size` bytes arrive. Returns the bytes written.
+ */
+function writeAll(
+  fh: FileHandle,
+  src: Readable,
+  path: string,
+  d: Descriptor,
+  onBytes: ((n: number) => void) | undefined,
+): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    let batch: Buffer[] = [];
+    let pending = 0;
+    let n = 0;
+    let writing: Promise<void> = Promise.resolve();
+    let failed = false;
+    const fail = (e: unknown) => {
+      if (failed) return;
+      failed = true;
+      src.off('data', onData);
+      reject(e);
+    };
+    const flush = () => {
+      const b = batch;
+      const len = pending;
+      batch = [];
+      pending = 0;
+      writing = writing.then(async () => {
+        await write(fh, b, path);
+        n += len;
+        onBytes?.(len);
+      });
+      return writing;
+    };
+    const onData = (c: Buffer) => {
+      if (n + pending + c.length > d.size) {
+        fail(
+          new TrustpinError('SIZE_EXCEEDED', `blob ${d.digest} is longer than its descriptor`, {
+            expected: `${d.size} bytes`,
+            found: `more than ${d.size} bytes`,
+            hint: 'the source is serving other content or an endless body; nothing was stored',
+          }),
+        );
+        return;
+      }
+      batch.push(c);
+      pending += c.length;
+      if (pending >= WRITE_BATCH) {
+        src.pause();
+        flush().then(() => failed || src.resume(), fail);
+      }
+    };
+    let ended = false;
+    src.on('data', onData);
+    src.once('error', fail);
+    // destroyed without an error (the pull stopped it): no 'end' and no 'error' will come
+    src.once('close', () => {
+      if (!ended)
+        fail(
+          src.errored ?? Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }),
+        );
+    });
+    src.once('end', () => {
+      ended = true;
+      if (failed) return;
+      flush().then(() => {
+        if (!failed) resolve(n);
+      }, fail);
+    });
+  });
+}
+
 export class OciStore {
   readonly tmp: string;
-  /** verified blobs whose commit (fsync + rename) may still be running, with their open temp-file handles */
-  private readonly staged = new Map<Digest, { fh: FileHandle; commit: Promise<void> }>();
+  /**
+   * blobs written to temp files, with their open handles: unproven (`commit` undefined), or proven with their
+   * commit (fsync + rename) perhaps still running
+   */
+  private readonly staged = new Map<Digest, Staged>();
   private readonly tmpPrefix = `${process.pid}-${randomBytes(4).toString('hex')}-`;
 
   private constructor(readonly dir: string) {
@@ -135,31 +221,21 @@ export class OciStore {
   }
 
   /**
-   * Stream a verifying source (it fails at its end on a size or digest mismatch) into a temp file. Resolves once
-   * every byte is in and verified; the commit — fsync, then rename into `blobs/sha256` — goes on in the
-   * background so the disk flush overlaps the diff_id proofs. Until `settle()`, readers use the temp file's
-   * handle, which stays valid across the rename.
+   * Stream a blob's bytes into a temp file: never more than `d.size` bytes, and exactly that many or it fails
+   * (SIZE_EXCEEDED / SIZE_MISMATCH, nothing kept). Resolves once every byte is written — **not** once they are
+   * verified, unless `src` proved them itself (a {@link DigestVerifier} for `d` that ended cleanly). Either way
+   * nothing is renamed into `blobs/sha256` until the digest is proven: by that stream, by {@link OciStore.prove}
+   * (hashes the file on a worker thread), or by a reader that hashed it first and called
+   * {@link OciStore.proven} (pull's layer proofs, which check the blob before they inflate it). Until then the
+   * blob is readable only through {@link OciStore.unproven}. Once proven, the commit — fsync, then rename — goes
+   * on in the background so the disk flush overlaps the diff_id proofs, and until `settle()` readers use the
+   * temp file's handle, which stays valid across the rename.
    */
   async put(d: Descriptor, src: Readable, onBytes?: (n: number) => void): Promise<void> {
     const { tmp, fh } = await this.createTemp(d);
     let n = 0;
     try {
-      let batch: Buffer[] = [];
-      let pending = 0;
-      for await (const c of src) {
-        batch.push(c as Buffer);
-        pending += (c as Buffer).length;
-        if (pending >= WRITE_BATCH) {
-          await write(fh, batch, tmp);
-          n += pending;
-          onBytes?.(pending);
-          batch = [];
-          pending = 0;
-        }
-      }
-      if (pending > 0) await write(fh, batch, tmp);
-      n += pending;
-      onBytes?.(pending);
+      n = await writeAll(fh, src, tmp, d, onBytes);
       if (n !== d.size) {
         throw new TrustpinError('SIZE_MISMATCH', `blob ${d.digest} has the wrong length`, {
           expected: `${d.size} bytes`,
@@ -173,22 +249,87 @@ export class OciStore {
       src.destroy();
       throw e;
     }
-    const commit = fh
-      .sync()
-      .then(() => rename(tmp, this.path(d)))
-      .catch((e) => Promise.reject(ioError(e, `cannot store ${d.digest} at ${this.path(d)}`)));
-    commit.catch(() => undefined); // observed by settle()
-    this.staged.set(d.digest, { fh, commit });
+    const entry: Staged = { d, tmp, fh, commit: undefined };
+    this.staged.set(d.digest, entry);
+    // a verifying stream that ended without error has proven exactly these bytes
+    if (src instanceof DigestVerifier && src.verified && src.expected.digest === d.digest) this.proven(d);
   }
 
-  /** Wait until every blob put() verified is durable under its name; the first failure is thrown. */
+  /** Whether `d` is staged here and still waits for its digest to be proven. */
+  isUnproven(d: Descriptor): boolean {
+    const s = this.staged.get(d.digest);
+    return s !== undefined && s.commit === undefined;
+  }
+
+  /**
+   * The temp file of a staged blob whose digest is not proven yet, for a reader that proves it before any use
+   * (`proveAndReadLayer`); undefined when there is none (it was proven, or was already in the layout).
+   */
+  unproven(d: Descriptor, onBytes?: (n: number) => void): Omit<VerifiedFile, 'dispose'> | undefined {
+    const s = this.staged.get(d.digest);
+    if (!s || s.commit !== undefined) return undefined;
+    return {
+      path: s.tmp,
+      descriptor: d,
+      handle: async () => ({ fh: s.fh, release: async () => undefined }),
+      onRead: onBytes,
+    };
+  }
+
+  /**
+   * The staged blob's digest was proven (by the caller, from its temp file): start its commit — fsync, then
+   * rename into `blobs/sha256`. Idempotent.
+   */
+  proven(d: Descriptor): void {
+    const s = this.staged.get(d.digest);
+    if (!s || s.commit !== undefined) return;
+    s.commit = s.fh
+      .sync()
+      .then(() => rename(s.tmp, this.path(d)))
+      .catch((e) => Promise.reject(ioError(e, `cannot store ${d.digest} at ${this.path(d)}`)));
+    s.commit.catch(() => undefined); // observed by settle()
+  }
+
+  /**
+   * Prove a staged blob's length and digest by hashing its temp file on a worker thread, then commit it; on a
+   * mismatch (SIZE_MISMATCH / DIGEST_MISMATCH) the temp file is removed. A blob already proven returns at once.
+   */
+  async prove(d: Descriptor): Promise<void> {
+    const s = this.staged.get(d.digest);
+    if (!s || s.commit !== undefined) return;
+    try {
+      await proveBlobFile(s.fh, `blob ${d.digest}`, { digest: d.digest, size: d.size });
+    } catch (e) {
+      await this.discard(d);
+      throw e;
+    }
+    this.proven(d);
+  }
+
+  /** Drop a staged blob that failed its proof: its temp file is closed and removed. */
+  async discard(d: Descriptor): Promise<void> {
+    const s = this.staged.get(d.digest);
+    if (!s || s.commit !== undefined) return;
+    this.staged.delete(d.digest);
+    await s.fh.close().catch(() => undefined);
+    await rm(s.tmp, { force: true });
+  }
+
+  /**
+   * Wait until every staged blob is durable under its name; the first failure is thrown. A blob whose digest was
+   * never proven is not committed: it is removed, and that is an INTERNAL error (the pull forgot a proof).
+   */
   async settle(): Promise<void> {
     const staged = [...this.staged.values()];
     this.staged.clear();
-    const results = await Promise.allSettled(staged.map((s) => s.commit));
+    const unproven = staged.filter((s) => s.commit === undefined);
+    const results = await Promise.allSettled(staged.map((s) => s.commit ?? Promise.resolve()));
     for (const s of staged) await s.fh.close().catch(() => undefined);
+    for (const s of unproven) await rm(s.tmp, { force: true });
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
+    if (unproven.length > 0)
+      throw new TrustpinError('INTERNAL', `blob ${unproven[0]!.d.digest} was stored but never proven`);
   }
 
   /** Bytes already verified in memory (manifests, configs): written exactly as fetched. */
@@ -206,8 +347,13 @@ export class OciStore {
     }
   }
 
-  /** A stored blob as a VerifiedFile for the decompressor (not deleted on dispose: it belongs to the layout). */
+  /**
+   * A stored, proven blob as a VerifiedFile for the decompressor (not deleted on dispose: it belongs to the
+   * layout). A staged blob not proven yet is refused (INTERNAL): only {@link OciStore.unproven} hands that out.
+   */
   file(d: Descriptor, onBytes?: (n: number) => void): VerifiedFile {
+    if (this.isUnproven(d))
+      throw new TrustpinError('INTERNAL', `blob ${d.digest} is read before its digest was proven`);
     const f = verifiedFileAt(this.path(d), d, { onRead: onBytes });
     const staged = this.staged.get(d.digest);
     if (staged) f.handle = async () => ({ fh: staged.fh, release: async () => undefined });

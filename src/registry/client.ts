@@ -49,7 +49,20 @@ export interface RequestOptions extends CallOptions {
 export interface BlobOptions extends CallOptions {
   /** what the blob is, for messages (`config`, `layer 3`) */
   what?: string;
+  /** internal: see {@link CALLER_VERIFIES} */
+  [CALLER_VERIFIES]?: true;
 }
+
+/**
+ * Internal — the caller verifies before any use. Set in a blob call's options (`{ [CALLER_VERIFIES]: true }`),
+ * the stream is the registry's body, resumed with `Range` and size-capped (it never yields more than the
+ * descriptor's size, a larger Content-Length is refused, a short body errors with SIZE_MISMATCH) but **not
+ * hashed**: nothing read from it is trustworthy until the caller has proven its digest. `pull` uses it to write
+ * the bytes to a temp file unhashed and prove the file on a worker thread, before anything decompresses it. The
+ * symbol is exported from this folder's face for `pull` only and not from the package's (`trustpin`), so a
+ * library user cannot ask for an unverified blob.
+ */
+export const CALLER_VERIFIES: unique symbol = Symbol('trustpin.callerVerifies');
 
 /** Errors of a connection that broke mid-body: the request can be made again. */
 const BODY_RESET = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE']);
@@ -185,7 +198,7 @@ export class RegistryClient {
         { accept: MANIFEST_ACCEPT },
         o,
       );
-      if (res.status !== 200) throw await this.failure(res, registry, repo, ref, 'manifest');
+      if (res.status !== 200) throw await failure(res, registry, repo, ref, 'manifest');
       const len = Number(header(res.headers, 'content-length') ?? Number.NaN);
       if (len > cap) {
         await res.body.dump().catch(() => undefined);
@@ -237,7 +250,7 @@ export class RegistryClient {
       o,
     );
     await res.body.dump().catch(() => undefined);
-    if (res.status !== 200) throw await this.failure(res, registry, repo, ref, 'manifest');
+    if (res.status !== 200) throw await failure(res, registry, repo, ref, 'manifest');
     const len = header(res.headers, 'content-length');
     return {
       digest: header(res.headers, 'docker-content-digest'),
@@ -251,6 +264,7 @@ export class RegistryClient {
    * `Range`; the hash continues across resumes, so the whole blob is still checked end to end.
    */
   blob(registry: string, repo: string, d: { digest: Digest; size: number }, o: BlobOptions = {}): Readable {
+    if (o[CALLER_VERIFIES]) return new UnhashedBody(this, registry, repo, d, o);
     const verifier = new DigestVerifier({ digest: d.digest, size: d.size, what: o.what ?? 'blob' });
     const attempts = Math.max(1, this.opts.attempts ?? 3);
     const signals = [this.opts.signal, o.signal].filter((s): s is AbortSignal => s !== undefined);
@@ -258,34 +272,7 @@ export class RegistryClient {
     async function* chunks(): AsyncGenerator<Buffer> {
       let have = 0;
       for (let attempt = 0; ; attempt++) {
-        const headers: Record<string, string> = have > 0 ? { range: `bytes=${have}-` } : {};
-        const res = await self.request(registry, repo, 'GET', `blobs/${d.digest}`, headers, o);
-        if (have > 0 && res.status === 200) {
-          // The server ignored Range: the stream cannot be restarted under the verifier, so fail clearly.
-          await res.body.dump().catch(() => undefined);
-          throw new TrustpinError(
-            'NETWORK_ERROR',
-            `blob ${d.digest} broke off at byte ${have} and the registry does not support resuming`,
-            {
-              hint: 'retry the command',
-            },
-          );
-        }
-        if (res.status !== 200 && res.status !== 206)
-          throw await self.failure(res, registry, repo, d.digest, 'blob');
-        const len = Number(header(res.headers, 'content-length') ?? Number.NaN);
-        if (len > d.size - have) {
-          await res.body.dump().catch(() => undefined);
-          throw new TrustpinError(
-            'SIZE_EXCEEDED',
-            `blob ${d.digest} is served with ${len} bytes, more than its descriptor says`,
-            {
-              expected: `${d.size - have} bytes`,
-              found: `${len} bytes (Content-Length)`,
-              hint: 'the registry is serving other content; nothing was used',
-            },
-          );
-        }
+        const res = await blobResponse(self, registry, repo, d, have, o);
         try {
           for await (const c of res.body) {
             have += (c as Buffer).length;
@@ -319,46 +306,199 @@ export class RegistryClient {
     }
     return out;
   }
+}
 
-  private async failure(
-    res: HttpResponse,
-    registry: string,
-    repo: string,
-    ref: string,
-    kind: 'manifest' | 'blob',
-  ): Promise<TrustpinError> {
-    const e = await errorBody(res);
-    const where = `${registry}/${repo}${ref.includes(':') ? '@' : ':'}${ref}`;
-    let code: ErrorCode = 'REGISTRY_ERROR';
-    let hint: string | undefined;
-    if (res.status === 401) {
-      code = 'AUTH_REQUIRED';
-      hint = `log in with \`docker login ${registry}\`, or check the credentials in your docker config`;
-    } else if (res.status === 403) {
-      code = 'AUTH_DENIED';
-      hint = 'the credentials were accepted but do not grant pull on this repository';
-    } else if (res.status === 404) {
-      code =
-        e.code === 'NAME_UNKNOWN'
-          ? 'NAME_UNKNOWN'
-          : kind === 'manifest'
-            ? 'MANIFEST_UNKNOWN'
-            : 'BLOB_UNKNOWN';
-      hint =
-        kind === 'manifest'
-          ? `check the repository name and tag (\`trustpin tags ${registry}/${repo}\` lists its tags)`
-          : undefined;
-    } else if (res.status === 429) {
-      code = 'RATE_LIMITED';
-      hint = 'the registry is rate limiting this client; log in or wait';
-    }
-    return new TrustpinError(
-      code,
-      `${kind} ${where}: ${res.status}${e.code ? ` ${e.code}` : ''}${e.message ? ` (${e.message})` : ''}`,
+async function failure(
+  res: HttpResponse,
+  registry: string,
+  repo: string,
+  ref: string,
+  kind: 'manifest' | 'blob',
+): Promise<TrustpinError> {
+  const e = await errorBody(res);
+  const where = `${registry}/${repo}${ref.includes(':') ? '@' : ':'}${ref}`;
+  let code: ErrorCode = 'REGISTRY_ERROR';
+  let hint: string | undefined;
+  if (res.status === 401) {
+    code = 'AUTH_REQUIRED';
+    hint = `log in with \`docker login ${registry}\`, or check the credentials in your docker config`;
+  } else if (res.status === 403) {
+    code = 'AUTH_DENIED';
+    hint = 'the credentials were accepted but do not grant pull on this repository';
+  } else if (res.status === 404) {
+    code =
+      e.code === 'NAME_UNKNOWN' ? 'NAME_UNKNOWN' : kind === 'manifest' ? 'MANIFEST_UNKNOWN' : 'BLOB_UNKNOWN';
+    hint =
+      kind === 'manifest'
+        ? `check the repository name and tag (\`trustpin tags ${registry}/${repo}\` lists its tags)`
+        : undefined;
+  } else if (res.status === 429) {
+    code = 'RATE_LIMITED';
+    hint = 'the registry is rate limiting this client; log in or wait';
+  }
+  return new TrustpinError(
+    code,
+    `${kind} ${where}: ${res.status}${e.code ? ` ${e.code}` : ''}${e.message ? ` (${e.message})` : ''}`,
+    {
+      found: `HTTP ${res.status}`,
+      hint,
+    },
+  );
+}
+
+/** One attempt at a blob: the request (`Range` from `have`), its status and its Content-Length checked. */
+async function blobResponse(
+  client: RegistryClient,
+  registry: string,
+  repo: string,
+  d: { digest: Digest; size: number },
+  have: number,
+  o: BlobOptions,
+): Promise<HttpResponse> {
+  const headers: Record<string, string> = have > 0 ? { range: `bytes=${have}-` } : {};
+  const res = await client.request(registry, repo, 'GET', `blobs/${d.digest}`, headers, o);
+  if (have > 0 && res.status === 200) {
+    // The server ignored Range: the stream cannot be restarted under the verifier, so fail clearly.
+    await res.body.dump().catch(() => undefined);
+    throw new TrustpinError(
+      'NETWORK_ERROR',
+      `blob ${d.digest} broke off at byte ${have} and the registry does not support resuming`,
       {
-        found: `HTTP ${res.status}`,
-        hint,
+        hint: 'retry the command',
       },
     );
+  }
+  if (res.status !== 200 && res.status !== 206) throw await failure(res, registry, repo, d.digest, 'blob');
+  const len = Number(header(res.headers, 'content-length') ?? Number.NaN);
+  if (len > d.size - have) {
+    await res.body.dump().catch(() => undefined);
+    throw new TrustpinError(
+      'SIZE_EXCEEDED',
+      `blob ${d.digest} is served with ${len} bytes, more than its descriptor says`,
+      {
+        expected: `${d.size - have} bytes`,
+        found: `${len} bytes (Content-Length)`,
+        hint: 'the registry is serving other content; nothing was used',
+      },
+    );
+  }
+  return res;
+}
+
+/**
+ * The {@link CALLER_VERIFIES} stream: the registry's body handed on chunk by chunk (no async generator, no
+ * `Readable.from`, no Transform: a pull's main thread moves every byte of every layer), never more than the
+ * descriptor's size, resumed with `Range` after a connection reset, and not hashed — the caller proves it.
+ */
+class UnhashedBody extends Readable {
+  private body: HttpResponse['body'] | undefined;
+  private have = 0;
+  private attempt = 0;
+  private started = false;
+  private readonly attempts: number;
+  private readonly signals: AbortSignal[];
+  private readonly onAbort = (ev: Event) =>
+    this.destroy(abortedError(`blob ${this.d.digest}`, ev.target as AbortSignal));
+
+  constructor(
+    private readonly client: RegistryClient,
+    private readonly registry: string,
+    private readonly repo: string,
+    private readonly d: { digest: Digest; size: number },
+    private readonly o: BlobOptions,
+  ) {
+    // a MiB in hand keeps the body flowing while the consumer's write is in flight
+    super({ highWaterMark: 1024 * 1024 });
+    this.attempts = Math.max(1, client.opts.attempts ?? 3);
+    this.signals = [client.opts.signal, o.signal].filter((s): s is AbortSignal => s !== undefined);
+    const early = this.signals.find((s) => s.aborted);
+    if (early) process.nextTick(() => this.destroy(abortedError(`blob ${d.digest}`, early)));
+    else for (const s of this.signals) s.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  override _read(): void {
+    if (this.body) this.body.resume();
+    else if (!this.started) {
+      this.started = true;
+      this.request();
+    }
+  }
+
+  private request(): void {
+    blobResponse(this.client, this.registry, this.repo, this.d, this.have, this.o).then(
+      (res) => {
+        if (this.destroyed) res.body.destroy();
+        else this.attach(res.body);
+      },
+      (e: unknown) => this.destroy(e as Error),
+    );
+  }
+
+  private attach(body: HttpResponse['body']): void {
+    this.body = body;
+    body.on('data', (c: Buffer) => {
+      if (this.destroyed) return;
+      this.have += c.length;
+      if (this.have > this.d.size) {
+        this.destroy(
+          new TrustpinError(
+            'SIZE_EXCEEDED',
+            `${this.o.what ?? 'blob'} ${this.d.digest} is longer than its descriptor`,
+            {
+              expected: `${this.d.size} bytes`,
+              found: `more than ${this.d.size} bytes`,
+              hint: 'the source is serving other content or an endless body; nothing from it was used',
+            },
+          ),
+        );
+        return;
+      }
+      if (!this.push(c)) body.pause();
+    });
+    body.once('end', () => {
+      if (this.body === body) this.body = undefined;
+      if (this.destroyed) return;
+      if (this.have !== this.d.size) {
+        this.destroy(
+          new TrustpinError(
+            'SIZE_MISMATCH',
+            `${this.o.what ?? 'blob'} ${this.d.digest} is shorter than its descriptor`,
+            {
+              expected: `${this.d.size} bytes`,
+              found: `${this.have} bytes`,
+              hint: 'the body ended early; retry, and if it persists the source is serving other content',
+            },
+          ),
+        );
+        return;
+      }
+      this.push(null);
+    });
+    let failed = false;
+    // kept for good: a body torn down later (a timer, the socket) must not throw an unhandled 'error'
+    body.on('error', (e: unknown) => {
+      if (failed) return;
+      failed = true;
+      body.removeAllListeners('data');
+      body.removeAllListeners('end');
+      if (this.body === body) this.body = undefined;
+      if (this.destroyed) return;
+      const aborted = this.signals.find((s) => s.aborted);
+      if (aborted) return void this.destroy(abortedError(`blob ${this.d.digest}`, aborted));
+      const code = (e as { code?: string }).code ?? '';
+      if (BODY_RESET.has(code) && this.attempt < this.attempts - 1 && this.have < this.d.size) {
+        this.attempt++;
+        this.request();
+        return;
+      }
+      this.destroy(e instanceof TrustpinError ? e : networkError(`blob ${this.d.digest}`, e));
+    });
+  }
+
+  override _destroy(err: Error | null, cb: (e?: Error | null) => void): void {
+    for (const s of this.signals) s.removeEventListener('abort', this.onAbort);
+    this.body?.destroy();
+    this.body = undefined;
+    cb(err);
   }
 }
