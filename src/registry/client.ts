@@ -455,7 +455,9 @@ class UnhashedBody extends Readable {
       }
       if (!this.push(c)) body.pause();
     });
+    let ended = false;
     body.once('end', () => {
+      ended = true;
       if (this.body === body) this.body = undefined;
       if (this.destroyed) return;
       if (this.have !== this.d.size) {
@@ -476,7 +478,7 @@ class UnhashedBody extends Readable {
     });
     let failed = false;
     // kept for good: a body torn down later (a timer, the socket) must not throw an unhandled 'error'
-    body.on('error', (e: unknown) => {
+    const onError = (e: unknown) => {
       if (failed) return;
       failed = true;
       body.removeAllListeners('data');
@@ -492,6 +494,13 @@ class UnhashedBody extends Readable {
         return;
       }
       this.destroy(e instanceof TrustpinError ? e : networkError(`blob ${this.d.digest}`, e));
+    };
+    body.on('error', onError);
+    // a body closed with neither its end nor an error (torn down without a reason) must not leave this stream
+    // waiting: it failed like a for-await over it would have
+    body.once('close', () => {
+      if (!ended && !failed)
+        onError(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
     });
   }
 

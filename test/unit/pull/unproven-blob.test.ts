@@ -70,6 +70,32 @@ describe('a layer blob is proven before it is decompressed', () => {
     assert.ok(existsSync(join(dest, 'blobs', 'sha256', layer.digest.slice(7))));
   });
 
+  test('a body past the descriptor size (no Content-Length) is cut at the size: SIZE_EXCEEDED, nothing kept', async () => {
+    let written = 0;
+    reg.hook = (_req, res, url) => {
+      if (url.pathname !== `/v2/e2e/app/blobs/${layer.digest}`) return false;
+      res.writeHead(200); // chunked: the length is known only by counting
+      const more = () => {
+        // endless: stops only when the client goes away
+        while (written < 64 * layer.size && res.write(randomBytes(64 * 1024))) written += 64 * 1024;
+        if (!res.destroyed && written < 64 * layer.size) res.once('drain', more);
+        else res.end();
+      };
+      more();
+      return true;
+    };
+    const before = decompressionsStarted();
+    const dest = join(tmp, `dest${++n}`);
+    await assert.rejects(pull(await openSource(`${host}/e2e/app:1`, client), { dest, tag: '1' }), (e) =>
+      isTrustpinError(e, 'SIZE_EXCEEDED'),
+    );
+    assert.ok(written < 16 * layer.size, `the client stopped reading (${written} bytes sent)`);
+    assert.equal(decompressionsStarted(), before);
+    assert.ok(!(await readdir(join(dest, 'blobs', 'sha256'))).includes(layer.digest.slice(7)));
+    assert.ok(!existsSync(join(dest, 'blobs', '.tmp')));
+    assert.ok(!existsSync(join(dest, 'index.json')));
+  });
+
   for (const unpack of [false, true]) {
     test(`right length, wrong bytes (a gzip bomb): DIGEST_MISMATCH, never inflated, nothing kept${unpack ? ' (--unpack)' : ''}`, async () => {
       lie();
