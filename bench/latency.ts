@@ -17,7 +17,7 @@ import diagnostics from 'node:diagnostics_channel';
 import { writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { VerdictCache } from '../src/admission/cache.js';
 import { type AdmissionRequest, admit } from '../src/admission/index.js';
 import { evaluate, loadPolicy, type Policy } from '../src/policy/index.js';
@@ -42,8 +42,8 @@ import { startRegistry } from '../test/harness/registry.js';
 import { percentile } from '../test/harness/webhook-load.js';
 import { exec, pushImage } from './util.js';
 
-/** new digests per system and layer */
-const N = 30;
+/** new digests per system and layer (LATENCY_N: more for a p99 that is not simply the slowest of 30) */
+const N = Number(process.env.LATENCY_N ?? 30);
 /** calls on the seen digest */
 const SEEN = Number(process.env.LATENCY_SEEN ?? 200);
 const GOAL_SEEN_MS = 1;
@@ -81,7 +81,18 @@ interface Row {
   fresh: number[];
   /** per new-digest call: HTTP requests, and this process's CPU time (all threads) */
   per: { requests: number; cpu: number; main: number; connections: number };
+  /** each new-digest call, for the breakdown of the slowest */
+  calls: Call[];
   note: string;
+}
+
+interface Call {
+  ms: number;
+  cpu: number;
+  main: number;
+  requests: number;
+  from: number;
+  to: number;
 }
 
 export async function main(): Promise<void> {
@@ -262,7 +273,16 @@ rules:
 
     let cpuMs = 0;
     let mainMs = 0;
+    // every GC pause of this process (main thread), to say how much of a slow call was the collector's
+    const gcs: { start: number; end: number }[] = [];
+    const gcObserver = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) gcs.push({ start: e.startTime, end: e.startTime + e.duration });
+    });
+    gcObserver.observe({ entryTypes: ['gc'] });
+    /** per call of the current loop: wall, CPU, event-loop-busy ms, requests, and its window for the GC pauses */
+    let calls: Call[] = [];
     const timed = async (f: () => Promise<void>, label?: string) => {
+      const r0 = requests;
       if (label && spans) {
         trace = [];
         traceStart = performance.now();
@@ -274,7 +294,16 @@ rules:
       const ms = performance.now() - t;
       const used = process.cpuUsage(cpu);
       cpuMs += (used.user + used.system) / 1000;
-      mainMs += performance.eventLoopUtilization(elu).active;
+      const busy = performance.eventLoopUtilization(elu).active;
+      mainMs += busy;
+      calls.push({
+        ms,
+        cpu: (used.user + used.system) / 1000,
+        main: busy,
+        requests: requests - r0,
+        from: t,
+        to: t + ms,
+      });
       if (trace) {
         const c = used;
         traced.push(
@@ -285,6 +314,26 @@ rules:
       }
       return ms;
     };
+    // LATENCY_PROFILE=FILE: a CPU profile (.cpuprofile) of the new-digest calls only (setup and seen calls are
+    // left out, so the profile says where a new digest's time goes), taken in this process through the inspector
+    const profileFile = process.env.LATENCY_PROFILE;
+    const inspector = profileFile ? new (await import('node:inspector/promises')).Session() : undefined;
+    if (inspector) {
+      inspector.connect();
+      await inspector.post('Profiler.enable');
+      await inspector.post('Profiler.setSamplingInterval', { interval: 100 });
+    }
+    const profiled = async <T>(f: () => Promise<T>): Promise<T> => {
+      if (!inspector) return f();
+      await inspector.post('Profiler.start');
+      try {
+        return await f();
+      } finally {
+        const { profile } = await inspector.post('Profiler.stop');
+        profiles.push(profile);
+      }
+    };
+    const profiles: { nodes: unknown[]; samples?: number[]; timeDeltas?: number[] }[] = [];
     const rows: Row[] = [];
     // LATENCY_SYSTEMS=dct,cosign measures only those (for profiling one system)
     const only = process.env.LATENCY_SYSTEMS?.split(',');
@@ -296,15 +345,20 @@ rules:
       await verify(s, seenRef!);
       await verify(s, seenRef!);
       const vFresh: number[] = [];
+      calls = [];
       let [r0, c0, n0, m0] = [requests, cpuMs, connections, mainMs];
-      for (const [i, r] of forVerifier.entries())
-        vFresh.push(await timed(() => verify(s, r), i === N - 1 ? `${s} verifier, new digest` : undefined));
+      await profiled(async () => {
+        for (const [i, r] of forVerifier.entries())
+          vFresh.push(await timed(() => verify(s, r), i === N - 1 ? `${s} verifier, new digest` : undefined));
+      });
       const vPer = {
         requests: (requests - r0) / N,
         cpu: (cpuMs - c0) / N,
         main: (mainMs - m0) / N,
         connections: (connections - n0) / N,
       };
+      const vCalls = calls;
+      calls = [];
       const vSeen: number[] = [];
       for (let i = 0; i < SEEN; i++) vSeen.push(await timed(() => verify(s, seenRef!)));
       rows.push({
@@ -312,21 +366,27 @@ rules:
         layer: 'verifier',
         seen: vSeen,
         fresh: vFresh,
+        calls: vCalls,
         per: vPer,
         note: 'no verdict cache: seen = full re-verification',
       });
       // webhook: warm-up review of the seen image (a miss), then misses on new images, then hits
       await review(seenRef!);
       const wFresh: number[] = [];
+      calls = [];
       [r0, c0, n0, m0] = [requests, cpuMs, connections, mainMs];
-      for (const [i, r] of forWebhook.entries())
-        wFresh.push(await timed(() => review(r), i === N - 1 ? `${s} webhook, new digest` : undefined));
+      await profiled(async () => {
+        for (const [i, r] of forWebhook.entries())
+          wFresh.push(await timed(() => review(r), i === N - 1 ? `${s} webhook, new digest` : undefined));
+      });
       const wPer = {
         requests: (requests - r0) / N,
         cpu: (cpuMs - c0) / N,
         main: (mainMs - m0) / N,
         connections: (connections - n0) / N,
       };
+      const wCalls = calls;
+      calls = [];
       const wSeen: number[] = [];
       for (let i = 0; i < SEEN; i++) wSeen.push(await timed(() => review(seenRef!)));
       rows.push({
@@ -334,6 +394,7 @@ rules:
         layer: 'webhook',
         seen: wSeen,
         fresh: wFresh,
+        calls: wCalls,
         per: wPer,
         note: 'seen = VerdictCache hit; new = miss → evaluate()',
       });
@@ -344,6 +405,15 @@ rules:
       const t = performance.now();
       await vClient.getManifest(host, 'bench/keyed', seenManifest, 1 << 20);
       rtt.push(performance.now() - t);
+    }
+    if (inspector && profileFile) {
+      inspector.disconnect();
+      // one profile per measured loop, in the order system × layer; each is a .cpuprofile of its own
+      await Promise.all(
+        profiles.map((p, i) =>
+          writeFile(profileFile.replace(/(\.cpuprofile)?$/, `.${i}.cpuprofile`), JSON.stringify(p)),
+        ),
+      );
     }
     const stats = cache.stats;
     await Promise.all([vClient.close(), wClient.close()]);
@@ -374,6 +444,26 @@ rules:
           .join(' ')} on ${availableParallelism()} CPUs.` +
         `\nunder tsx each lazy import() of the cosign/Notation verifier in evaluate() also costs ~0.4 ms that the bundled CLI does not pay.`,
     );
+    gcObserver.disconnect();
+    // where the slowest new-digest calls' time went (p99 of N calls is the slowest): GC pauses inside the call,
+    // this process's CPU, the event loop busy, the rest = waiting (the registry, the scheduler on a shared machine)
+    const gcIn = (c: Call) =>
+      gcs.reduce((sum, g) => sum + Math.max(0, Math.min(g.end, c.to) - Math.max(g.start, c.from)), 0);
+    console.log(
+      `\nthe 3 slowest new-digest calls of each row: wall ms = GC pause inside the call + rest of main-thread busy + waiting; CPU all threads`,
+    );
+    for (const r of rows) {
+      const slow = [...r.calls].sort((a, b) => b.ms - a.ms).slice(0, 3);
+      const all = r.calls.reduce((n, c) => n + gcIn(c), 0) / Math.max(1, r.calls.length);
+      console.log(
+        `  ${r.system.padEnd(9)}${r.layer.padEnd(9)} ${slow
+          .map((c) => {
+            const gc = gcIn(c);
+            return `${c.ms.toFixed(1)} = gc ${gc.toFixed(1)} + js ${Math.max(0, c.main - gc).toFixed(1)} + wait ${Math.max(0, c.ms - c.main).toFixed(1)} (cpu ${c.cpu.toFixed(1)}, ${c.requests} req)`;
+          })
+          .join('; ')}; mean gc per call ${all.toFixed(2)}`,
+      );
+    }
     if (spans)
       console.log(`\nrequests of one new-digest call (time since the call began):\n${traced.join('\n')}`);
   } finally {

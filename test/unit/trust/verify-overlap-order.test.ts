@@ -307,6 +307,18 @@ rules:
       ['/v2/o/signed/manifests/v1'],
       'the image manifest was fetched again by digest',
     );
+    // the round trips of one new digest, each needed once: the tag, the config, the referrers API and its
+    // tag-schema fallback (no API here), the .sig manifest and its layer — no HEAD first, no token, no repeat
+    const hex = img.manifest.digest.slice('sha256:'.length);
+    const paths = log.map((s) => s.path.replace(/\/blobs\/sha256:[0-9a-f]{64}$/, '/blobs/*'));
+    assert.deepEqual([...paths].sort(), [
+      '/v2/o/signed/blobs/*',
+      '/v2/o/signed/blobs/*',
+      '/v2/o/signed/manifests/sha256-' + hex,
+      `/v2/o/signed/manifests/sha256-${hex}.sig`,
+      '/v2/o/signed/manifests/v1',
+      `/v2/o/signed/referrers/sha256:${hex}`,
+    ]);
     // handed bytes are not trusted: another image's manifest under this digest is refused as the registry's would be
     const other = images.unsigned!;
     const v = await cosign().verify(`${host}/o/signed@${img.manifest.digest}`, {
