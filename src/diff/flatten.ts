@@ -14,8 +14,10 @@ import {
   type ParserPool,
   parseLayerFile,
   parserLost,
+  proveAndParseLayerFile,
   sharedParserPool,
 } from './parse.js';
+import { fetchesUnhashed, fetchUnprovenFile } from './unproven.js';
 
 export type { LayerFingerprint, ParsedLayer } from './parse.js';
 
@@ -90,8 +92,9 @@ export class LayerReader {
 
 /**
  * Read one layer: fetch and verify the blob into a temp file, then decompress, hash and parse it in one pass, on
- * a parser thread when there is a pool. A thread that died under the layer (it never judged it) is not the
- * layer's fault: the proven file is parsed here instead.
+ * a parser thread when there is a pool. A big layer from a registry is written unhashed and its thread proves
+ * the file's digest before it decompresses anything (this thread only moves the bytes). A thread that died
+ * under the layer (it never judged it) is not the layer's fault: the file is proven and parsed here instead.
  */
 async function parseLayer(
   src: ImageSource,
@@ -100,10 +103,22 @@ async function parseLayer(
   pool: ParserPool | undefined,
   downloads: Limiter,
 ): Promise<ParsedLayer> {
+  const limits = { limits: opts.limits, tarLimits: opts.tarLimits };
+  const threaded = pool !== undefined && d.size >= PARSER_THREAD_MIN_BYTES;
+  if (threaded && fetchesUnhashed(src)) {
+    const unproven = await downloads.run(() => fetchUnprovenFile(src, d));
+    try {
+      return await pool.proveAndParse(unproven, limits).catch((e: unknown) => {
+        if (parserLost(e)) return proveAndParseLayerFile(unproven, limits);
+        throw e;
+      });
+    } finally {
+      await unproven.dispose();
+    }
+  }
   const file = await downloads.run(() => fetchVerifiedFile(src, d));
   try {
-    const limits = { limits: opts.limits, tarLimits: opts.tarLimits };
-    if (!pool || d.size < PARSER_THREAD_MIN_BYTES) return await parseLayerFile(file, limits);
+    if (!threaded) return await parseLayerFile(file, limits);
     return await pool.parse(file, limits).catch((e: unknown) => {
       if (parserLost(e)) return parseLayerFile(file, limits);
       throw e;

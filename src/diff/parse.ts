@@ -1,7 +1,8 @@
 // Parse one verified layer file (decompress, diff_id, tar walk, a sha256 per file body), on this thread or on one
 // of a few worker threads. Hashing and parsing are the main thread's work otherwise: with both images' layers on
-// one thread, a second core only ever inflated. The blob is fetched and its digest proven on the main thread; a
-// worker gets the path of the proven file and nothing else it could take for verified.
+// one thread, a second core only ever inflated. A worker gets either the path of a file the main thread proved,
+// or (a registry's download, written unhashed) the path of an unproven file, which it proves — length and
+// digest — before it decompresses or parses a single byte of it.
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { Readable } from 'node:stream';
@@ -14,6 +15,7 @@ import {
   DEFAULT_TAR_LIMITS,
   type LayerEntry,
   type Limits,
+  proveAndReadLayer,
   readLayer,
   type TarLimits,
   type VerifiedFile,
@@ -21,6 +23,8 @@ import {
   walkTar,
 } from '../layer/index.js';
 import type { Descriptor } from '../manifest/index.js';
+import { proveFileSync } from './prove-file.js';
+import type { UnprovenFile } from './unproven.js';
 
 /** What a layer's tar looked like, beyond the tree it leaves: for strict mode's layer and order checks. */
 export interface LayerFingerprint {
@@ -60,14 +64,54 @@ function hashBody(body: Readable, layer: string): Promise<string> {
   });
 }
 
+let parses = 0;
+/**
+ * Tests only: layer parses begun in this process after their blob was proven — on this thread, or on a parser
+ * thread (which reports each one before it starts) — so a test can show an unproven blob was never read.
+ */
+export function layerParsesStarted(): number {
+  return parses;
+}
+
 /** Decompress, hash and parse a verified layer file in one pass; the caller owns (and removes) the file. */
-export async function parseLayerFile(file: VerifiedFile, opts: ParseLimits = {}): Promise<ParsedLayer> {
+export function parseLayerFile(file: VerifiedFile, opts: ParseLimits = {}): Promise<ParsedLayer> {
+  parses++;
+  return parseWith(file, opts, readLayer);
+}
+
+/**
+ * {@link parseLayerFile} for a file nobody has proven: its length and digest are proven first (on a gzip worker,
+ * readLayer's proof) and nothing is decompressed unless they match. The reader's fallback when a parser thread
+ * died under an unproven layer.
+ */
+export function proveAndParseLayerFile(file: UnprovenFile, opts: ParseLimits = {}): Promise<ParsedLayer> {
+  return parseWith(verifiedFileAt(file.path, file.descriptor), opts, (f, sink, limits) =>
+    proveAndReadLayer(
+      f,
+      () => {
+        parses++;
+      },
+      sink,
+      limits,
+    ),
+  );
+}
+
+async function parseWith(
+  file: VerifiedFile,
+  opts: ParseLimits,
+  read: (
+    f: VerifiedFile,
+    sink: (s: AsyncIterable<Buffer>) => Promise<void>,
+    limits: Limits | undefined,
+  ) => Promise<{ diffId: Digest }>,
+): Promise<ParsedLayer> {
   const d = file.descriptor;
   const entries: ParsedLayer['entries'] = [];
   const order = createHash('sha256');
   const names: string[] = [];
   // readLayer hashes every decompressed byte (padding and end blocks included) into the diff_id
-  const { diffId } = await readLayer(
+  const { diffId } = await read(
     file,
     async (decompressed) => {
       const tar = decompressed as Readable;
@@ -109,6 +153,8 @@ interface Job {
   path: string;
   descriptor: Descriptor;
   opts: ParseLimits;
+  /** the file is not proven yet: prove its length and digest before reading a byte of its content */
+  prove: boolean;
 }
 
 interface WireError {
@@ -120,7 +166,11 @@ interface WireError {
   hint?: string | undefined;
 }
 
-type Reply = { id: number; layer: ParsedLayer } | { id: number; error: WireError };
+type Reply =
+  | { id: number; layer: ParsedLayer }
+  | { id: number; error: WireError }
+  /** the blob is proven (or was), the parse begins: for {@link layerParsesStarted} */
+  | { id: number; parsing: true };
 
 function toWire(e: unknown): WireError {
   if (e instanceof TrustpinError)
@@ -152,8 +202,14 @@ if (!isMainThread && parentPort && (workerData as Record<string, unknown> | null
   const port = parentPort;
   (globalThis as Record<symbol, unknown>)[SERVING] = true;
   port.on('message', (job: Job) => {
-    // the main thread fetched and verified this file; it removes it once this reply is in
-    parseLayerFile(verifiedFileAt(job.path, job.descriptor), job.opts).then(
+    // the main thread fetched this file (and proved it, unless `prove`); it removes it once this reply is in
+    const parse = async () => {
+      // nothing reads the content of a blob whose digest is not proven: a mismatch is the reply
+      if (job.prove) proveFileSync(job.path, job.descriptor);
+      port.postMessage({ id: job.id, parsing: true } satisfies Reply);
+      return parseLayerFile(verifiedFileAt(job.path, job.descriptor), job.opts);
+    };
+    parse().then(
       (layer) => port.postMessage({ id: job.id, layer } satisfies Reply),
       (e: unknown) => port.postMessage({ id: job.id, error: toWire(e) } satisfies Reply),
     );
@@ -243,6 +299,22 @@ export class ParserPool {
 
   /** Parse a verified file on a parser thread; the caller keeps owning the file and removes it afterwards. */
   parse(file: VerifiedFile, opts: ParseLimits): Promise<ParsedLayer> {
+    return this.enqueue(file, opts, false);
+  }
+
+  /**
+   * Prove an unproven file (length and digest) on a parser thread, then parse it there: a mismatch rejects with
+   * SIZE_MISMATCH or DIGEST_MISMATCH and nothing of the file was decompressed. The caller removes the file.
+   */
+  proveAndParse(file: UnprovenFile, opts: ParseLimits): Promise<ParsedLayer> {
+    return this.enqueue(file, opts, true);
+  }
+
+  private enqueue(
+    file: { path: string; descriptor: Descriptor },
+    opts: ParseLimits,
+    prove: boolean,
+  ): Promise<ParsedLayer> {
     if (this.closed) return Promise.reject(new Error('the layer parser pool was closed'));
     if (this.broken)
       return Promise.reject(Object.assign(new Error('layer parser threads cannot start'), { [LOST]: true }));
@@ -252,6 +324,7 @@ export class ParserPool {
           path: file.path,
           descriptor: file.descriptor,
           opts: { limits: opts.limits, tarLimits: opts.tarLimits },
+          prove,
         },
         resolve,
         reject,
@@ -302,6 +375,10 @@ export class ParserPool {
     worker.on('message', (r: Reply) => {
       const job = slot.job;
       if (!job || job.id !== r.id) return;
+      if ('parsing' in r) {
+        parses++;
+        return;
+      }
       slot.job = undefined;
       slot.answered = true;
       worker.unref();
