@@ -231,7 +231,30 @@ class Evaluator {
     // the one resolution: the tag's manifest, verified by the digest computed from its bytes; the rest of the tree
     // (children, configs) is fetched and verified by digest while the requirements run — both must hold
     const source = new RegistrySource(ref, this.client);
-    const digest = (await source.resolve({ signal })).digest as Digest;
+    const resolving = source.resolve({ signal });
+    // a reference by digest names what the signatures are for before the registry answers: the requirements start
+    // now, beside the resolution, and their verifiers are handed its bytes when they arrive (verified against the
+    // digest again). They count only once the resolution held; when it fails, its failure is the verdict's, as before
+    const early =
+      pinnedByUser && !mirror
+        ? this.requirements(require, {
+            ref,
+            pinnedByUser,
+            subjects: [{ from: 'origin', ref: withDigest(ref, ref.digest as Digest) }],
+            top: resolving.then(
+              (d) => source.fetched(d.digest),
+              () => undefined,
+            ),
+            digest: ref.digest as Digest,
+          })
+        : undefined;
+    let digest: Digest;
+    try {
+      digest = (await resolving).digest as Digest;
+    } catch (e) {
+      await early;
+      throw e;
+    }
     v.digest = digest;
     const walked = settleLater(walkImage(source, { configs: true, signal })); // awaited once the requirements settled
     const byDigest = withDigest(ref, digest);
@@ -249,8 +272,7 @@ class Evaluator {
     // the verifiers read the same manifest by digest: they are handed these bytes (verified again) instead of
     // asking the registry a second time
     const ctx: EvalContext = { ref, pinnedByUser, subjects, top: source.fetched(digest), digest };
-    // the requirements are independent (each its own verifier, results kept in the policy's order): at once
-    const settled = await Promise.allSettled(require.map((r) => this.requirement(r, ctx)));
+    const settled = await (early ?? this.requirements(require, ctx));
     const [walk] = await Promise.allSettled([walked]);
     for (const x of [walk, ...settled]) if (x.status === 'rejected') throw x.reason;
     v.requirements = settled.map((x) => (x as PromiseFulfilledResult<RequirementResult>).value);
@@ -325,6 +347,14 @@ class Evaluator {
       });
       if (v.outcome === 'pass') v.outcome = 'fail';
     }
+  }
+
+  /** The requirements are independent (each its own verifier, results kept in the policy's order): at once. */
+  private requirements(
+    require: Requirement[],
+    ctx: EvalContext,
+  ): Promise<PromiseSettledResult<RequirementResult>[]> {
+    return Promise.allSettled(require.map((r) => this.requirement(r, ctx)));
   }
 
   private async requirement(r: Requirement, ctx: EvalContext): Promise<RequirementResult> {

@@ -12,10 +12,16 @@ import { DEFAULT_MANIFEST_CAP, type ImageSource, type SourceCallOptions } from '
 export interface RegistrySourceOptions {
   manifestCap?: number;
   /**
-   * the top manifest's bytes as already fetched from this repository, for a reference by digest: `resolve()`
-   * verifies them against the digest (as it would a registry's answer) instead of asking the registry again
+   * the top manifest's bytes as already fetched from this repository (or a promise of them, undefined when that
+   * fetch failed), for a reference by digest: `resolve()` verifies them against the digest (as it would a
+   * registry's answer) instead of asking the registry again
    */
-  known?: { bytes: Buffer; contentType: string | undefined } | undefined;
+  known?: KnownBytes | Promise<KnownBytes | undefined> | undefined;
+}
+
+interface KnownBytes {
+  bytes: Buffer;
+  contentType: string | undefined;
 }
 
 /** An image in a registry (`docker://`). */
@@ -67,9 +73,10 @@ export class RegistrySource implements ImageSource {
   private async fetchTop(o: SourceCallOptions): Promise<Descriptor> {
     const { registry, repository, digest, tag } = this.reference;
     const ref = digest ?? tag!;
+    const known = digest ? await this.known : undefined;
     const res =
-      digest && this.known && this.known.bytes.length <= this.cap
-        ? this.known
+      known && known.bytes.length <= this.cap
+        ? known
         : await this.client.getManifest(registry, repository, ref, this.cap, o);
     const payload = schema1Payload(res.bytes);
     // By digest: the bytes must match it. By tag: the digest is what we compute, whatever the header says.

@@ -93,10 +93,17 @@ export interface VerifyOptions {
   signal?: AbortSignal | undefined;
   /**
    * the subject's top manifest as the caller already fetched it from the same repository (a policy evaluation
-   * resolved the tag): for a reference by digest it is used instead of fetching the manifest again, once its bytes
-   * matched that digest (they are not trusted for being given: bytes of another image are DIGEST_MISMATCH)
+   * resolved the tag), or is fetching it (a promise; undefined when that failed): for a reference by digest it is
+   * used instead of fetching the manifest again, once its bytes matched that digest (they are not trusted for being
+   * given: bytes of another image are DIGEST_MISMATCH)
    */
-  manifest?: { bytes: Buffer; contentType: string | undefined } | undefined;
+  manifest?: KnownManifest | Promise<KnownManifest | undefined> | undefined;
+}
+
+/** A manifest's bytes as fetched by someone else, with the content type the registry gave. */
+export interface KnownManifest {
+  bytes: Buffer;
+  contentType: string | undefined;
 }
 
 /**

@@ -327,6 +327,57 @@ rules:
     assert.equal(v.ok, false, 'foreign manifest bytes were accepted');
     assert.deepEqual(codes(v), ['DIGEST_MISMATCH']);
   });
+
+  test('a policy evaluation of a reference by digest searches for signatures while the manifest is on its way', async () => {
+    const img = images.signed!;
+    const dir = mkdtempSync(join(tmpdir(), 'tp-overlap-'));
+    writeFileSync(join(dir, 'a.pub'), keyA.pem);
+    writeFileSync(
+      join(dir, 'p.yaml'),
+      `apiVersion: trustpin.dev/v1alpha1
+kind: TrustPolicy
+defaults: { mode: enforce, noMatch: deny }
+trustRoots:
+  team: { publicKey: ${JSON.stringify(join(dir, 'a.pub'))} }
+rules:
+  - name: signed
+    scope: ${JSON.stringify(`${host}/o/**`)}
+    require: [ { cosign: { trustRoot: team, tlog: optional } } ]
+`,
+    );
+    const policy = loadPolicy(join(dir, 'p.yaml'));
+    const judge = async (ref: string) => (await evaluate(policy, [ref], { client, home: dir })).verdicts[0]!;
+    const top = new RegExp(`/manifests/${img.manifest.digest}$`);
+    reset({ slow: top });
+    const ok = await judge(`${host}/o/signed@${img.manifest.digest}`);
+    assert.equal(ok.outcome, 'pass', JSON.stringify(ok.problems));
+    const manifest = at(top);
+    const sig = at(new RegExp(`/manifests/${img.manifest.digest.replace(':', '-')}\\.sig$`));
+    assert.ok(sig.arrived < manifest.answered - DELAY / 2, 'the signature search waited for the manifest');
+    assert.equal(log.filter((s) => top.test(s.path)).length, 1, 'the manifest was fetched twice');
+    // the registry serves other bytes for the digest, or lacks it: the resolution's failure is the verdict, as a
+    // reference by tag's would be — the signature found meanwhile counts for nothing
+    for (const [corruptIt, ref] of [
+      [true, `${host}/o/signed@${img.manifest.digest}`],
+      [false, `${host}/o/signed@sha256:${'0'.repeat(64)}`],
+    ] as const) {
+      reset({ corrupt: corruptIt ? top : undefined });
+      const resolved = await new RegistrySource(
+        { registry: host, repository: 'o/signed', digest: ref.split('@')[1] as Digest },
+        client,
+      )
+        .resolve()
+        .then(
+          () => 'resolved',
+          (e: unknown) => (isTrustpinError(e) ? e.code : String(e)),
+        );
+      assert.notEqual(resolved, 'resolved');
+      const v = await judge(ref);
+      assert.equal(v.ok, false, `${ref} passed`);
+      assert.deepEqual(codes(v), [resolved]);
+      assert.deepEqual(v.requirements, [], 'requirement results of an unresolved image were reported');
+    }
+  });
 });
 
 describe('DCT: the tag is asked beside the trust update, and its bytes stand for the signed manifest', () => {
