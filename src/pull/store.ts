@@ -5,8 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { algorithmOf, type Digest, DigestVerifier, digestFile, hexOf } from '../digest/index.js';
-import { TrustpinError } from '../errors/index.js';
+import { algorithmOf, type Digest, DigestVerifier, hexOf } from '../digest/index.js';
+import { isTrustpinError, TrustpinError } from '../errors/index.js';
 import { proveBlobFile, type VerifiedFile, verifiedFileAt } from '../layer/index.js';
 import type { Descriptor } from '../manifest/index.js';
 import {
@@ -190,14 +190,32 @@ export class OciStore {
     return join(this.dir, blobPath(d.digest));
   }
 
-  /** A stored blob is used only when its size and hash still match; a bad one is deleted. */
+  /**
+   * A stored blob is used only when its size and hash still match (hashed on a worker thread, like every blob a
+   * pull proves); a bad one is deleted.
+   */
   async has(d: Descriptor): Promise<'present' | 'absent' | 'replaced'> {
     const p = this.path(d);
     const st = await stat(p).catch(() => undefined);
     if (!st) return 'absent';
-    if (st.isFile() && st.size === d.size && (await digestFile(p)) === d.digest) return 'present';
+    if (st.isFile() && st.size === d.size && (await this.matches(p, d))) return 'present';
     await rm(p, { force: true, recursive: true });
     return 'replaced';
+  }
+
+  /** Whether the file at `p` is the blob `d` (a file that cannot be read is not). */
+  private async matches(p: string, d: Descriptor): Promise<boolean> {
+    const fh = await open(p, 'r').catch(() => undefined);
+    if (!fh) return false;
+    try {
+      await proveBlobFile(fh, `blob ${d.digest}`, { digest: d.digest, size: d.size });
+      return true;
+    } catch (e) {
+      if (isTrustpinError(e, 'DIGEST_MISMATCH') || isTrustpinError(e, 'SIZE_MISMATCH')) return false;
+      throw e;
+    } finally {
+      await fh.close();
+    }
   }
 
   /** A small stored blob's bytes when its size matches (the caller verifies the digest), else undefined. */

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -68,6 +68,22 @@ describe('a layer blob is proven before it is decompressed', () => {
     assert.equal(r.images[0]!.layers[0]!.diffId, img.diffIds[0]);
     assert.equal(decompressionsStarted(), before + 1);
     assert.ok(existsSync(join(dest, 'blobs', 'sha256', layer.digest.slice(7))));
+  });
+
+  test('a stored blob altered on disk (same length) is re-hashed, found wrong, and fetched again', async () => {
+    reg.hook = undefined;
+    const dest = join(tmp, `dest${++n}`);
+    await pull(await openSource(`${host}/e2e/app:1`, client), { dest, tag: '1' });
+    const file = join(dest, 'blobs', 'sha256', layer.digest.slice(7));
+    const bytes = await readFile(file);
+    bytes[100] = bytes[100]! ^ 0xff;
+    await writeFile(file, bytes);
+    const gets = () => reg.requests.filter((q) => q.path === `/v2/e2e/app/blobs/${layer.digest}`).length;
+    const before = gets();
+    const r = await pull(await openSource(`${host}/e2e/app:1`, client), { dest, tag: '1' });
+    assert.equal(gets(), before + 1, 'the altered blob was fetched again');
+    assert.equal(r.blobs.fetched, 1);
+    assert.equal(digestOf(await readFile(file)), layer.digest);
   });
 
   test('a body past the descriptor size (no Content-Length) is cut at the size: SIZE_EXCEEDED, nothing kept', async () => {
