@@ -1,4 +1,4 @@
-// The webhook's verdict cache: a verdict per (policy digest, image reference), kept for `ttlMs` when the reference
+// The webhook's verdict cache: a verdict per (policy, image reference), kept for `ttlMs` when the reference
 // names a digest and `tagTtlMs` when it names only a tag (a tag may move); an LRU bound; one evaluation in flight
 // per key, shared by every request that asks for it meanwhile. Only decided verdicts are kept: an `error` outcome
 // (a registry down) is asked again next time.
@@ -42,14 +42,30 @@ export class VerdictCache {
     return this.memo.stats;
   }
 
-  /** The verdict on `ref` under `policy`: cached, joined in flight, or evaluated now. */
+  /**
+   * The verdict on `ref` under `policy`: cached, joined in flight, or evaluated now. Keyed on the policy object as
+   * well as its digest: the digest covers the policy file's bytes, not the key, CA and trusted-root files it names,
+   * so a reload after those changed (a ConfigMap updated as a whole) has the same digest and other trust roots.
+   */
   judge(policy: Policy, ref: string): Promise<PolicyVerdict> {
     return this.memo.get(
-      `${policy.digest}\0${ref}`,
+      `${policyId(policy)}\0${policy.digest}\0${ref}`,
       () => this.evaluate(policy, ref),
       (v) => (v.outcome === 'error' ? undefined : byDigest(ref) ? this.ttl : this.tagTtl),
     );
   }
+}
+
+/** A number per policy object (a reloaded policy is a new object, with a new number). */
+const ids = new WeakMap<Policy, number>();
+let nextId = 0;
+function policyId(policy: Policy): number {
+  let id = ids.get(policy);
+  if (id === undefined) {
+    id = nextId++;
+    ids.set(policy, id);
+  }
+  return id;
 }
 
 function byDigest(ref: string): boolean {

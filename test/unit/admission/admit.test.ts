@@ -282,3 +282,23 @@ describe('VerdictCache', () => {
     assert.equal(calls, 6, 'an undecided verdict is asked again');
   });
 });
+
+describe('VerdictCache: a reloaded policy', () => {
+  test('the same policy digest with other trust roots (a new Policy object) is another key', async () => {
+    // the digest covers the policy file, not the key files it names: a reload after a key file changed has the
+    // same digest and must not be answered from the old policy's verdicts
+    const seen: Policy[] = [];
+    const cache = new VerdictCache(async (p, ref) => {
+      seen.push(p);
+      return verdict(ref, { outcome: 'pass', ok: true });
+    });
+    const before = policy();
+    const reloaded = { ...before, trustRoots: new Map(before.trustRoots) };
+    assert.equal(reloaded.digest, before.digest);
+    await cache.judge(before, `app@${D}`);
+    await cache.judge(before, `app@${D}`);
+    assert.deepEqual(seen, [before], 'the same object is a hit');
+    await cache.judge(reloaded, `app@${D}`);
+    assert.deepEqual(seen, [before, reloaded], 'the reloaded policy was answered from the old one');
+  });
+});
