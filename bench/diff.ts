@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { Worker } from 'node:worker_threads';
 import { createGunzip, createGzip } from 'node:zlib';
 import { pack } from 'tar-stream';
 import { makeTempDir, removeDir, requireBinary, run } from '../test/harness/processes.js';
@@ -17,6 +18,11 @@ import { CLI as BUILT, ensureBuilt, exec, row, time } from './util.js';
 const MiB = 1024 * 1024;
 /** the CLI measured: dist's, or BENCH_CLI (a bundle of its own, which no concurrent `npm run build` removes mid-run) */
 const CLI = process.env.BENCH_CLI ?? BUILT;
+/**
+ * BENCH_CLI_BEFORE: another bundle (an earlier commit's) timed in turn with CLI on the same images, run for run:
+ * on a shared machine, interleaved runs compare two builds under the same load
+ */
+const BEFORE = process.env.BENCH_CLI_BEFORE;
 const LAYERS = 4;
 const LAYER_BYTES = 128 * MiB;
 /** the one file B changes: layer 2, somewhere in the middle */
@@ -207,6 +213,56 @@ async function gunzipAll(files: string[], parallel: number, tuned: boolean, hash
   return bytes;
 }
 
+/**
+ * The floor of a verifying diff laid out as trustpin's is: one thread per stream, each blob's SHA-256 first (read
+ * from its file: nothing is inflated before the digest is proven), then the inflate with the diff_id and the file
+ * bodies' SHA-256 over every decompressed byte. No download, no tar parse.
+ */
+const PROVEN_FLOOR = `const { parentPort, workerData } = require('node:worker_threads');
+const { createHash } = require('node:crypto');
+const { openSync, readSync, closeSync, createReadStream } = require('node:fs');
+const { createGunzip } = require('node:zlib');
+const MiB = 1 << 20;
+(async () => {
+  let bytes = 0;
+  const buf = Buffer.allocUnsafe(MiB);
+  for (const f of workerData) {
+    const fd = openSync(f, 'r');
+    const blob = createHash('sha256');
+    for (let pos = 0, n; (n = readSync(fd, buf, 0, MiB, pos)) > 0; pos += n) blob.update(buf.subarray(0, n));
+    closeSync(fd);
+    blob.digest();
+    const diffId = createHash('sha256');
+    const bodies = createHash('sha256');
+    await new Promise((res, rej) => {
+      const g = createGunzip({ chunkSize: MiB });
+      createReadStream(f, { highWaterMark: MiB }).pipe(g);
+      g.on('data', (c) => { bytes += c.length; diffId.update(c); bodies.update(c); });
+      g.once('end', res);
+      g.once('error', rej);
+    });
+  }
+  parentPort.postMessage(bytes);
+})();`;
+
+async function provenFloor(files: string[], streams: number): Promise<number> {
+  const shares = Array.from({ length: streams }, (_, i) => files.filter((_, k) => k % streams === i));
+  const counts = await Promise.all(
+    shares.map(
+      (share) =>
+        new Promise<number>((res, rej) => {
+          const w = new Worker(PROVEN_FLOOR, { eval: true, workerData: share });
+          w.once('message', (n: number) => {
+            res(n);
+            void w.terminate();
+          });
+          w.once('error', rej);
+        }),
+    ),
+  );
+  return counts.reduce((a, b) => a + b, 0);
+}
+
 /** Report the process's CPU time (every thread: parser threads, the thread pool) on stderr as it exits. */
 const CPU_PROBE = `data:text/javascript,process.on('exit',()=>{const u=process.resourceUsage();process.stderr.write('\\ncpu-ms '+Math.round((u.userCPUTime+u.systemCPUTime)/1000)+'\\n')})`;
 
@@ -294,13 +350,24 @@ export async function main(): Promise<void> {
 
     const tpRuns: number[] = [];
     const tpCpu: number[] = [];
+    const beforeRuns: number[] = [];
+    const beforeCpu: number[] = [];
     let j: TrustpinJson | undefined;
-    for (let r = 0; r < RUNS; r++) {
-      const t = await time(() =>
-        exec(process.execPath, ['--import', CPU_PROBE, CLI, '--json', 'diff', '--semantic', A, B], {
+    const diffRun = (cli: string) =>
+      time(() =>
+        exec(process.execPath, ['--import', CPU_PROBE, cli, '--json', 'diff', '--semantic', A, B], {
           env: { TMPDIR: work },
         }),
       );
+    for (let r = 0; r < RUNS; r++) {
+      if (BEFORE) {
+        const t = await diffRun(BEFORE);
+        if (t.value.code !== 1)
+          throw new Error(`BENCH_CLI_BEFORE diff: exit ${t.value.code}: ${t.value.stderr}`);
+        beforeRuns.push(t.ms);
+        beforeCpu.push(Number(/cpu-ms (\d+)/.exec(t.value.stderr)?.[1] ?? Number.NaN));
+      }
+      const t = await diffRun(CLI);
       if (t.value.code !== 1)
         throw new Error(`trustpin diff: expected exit 1, got ${t.value.code}: ${t.value.stderr}`);
       // exit 1 is also what node gives an uncaught error (or a dist/ rebuilt by another session mid-run): say so
@@ -335,6 +402,7 @@ export async function main(): Promise<void> {
       one: [] as number[],
       all: [] as number[],
       hashed: [] as number[],
+      proven: [] as number[],
     };
     let raw = 0;
     for (let r = 0; r < RUNS; r++) {
@@ -344,11 +412,13 @@ export async function main(): Promise<void> {
       floors.all.push((await time(() => gunzipAll(layerFiles, streams, true))).ms);
       floors.plain.push((await time(() => gunzipAll(layerFiles, 1, false))).ms);
       floors.hashed.push((await time(() => gunzipAll(layerFiles, streams, true, true))).ms);
+      floors.proven.push((await time(() => provenFloor(layerFiles, streams))).ms);
     }
     const plain = median(floors.plain);
     const g1 = { ms: median(floors.one) };
     const gN = { ms: median(floors.all) };
     const gH = { ms: median(floors.hashed) };
+    const gP = { ms: median(floors.proven) };
     const mbps = (bytes: number, ms: number) => `${((bytes / MiB / ms) * 1000).toFixed(0)} MiB/s`;
 
     console.log(
@@ -378,6 +448,12 @@ export async function main(): Promise<void> {
       `trustpin runs: ${tpRuns.map((ms) => (ms / 1000).toFixed(1)).join(', ')} s wall; ` +
         `${tpCpu.map((ms) => (ms / 1000).toFixed(1)).join(', ')} s CPU (all threads)`,
     );
+    if (BEFORE)
+      console.log(
+        `BENCH_CLI_BEFORE (${BEFORE}), interleaved: median ${(median(beforeRuns) / 1000).toFixed(2)} s; runs ` +
+          `${beforeRuns.map((ms) => (ms / 1000).toFixed(1)).join(', ')} s wall; ` +
+          `${beforeCpu.map((ms) => (ms / 1000).toFixed(1)).join(', ')} s CPU`,
+      );
     console.log('');
     console.log(
       row(
@@ -398,6 +474,14 @@ export async function main(): Promise<void> {
       ),
     );
     console.log(
+      row(
+        `  + the same, blob proven first, one thread per stream`,
+        gP.ms,
+        tp.ms,
+        `${mbps(raw, gP.ms)} (trustpin's layout: digest pass, then inflate + diff_id + bodies)`,
+      ),
+    );
+    console.log(
       `\ntrustpin: ${mbps(raw, tp.ms)} of decompressed tar end to end (download, verify, gunzip, parse, hash); ` +
         `${(tp.ms / gN.ms).toFixed(2)}× the ${streams}-stream floor, ${(tp.ms / plain).toFixed(2)}× one default gunzip stream; ` +
         `${(baseline / tp.ms).toFixed(2)}× faster than the baseline`,
@@ -407,7 +491,8 @@ export async function main(): Promise<void> {
     console.log(goal(`trustpin / ${streams}-stream gunzip bound`, tp.ms / gN.ms, 1.2));
     console.log(
       `  (beside it, no goal: trustpin / gunzip + required hashing ${(tp.ms / gH.ms).toFixed(2)}; ` +
-        `the bound + required hashing / the bound ${(gH.ms / gN.ms).toFixed(2)})`,
+        `the bound + required hashing / the bound ${(gH.ms / gN.ms).toFixed(2)}, ` +
+        `proven first on threads ${(gP.ms / gN.ms).toFixed(2)}; trustpin / that floor ${(tp.ms / gP.ms).toFixed(2)})`,
     );
     const leftovers = (await readdir(work)).filter((f) => f.startsWith('trustpin-'));
     if (leftovers.length) console.log(`WARNING: trustpin left temp files: ${leftovers.join(', ')}`);
