@@ -15,7 +15,6 @@ import {
   DEFAULT_TAR_LIMITS,
   type LayerEntry,
   type Limits,
-  proveAndReadLayer,
   readLayer,
   type TarLimits,
   type VerifiedFile,
@@ -23,7 +22,7 @@ import {
   walkTar,
 } from '../layer/index.js';
 import type { Descriptor } from '../manifest/index.js';
-import { proveFileSync } from './prove-file.js';
+import { proveFile, proveFileSync } from './prove-file.js';
 import type { UnprovenFile } from './unproven.js';
 
 /** What a layer's tar looked like, beyond the tree it leaves: for strict mode's layer and order checks. */
@@ -73,45 +72,28 @@ export function layerParsesStarted(): number {
   return parses;
 }
 
-/** Decompress, hash and parse a verified layer file in one pass; the caller owns (and removes) the file. */
-export function parseLayerFile(file: VerifiedFile, opts: ParseLimits = {}): Promise<ParsedLayer> {
-  parses++;
-  return parseWith(file, opts, readLayer);
-}
-
 /**
- * {@link parseLayerFile} for a file nobody has proven: its length and digest are proven first (on a gzip worker,
- * readLayer's proof) and nothing is decompressed unless they match. The reader's fallback when a parser thread
- * died under an unproven layer.
+ * {@link parseLayerFile} for a file nobody has proven: its length and digest are proven first, on this thread, and
+ * nothing is decompressed unless they match. The reader's fallback when a parser thread died under an unproven
+ * layer.
  */
-export function proveAndParseLayerFile(file: UnprovenFile, opts: ParseLimits = {}): Promise<ParsedLayer> {
-  return parseWith(verifiedFileAt(file.path, file.descriptor), opts, (f, sink, limits) =>
-    proveAndReadLayer(
-      f,
-      () => {
-        parses++;
-      },
-      sink,
-      limits,
-    ),
-  );
+export async function proveAndParseLayerFile(
+  file: UnprovenFile,
+  opts: ParseLimits = {},
+): Promise<ParsedLayer> {
+  await proveFile(file.path, file.descriptor);
+  return parseLayerFile(verifiedFileAt(file.path, file.descriptor), opts);
 }
 
-async function parseWith(
-  file: VerifiedFile,
-  opts: ParseLimits,
-  read: (
-    f: VerifiedFile,
-    sink: (s: AsyncIterable<Buffer>) => Promise<void>,
-    limits: Limits | undefined,
-  ) => Promise<{ diffId: Digest }>,
-): Promise<ParsedLayer> {
+/** Decompress, hash and parse a verified layer file in one pass; the caller owns (and removes) the file. */
+export async function parseLayerFile(file: VerifiedFile, opts: ParseLimits = {}): Promise<ParsedLayer> {
+  parses++;
   const d = file.descriptor;
   const entries: ParsedLayer['entries'] = [];
   const order = createHash('sha256');
   const names: string[] = [];
   // readLayer hashes every decompressed byte (padding and end blocks included) into the diff_id
-  const { diffId } = await read(
+  const { diffId } = await readLayer(
     file,
     async (decompressed) => {
       const tar = decompressed as Readable;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Descriptor } from '../manifest/index.js';
-import { type BlobOptions, CALLER_VERIFIES } from '../registry/index.js';
+import type { BlobOptions } from '../registry/index.js';
 import type { ImageSource, SourceCallOptions } from '../source/index.js';
 
 /** A downloaded blob whose digest nobody has checked yet: it must be proven before any read of its content. */
@@ -19,11 +19,18 @@ export interface UnprovenFile {
   dispose(): Promise<void>;
 }
 
+let unhashed: (SourceCallOptions & BlobOptions) | undefined;
 /**
  * The blob call of the diff's big-layer downloads from a registry: its client returns the body size-capped
- * (never more than the descriptor's size, a short body is SIZE_MISMATCH) but not hashed.
+ * (never more than the descriptor's size, a short body is SIZE_MISMATCH) but not hashed. Imported on first use:
+ * a parser thread loads this folder's chunk, and must not load the registry client with it (the main thread has
+ * it already).
  */
-const UNHASHED = { [CALLER_VERIFIES]: true } as SourceCallOptions & BlobOptions;
+async function unhashedOptions(): Promise<SourceCallOptions & BlobOptions> {
+  unhashed ??= { [(await import('../registry/index.js')).CALLER_VERIFIES]: true } as SourceCallOptions &
+    BlobOptions;
+  return unhashed;
+}
 
 /**
  * Whether a source's blobs may be fetched unhashed and proven from the file afterwards: a registry's (its client
@@ -40,7 +47,7 @@ export async function fetchUnprovenFile(src: ImageSource, d: Descriptor): Promis
   const path = join(base, d.digest.replace(':', '-'));
   const dispose = () => rm(base, { recursive: true, force: true });
   try {
-    await pipeline(await src.blob(d, UNHASHED), createWriteStream(path, { mode: 0o600 }));
+    await pipeline(await src.blob(d, await unhashedOptions()), createWriteStream(path, { mode: 0o600 }));
   } catch (e) {
     await dispose();
     throw e;

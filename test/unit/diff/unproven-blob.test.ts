@@ -185,7 +185,7 @@ describe('a diff proves a layer blob before it decompresses or parses it', () =>
   });
 });
 
-test('the reader’s fallback (a parser thread died under the layer) proves the file on a worker first', async () => {
+test('the reader’s fallback (a parser thread died under the layer) proves the file before it parses', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'trustpin-unproven-fallback-'));
   try {
     const { img, tar } = await storedImage([{ name: 'a', content: 'x'.repeat(4096) }]);
