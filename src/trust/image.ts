@@ -115,11 +115,23 @@ export async function verifySignedSource(
  * The walk {@link verifySignedSource} does (the image's children and configs, each fetched by the digest its
  * verified parent names and verified before it is parsed), started now, while the signatures are still being
  * searched for: their round trips overlap. Its answer, or its failure, means nothing until a signature has been
- * accepted and {@link verifySignedSource} judges it; for a refused image it is waited for and dropped. Call it only
- * once `src` resolved (its top manifest's digest is computed from the bytes).
+ * accepted and {@link verifySignedSource} judges it; for a refused image `drop()` cancels it (then wait for `walked`
+ * to settle before closing `src`). Call it only once `src` resolved (its top manifest's digest is computed from the
+ * bytes).
  */
-export function prefetchImage(src: ImageSource, signal?: AbortSignal): Promise<ImageTree> {
-  return settleLater(walkImage(src, { configs: true, signal }));
+export function prefetchImage(
+  src: ImageSource,
+  signal?: AbortSignal,
+): { walked: Promise<ImageTree>; drop: () => void } {
+  // a refused image's walk is cancelled, not waited for: its verdict does not wait for a large index's configs
+  const dropped = new AbortController();
+  const walked = settleLater(
+    walkImage(src, {
+      configs: true,
+      signal: signal ? AbortSignal.any([signal, dropped.signal]) : dropped.signal,
+    }),
+  );
+  return { walked, drop: () => dropped.abort() };
 }
 
 /**

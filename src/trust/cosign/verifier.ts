@@ -5,7 +5,6 @@
 import { readFileSync } from 'node:fs';
 import type { Digest } from '../../digest/index.js';
 import { TrustpinError } from '../../errors/index.js';
-import type { ImageTree } from '../../image/index.js';
 import { fullName, parseDockerReference, type Reference } from '../../reference/index.js';
 import { RegistryClient } from '../../registry/index.js';
 import { type ImageSource, RegistrySource } from '../../source/index.js';
@@ -161,13 +160,13 @@ class CosignVerifier implements TrustVerifier<CosignVerdict> {
     // a reference by digest names what to look for before the image is fetched: the search runs beside the
     // fetch (one round trip instead of two); what it finds is checked only once the image's bytes matched
     const early = target.digest === undefined ? undefined : settleLater(discover(target.digest));
-    let walked: Promise<ImageTree> | undefined;
+    let prefetch: ReturnType<typeof prefetchImage> | undefined;
     try {
       const top = await target.source.resolve({ signal });
       v.subject.digest = top.digest;
       // the image's configs are fetched (by digest, verified before parsing) while the signatures are searched
       // for; the walk is judged only after a signature held
-      if (this.o.fetchImage !== false) walked = prefetchImage(target.source, signal);
+      if (this.o.fetchImage !== false) prefetch = prefetchImage(target.source, signal);
       const found = await (early && top.digest === target.digest ? early : discover(top.digest as Digest));
       v.searched = found.searched;
       const refused: Problem[] = found.refused.map((r) => ({
@@ -213,15 +212,16 @@ class CosignVerifier implements TrustVerifier<CosignVerdict> {
       if (this.o.attestation !== undefined)
         v.attestations = good.flatMap((c) => (c.statement ? [c.statement] : []));
       if (this.o.fetchImage !== false)
-        await verifyResolvedSource(target.source, top.digest, target.tag, b, prev, signal, walked);
+        await verifyResolvedSource(target.source, top.digest, target.tag, b, prev, signal, prefetch?.walked);
       v.pinned = `${target.pinName}@${top.digest}`;
     } catch (e) {
       if (!(e instanceof TrustpinError) || !e.isVerificationFailure) throw e;
       v.problems.push(...problemsOfFailure(e));
     } finally {
       // a search or walk started early whose result was not used (a step before it failed) ends before the
-      // source closes
-      await Promise.allSettled([early, walked]);
+      // source closes; the walk of a refused image is cancelled (after a success it has settled already)
+      prefetch?.drop();
+      await Promise.allSettled([early, prefetch?.walked]);
       await target.source.close();
     }
     v.chain = b.graph();

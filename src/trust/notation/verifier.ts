@@ -6,7 +6,6 @@
 import { readFileSync } from 'node:fs';
 import type { Digest } from '../../digest/index.js';
 import { TrustpinError } from '../../errors/index.js';
-import type { ImageTree } from '../../image/index.js';
 import { fullName, parseDockerReference, type Reference } from '../../reference/index.js';
 import { RegistryClient } from '../../registry/index.js';
 import { type ImageSource, RegistrySource } from '../../source/index.js';
@@ -165,7 +164,7 @@ class NotationVerifier implements TrustVerifier<NotationVerdict> {
     const discover = (digest: Digest) =>
       discoverNotationSignatures(target.store, digest, { maxSignatures: this.o.maxSignatures, signal });
     let early: ReturnType<typeof discover> | undefined;
-    let walked: Promise<ImageTree> | undefined;
+    let prefetch: ReturnType<typeof prefetchImage> | undefined;
     try {
       const statement = target.scope
         ? selectStatement(this.policy, target.scope)
@@ -192,7 +191,7 @@ class NotationVerifier implements TrustVerifier<NotationVerdict> {
         const stores = this.storesFor(statement);
         // the image's configs are fetched (by digest, verified before parsing) while the signatures are searched
         // for; the walk is judged only after a signature held
-        if (this.o.fetchImage !== false) walked = prefetchImage(target.source, signal);
+        if (this.o.fetchImage !== false) prefetch = prefetchImage(target.source, signal);
         const m = await target.source.manifest(top, { signal });
         const found = await (early && top.digest === target.digest ? early : discover(top.digest as Digest));
         v.searched = found.searched;
@@ -242,7 +241,15 @@ class NotationVerifier implements TrustVerifier<NotationVerdict> {
         if (good.claim) v.claims = [good.claim];
         v.warnings.push(...warningsOf(good));
         if (this.o.fetchImage !== false)
-          await verifyResolvedSource(target.source, top.digest, target.tag, b, prev, signal, walked);
+          await verifyResolvedSource(
+            target.source,
+            top.digest,
+            target.tag,
+            b,
+            prev,
+            signal,
+            prefetch?.walked,
+          );
         v.pinned = `${target.pinName}@${top.digest}`;
       }
     } catch (e) {
@@ -250,8 +257,9 @@ class NotationVerifier implements TrustVerifier<NotationVerdict> {
       v.problems.push(...problemsOfFailure(e));
     } finally {
       // a search or walk started early whose result was not used (a step before it failed) ends before the
-      // source closes
-      await Promise.allSettled([early, walked]);
+      // source closes; the walk of a refused image is cancelled (after a success it has settled already)
+      prefetch?.drop();
+      await Promise.allSettled([early, prefetch?.walked]);
       await target.source.close();
     }
     v.chain = b.graph();

@@ -253,6 +253,13 @@ describe('what the verifiers ask at once (a recording registry)', () => {
     const broken = await cosign().verify(`${host}/o/unsigned:v1`);
     assert.deepEqual(codes(broken), ['SIGNATURE_NOT_FOUND'], 'the early walk spoke for an unsigned image');
     assert.equal(broken.ok, false);
+    // the refusal does not wait for the walk: a config held back is cancelled, not awaited
+    reset({ slow: new RegExp(`/blobs/${img.config.digest}$`) });
+    const t = performance.now();
+    const slowly = await cosign().verify(`${host}/o/unsigned:v1`);
+    const ms = performance.now() - t;
+    assert.deepEqual(codes(slowly), ['SIGNATURE_NOT_FOUND']);
+    assert.ok(ms < DELAY * 0.8, `the refusal took ${ms.toFixed(0)} ms: it waited for the config`);
   });
 
   test('a wrongly signed image fails as it does without the image fetch; a signed one with a bad config fails as the walk does', async () => {
