@@ -77,7 +77,9 @@ before(async () => {
   );
 });
 after(async () => {
-  process.env.TMPDIR = oldTmp;
+  // assigning undefined would set the string "undefined"
+  if (oldTmp === undefined) delete process.env.TMPDIR;
+  else process.env.TMPDIR = oldTmp;
   await rm(dir, { recursive: true, force: true });
 });
 
