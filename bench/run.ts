@@ -14,6 +14,7 @@ const benches: Record<string, () => Promise<void>> = {
   mirror: async () => (await import('./mirror.js')).main(),
   startup: async () => (await import('./startup.js')).main(),
   latency: async () => (await import('./latency.js')).main(),
+  'latency-rtt': async () => (await import('./latency-rtt.js')).main(),
 };
 const fn = name ? benches[name] : undefined;
 if (!fn) {
