@@ -4,6 +4,7 @@
 // or (a registry's download, written unhashed) the path of an unproven file, which it proves — length and
 // digest — before it decompresses or parses a single byte of it.
 import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -15,6 +16,7 @@ import {
   DEFAULT_TAR_LIMITS,
   type LayerEntry,
   type Limits,
+  proveBlobFile,
   readLayer,
   type TarLimits,
   type VerifiedFile,
@@ -22,7 +24,7 @@ import {
   walkTar,
 } from '../layer/index.js';
 import type { Descriptor } from '../manifest/index.js';
-import { proveFile, proveFileSync } from './prove-file.js';
+import { proveFileSync } from './prove-file.js';
 import type { UnprovenFile } from './unproven.js';
 
 /** What a layer's tar looked like, beyond the tree it leaves: for strict mode's layer and order checks. */
@@ -73,16 +75,23 @@ export function layerParsesStarted(): number {
 }
 
 /**
- * {@link parseLayerFile} for a file nobody has proven: its length and digest are proven first, on this thread, and
- * nothing is decompressed unless they match. The reader's fallback when a parser thread died under an unproven
+ * {@link parseLayerFile} for a file nobody has proven: its length and digest are proven first (on a gzip worker),
+ * and nothing is decompressed unless they match. The reader's fallback when a parser thread died under an unproven
  * layer.
  */
 export async function proveAndParseLayerFile(
   file: UnprovenFile,
   opts: ParseLimits = {},
 ): Promise<ParsedLayer> {
-  await proveFile(file.path, file.descriptor);
-  return parseLayerFile(verifiedFileAt(file.path, file.descriptor), opts);
+  // the layer's own proof, on a gzip worker: the hash does not cost this thread, nothing is inflated first
+  const d = file.descriptor;
+  const fh = await open(file.path, 'r');
+  try {
+    await proveBlobFile(fh, `layer ${d.digest}`, { digest: d.digest, size: d.size });
+  } finally {
+    await fh.close();
+  }
+  return parseLayerFile(verifiedFileAt(file.path, d), opts);
 }
 
 /** Decompress, hash and parse a verified layer file in one pass; the caller owns (and removes) the file. */

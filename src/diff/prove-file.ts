@@ -2,7 +2,6 @@
 // will parse it. Kept apart from the download so that a parser thread loads no registry client.
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { algorithmOf, hexOf } from '../digest/index.js';
 import { TrustpinError } from '../errors/index.js';
 import type { Descriptor } from '../manifest/index.js';
@@ -30,29 +29,6 @@ export function proveFileSync(path: string, d: Descriptor): void {
     }
   } finally {
     closeSync(fd);
-  }
-  judge(d, size, h.digest('hex'));
-}
-
-/**
- * {@link proveFileSync} with reads that do not block the event loop: for the calling thread, when a parser thread
- * died under an unproven layer (rare; the hash still costs this thread its CPU).
- */
-export async function proveFile(path: string, d: Descriptor): Promise<void> {
-  const h = createHash(algorithmOf(d.digest));
-  const buf = Buffer.allocUnsafe(CHUNK);
-  const fh = await open(path, 'r');
-  let size = 0;
-  try {
-    for (;;) {
-      const { bytesRead: n } = await fh.read(buf, 0, CHUNK, size);
-      if (n === 0) break;
-      size += n;
-      if (size > d.size) break;
-      h.update(buf.subarray(0, n));
-    }
-  } finally {
-    await fh.close();
   }
   judge(d, size, h.digest('hex'));
 }
