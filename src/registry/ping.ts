@@ -53,9 +53,9 @@ export async function ping(
   let answered: TrustpinError | undefined;
   for (const [i, scheme] of schemes.entries()) {
     const base = `${scheme}://${host}`;
+    // the plain-HTTP probe of a loopback host: a TLS server resets it, and that reset is its answer (no retry)
+    const probe = scheme === 'http' && i === 0 && schemes.length > 1;
     try {
-      // a TLS server resets a plain request: no retry of the probe, that reset is its answer
-      const probe = scheme === 'http' && i === 0 && schemes.length > 1;
       const res = await http.send({
         method: 'GET',
         url: `${base}/v2/`,
@@ -77,7 +77,7 @@ export async function ping(
     } catch (e) {
       lastErr = e;
       // a TLS-only server answers a plain request with 400 (Go's "HTTP request to an HTTPS server") or a reset
-      if (scheme === 'http' && i === 0 && schemes.length > 1) {
+      if (probe) {
         if (e instanceof TrustpinError && e.code === 'REGISTRY_ERROR') answered = e;
         else if (!(e instanceof TrustpinError && e.code === 'NETWORK_ERROR')) throw e;
         continue;
